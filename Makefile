@@ -1,0 +1,133 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+#   make                  build build/fscached
+#   make check            build, then run every test (unit, NO_FSCACHE, kernel in UML)
+#   make demo             mount a sample image lazily and show what was fetched
+#   make install PREFIX=/usr/local [DESTDIR=...]
+#   make NO_FSCACHE=1     build without the fscache manager and front end
+#   make SANITIZE=1       build with ASan + UBSan
+#   make V=1              show the commands
+
+PREFIX   ?= /usr/local
+BINDIR   ?= $(PREFIX)/bin
+CC       ?= cc
+VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
+
+ifeq ($(NO_FSCACHE),1)
+BUILD    ?= build/nofscache
+else
+BUILD    ?= build
+FEATURES := -DFSCACHED_HAVE_FSCACHE
+endif
+ifeq ($(SANITIZE),1)
+BUILD    := $(BUILD)/san
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+endif
+
+PKGS     := json-c liburing
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ljson-c -luring)
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral \
+	    -Wmissing-prototypes -Wstrict-prototypes
+CFLAGS   ?= -O2 -g
+ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) $(FEATURES) \
+	    -D_GNU_SOURCE -DFSCACHED_VERSION='"$(VERSION)"' \
+	    -I. -Isrc -MMD -MP $(PKG_CFLAGS)
+ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS) -pthread
+
+LIB_SRCS := src/log.c src/blob_id.c src/config.c src/factory.c src/workqueue.c \
+	    src/backend/backend.c src/backend/localfs.c \
+	    src/cache/cache_mgr.c src/cache/dummy.c
+ifneq ($(NO_FSCACHE),1)
+LIB_SRCS += src/cache/fscache.c src/frontend/cachefiles.c \
+	    src/frontend/cachefiles_msg.c src/frontend/device.c \
+	    src/frontend/objects.c
+else
+# The message parser is plain C and stays testable everywhere.
+LIB_SRCS += src/frontend/cachefiles_msg.c
+endif
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIB      := $(BUILD)/libfscached.a
+
+HARNESS_OBJ := $(BUILD)/tests/harness/harness.o
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+ifeq ($(NO_FSCACHE),1)
+UNIT_SRCS := $(filter-out tests/unit/test_fscache%.c,$(UNIT_SRCS))
+endif
+UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
+KTEST_SRCS := $(wildcard tests/kernel/test_*.c)
+KTEST_BINS := $(KTEST_SRCS:%.c=$(BUILD)/%)
+KTEST_LIB  := $(BUILD)/tests/kernel/ktest.o
+TOOL_BINS  := $(BUILD)/tools/erofs-set-tag
+
+ifneq ($(V),1)
+Q := @
+endif
+
+all: $(BUILD)/fscached
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJS)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/fscached: $(BUILD)/src/main.o $(LIB)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) -o $@ $^ $(ALL_LDFLAGS) $(PKG_LIBS)
+
+$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(HARNESS_OBJ) $(LIB)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) -o $@ $^ $(ALL_LDFLAGS) $(PKG_LIBS) -lcrypto
+
+$(BUILD)/tests/kernel/%: $(BUILD)/tests/kernel/%.o $(KTEST_LIB) $(HARNESS_OBJ) $(LIB)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) -o $@ $^ $(ALL_LDFLAGS) $(PKG_LIBS) -lcrypto
+
+$(BUILD)/tools/%: tools/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS) -lz
+
+unit-tests: $(UNIT_BINS)
+kernel-tests: $(BUILD)/fscached $(KTEST_BINS) $(TOOL_BINS)
+
+# Every test run ends with one "N passed, N failed, N skipped" line.
+check: deps
+	$(Q)$(MAKE) --no-print-directory all unit-tests kernel-tests
+	$(Q)$(MAKE) --no-print-directory NO_FSCACHE=1 all unit-tests
+	$(Q)tests/run-all $(BUILD) build/nofscache
+
+check-unit: deps
+	$(Q)$(MAKE) --no-print-directory all unit-tests
+	$(Q)tests/harness/run-tests $(UNIT_BINS)
+
+check-kernel: deps
+	$(Q)$(MAKE) --no-print-directory kernel-tests
+	$(Q)tests/kernel/run $(BUILD)
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all $(TOOL_BINS)
+	$(Q)tools/demo $(BUILD)
+
+deps:
+	$(Q)tools/install-deps --check-or-install
+
+uml-kernel:
+	$(Q)tools/uml/build
+
+install: all
+	install -D -m 0755 $(BUILD)/fscached $(DESTDIR)$(BINDIR)/fscached
+
+clean:
+	rm -rf build
+
+.PHONY: all check check-unit check-kernel unit-tests kernel-tests demo deps \
+	uml-kernel install clean
+.SECONDARY:
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

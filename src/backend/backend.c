@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "backend.h"
+#include "blob_id.h"
+#include "compiler.h"
+
+static const struct backend_ops *const backends[] = {
+	&localfs_backend_ops,
+};
+
+static const struct backend_ops *backend_find(const char *type)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(backends); i++)
+		if (!strcmp(backends[i]->type, type))
+			return backends[i];
+	return NULL;
+}
+
+int backend_type_known(const char *type)
+{
+	return backend_find(type) != NULL;
+}
+
+const char *backend_type_list(void)
+{
+	static char list[128];
+	unsigned int i;
+	size_t n = 0;
+
+	if (list[0])
+		return list;
+	for (i = 0; i < ARRAY_SIZE(backends) && n < sizeof(list); i++)
+		n += snprintf(list + n, sizeof(list) - n, "%s%s",
+			      i ? ", " : "", backends[i]->type);
+	return list;
+}
+
+int backend_check_config(const char *type, struct json_object *cfg,
+			 const char *where, char *err, size_t errlen)
+{
+	const struct backend_ops *ops = backend_find(type);
+
+	if (!ops) {
+		snprintf(err, errlen, "backend.type: unknown backend '%s'",
+			 type);
+		return -EINVAL;
+	}
+	return ops->check_config(cfg, where, err, errlen);
+}
+
+int backend_create(const char *type, struct json_object *cfg,
+		   struct backend **out)
+{
+	const struct backend_ops *ops = backend_find(type);
+	int ret;
+
+	if (!ops)
+		return -EINVAL;
+	ret = ops->create(cfg, out);
+	if (!ret)
+		(*out)->ops = ops;
+	return ret;
+}
+
+void backend_destroy(struct backend *be)
+{
+	if (be)
+		be->ops->destroy(be);
+}
+
+int backend_blob_open(struct backend *be, const char *id,
+		      struct backend_blob **out)
+{
+	int ret;
+
+	/* Every backend turns the id into a path or a URL: check it once. */
+	if (!blob_id_valid(id, strlen(id)))
+		return -EINVAL;
+	counter_add(&be->stats.opens, 1);
+	ret = be->ops->blob_open(be, id, out);
+	if (ret) {
+		counter_add(&be->stats.open_errors, 1);
+		return ret;
+	}
+	(*out)->backend = be;
+	return 0;
+}
+
+ssize_t backend_blob_read(struct backend_blob *blob, void *buf, size_t len,
+			  uint64_t off)
+{
+	struct backend *be = blob->backend;
+	size_t want;
+	ssize_t n;
+
+	if (off >= blob->size)
+		return 0;
+	want = MIN((uint64_t)len, blob->size - off);
+	counter_add(&be->stats.reads, 1);
+	n = be->ops->blob_read(blob, buf, want, off);
+	/* A backend that returns less or more than asked is broken: no data. */
+	if (n >= 0 && (size_t)n != want)
+		n = -EIO;
+	if (n < 0) {
+		counter_add(&be->stats.read_errors, 1);
+		return n;
+	}
+	counter_add(&be->stats.read_bytes, n);
+	return n;
+}
+
+void backend_blob_close(struct backend_blob *blob)
+{
+	if (blob)
+		blob->backend->ops->blob_close(blob);
+}

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Backends: where blobs live (a local directory, an HTTP server, a registry,
+ * an object store). A backend answers two questions: how big is a blob, and
+ * what are the bytes of a range of it. Nothing here knows about caches or the
+ * kernel.
+ */
+#ifndef FSCACHED_BACKEND_H
+#define FSCACHED_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct json_object;
+struct backend;
+
+struct backend_stats {
+	uint64_t opens;
+	uint64_t open_errors;
+	uint64_t reads;
+	uint64_t read_bytes;
+	uint64_t read_errors;
+};
+
+/* One open blob of a backend; @size is known once it is open. */
+struct backend_blob {
+	struct backend *backend;
+	uint64_t size;
+};
+
+struct backend_ops {
+	const char *type;
+	/*
+	 * Validate the backend's configuration object; on error write a
+	 * message naming the field (prefixed with @where) into @err.
+	 */
+	int (*check_config)(struct json_object *cfg, const char *where,
+			    char *err, size_t errlen);
+	int (*create)(struct json_object *cfg, struct backend **out);
+	void (*destroy)(struct backend *be);
+	/* -ENOENT when the blob does not exist. */
+	int (*blob_open)(struct backend *be, const char *id,
+			 struct backend_blob **out);
+	/*
+	 * Read up to @len bytes at @off: returns the count, which is less
+	 * than @len only at the end of the blob, or -errno.
+	 */
+	ssize_t (*blob_read)(struct backend_blob *blob, void *buf, size_t len,
+			     uint64_t off);
+	void (*blob_close)(struct backend_blob *blob);
+};
+
+struct backend {
+	const struct backend_ops *ops;
+	struct backend_stats stats;
+};
+
+int backend_check_config(const char *type, struct json_object *cfg,
+			 const char *where, char *err, size_t errlen);
+int backend_create(const char *type, struct json_object *cfg,
+		   struct backend **out);
+void backend_destroy(struct backend *be);
+
+int backend_blob_open(struct backend *be, const char *id,
+		      struct backend_blob **out);
+/* Reads exactly the part of [off, off + len) that lies inside the blob. */
+ssize_t backend_blob_read(struct backend_blob *blob, void *buf, size_t len,
+			  uint64_t off);
+void backend_blob_close(struct backend_blob *blob);
+
+int backend_type_known(const char *type);
+const char *backend_type_list(void);
+
+extern const struct backend_ops localfs_backend_ops;
+
+#endif

@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * localfs: blobs are files in one or more directories, named by blob id.
+ * Config: {"dir": "/path", "alt_dirs": ["/other", ...]}; a blob is looked up
+ * in dir, then in each alt_dir in order.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "compiler.h"
+#include "list.h"
+
+#define LOCALFS_MAX_DIRS	16
+
+struct localfs {
+	struct backend be;
+	unsigned int nr_dirs;
+	int dirfd[LOCALFS_MAX_DIRS];
+};
+
+struct localfs_blob {
+	struct backend_blob blob;
+	int fd;
+};
+
+static int localfs_check_dir(struct json_object *v, const char *where,
+			     const char *field, char *err, size_t errlen)
+{
+	const char *dir;
+
+	if (!json_object_is_type(v, json_type_string)) {
+		snprintf(err, errlen, "%s.%s: must be a string", where, field);
+		return -EINVAL;
+	}
+	dir = json_object_get_string(v);
+	if (dir[0] != '/') {
+		snprintf(err, errlen, "%s.%s: '%s' must be an absolute path",
+			 where, field, dir);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int localfs_check_config(struct json_object *cfg, const char *where,
+				char *err, size_t errlen)
+{
+	struct json_object *dir = NULL, *alt = NULL;
+	size_t i, n;
+	int ret;
+
+	json_object_object_foreach(cfg, key, val) {
+		if (!strcmp(key, "dir")) {
+			dir = val;
+		} else if (!strcmp(key, "alt_dirs")) {
+			alt = val;
+		} else if (!strcmp(key, "blob_file")) {
+			snprintf(err, errlen,
+				 "%s.blob_file: not supported; put blobs in 'dir', named by blob id",
+				 where);
+			return -EINVAL;
+		} else {
+			snprintf(err, errlen, "%s.%s: unknown field", where,
+				 key);
+			return -EINVAL;
+		}
+	}
+	if (!dir) {
+		snprintf(err, errlen, "%s.dir: missing", where);
+		return -EINVAL;
+	}
+	ret = localfs_check_dir(dir, where, "dir", err, errlen);
+	if (ret || !alt)
+		return ret;
+	if (!json_object_is_type(alt, json_type_array)) {
+		snprintf(err, errlen, "%s.alt_dirs: must be an array of paths",
+			 where);
+		return -EINVAL;
+	}
+	n = json_object_array_length(alt);
+	if (n + 1 > LOCALFS_MAX_DIRS) {
+		snprintf(err, errlen, "%s.alt_dirs: at most %d directories",
+			 where, LOCALFS_MAX_DIRS - 1);
+		return -EINVAL;
+	}
+	for (i = 0; i < n && !ret; i++)
+		ret = localfs_check_dir(json_object_array_get_idx(alt, i),
+					where, "alt_dirs[]", err, errlen);
+	return ret;
+}
+
+static void localfs_destroy(struct backend *be)
+{
+	struct localfs *lfs = container_of(be, struct localfs, be);
+	unsigned int i;
+
+	for (i = 0; i < lfs->nr_dirs; i++)
+		if (lfs->dirfd[i] >= 0)
+			close(lfs->dirfd[i]);
+	free(lfs);
+}
+
+static int localfs_create(struct json_object *cfg, struct backend **out)
+{
+	struct json_object *dir, *alt;
+	struct localfs *lfs;
+	unsigned int i;
+	const char *path;
+
+	lfs = calloc(1, sizeof(*lfs));
+	if (!lfs)
+		return -ENOMEM;
+	json_object_object_get_ex(cfg, "dir", &dir);
+	path = json_object_get_string(dir);
+	lfs->dirfd[lfs->nr_dirs++] =
+		open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (json_object_object_get_ex(cfg, "alt_dirs", &alt)) {
+		for (i = 0; i < json_object_array_length(alt); i++) {
+			path = json_object_get_string(
+				json_object_array_get_idx(alt, i));
+			lfs->dirfd[lfs->nr_dirs++] =
+				open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		}
+	}
+	for (i = 0; i < lfs->nr_dirs; i++) {
+		if (lfs->dirfd[i] < 0) {
+			int ret = -errno;
+
+			localfs_destroy(&lfs->be);
+			return ret;
+		}
+	}
+	*out = &lfs->be;
+	return 0;
+}
+
+static int localfs_blob_open(struct backend *be, const char *id,
+			     struct backend_blob **out)
+{
+	struct localfs *lfs = container_of(be, struct localfs, be);
+	struct localfs_blob *lb;
+	struct stat st;
+	unsigned int i;
+	int fd = -1, ret = -ENOENT;
+
+	for (i = 0; i < lfs->nr_dirs && fd < 0; i++) {
+		fd = openat(lfs->dirfd[i], id,
+			    O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+		if (fd < 0 && errno != ENOENT)
+			ret = -errno;
+	}
+	if (fd < 0)
+		return ret;
+	if (fstat(fd, &st)) {
+		ret = -errno;
+		goto err_close;
+	}
+	/* Only regular files: a FIFO or a device would block or lie. */
+	if (!S_ISREG(st.st_mode)) {
+		ret = -EINVAL;
+		goto err_close;
+	}
+	lb = calloc(1, sizeof(*lb));
+	if (!lb) {
+		ret = -ENOMEM;
+		goto err_close;
+	}
+	lb->fd = fd;
+	lb->blob.size = st.st_size;
+	*out = &lb->blob;
+	return 0;
+
+err_close:
+	close(fd);
+	return ret;
+}
+
+static ssize_t localfs_blob_read(struct backend_blob *blob, void *buf,
+				 size_t len, uint64_t off)
+{
+	struct localfs_blob *lb = container_of(blob, struct localfs_blob, blob);
+	size_t done = 0;
+	ssize_t n;
+
+	while (done < len) {
+		n = pread(lb->fd, (char *)buf + done, len - done, off + done);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		done += n;
+	}
+	return done;
+}
+
+static void localfs_blob_close(struct backend_blob *blob)
+{
+	struct localfs_blob *lb = container_of(blob, struct localfs_blob, blob);
+
+	close(lb->fd);
+	free(lb);
+}
+
+const struct backend_ops localfs_backend_ops = {
+	.type = "localfs",
+	.check_config = localfs_check_config,
+	.create = localfs_create,
+	.destroy = localfs_destroy,
+	.blob_open = localfs_blob_open,
+	.blob_read = localfs_blob_read,
+	.blob_close = localfs_blob_close,
+};

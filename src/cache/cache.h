@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Cache managers and blob caches.
+ *
+ * A cache manager serves one configuration: it owns that configuration's
+ * backend and hands out blob caches, one per open blob. A blob cache turns
+ * "the kernel needs [off, off + len) of blob X" into backend reads and, for
+ * the fscache manager, writes into the cache file the kernel gave us.
+ *
+ *   fscache  the cache file is the kernel's (an fd from the front end);
+ *            blob_cache_fill() writes ranges into it
+ *   dummy    no local cache: blob_cache_read() goes straight to the backend
+ *
+ * Managers are created and reused by the factory (factory.h).
+ */
+#ifndef FSCACHED_CACHE_H
+#define FSCACHED_CACHE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "list.h"
+
+struct backend;
+struct backend_blob;
+struct fscached_config;
+struct json_object;
+
+/* The cache file is written with O_DIRECT: everything aligned to this. */
+#define CACHE_BLOCK_SIZE	4096
+
+/* A reusable I/O buffer, CACHE_BLOCK_SIZE aligned, owned by the caller. */
+struct io_buf {
+	void *data;
+	size_t size;
+};
+
+int io_buf_init(struct io_buf *buf, size_t size);
+void io_buf_release(struct io_buf *buf);
+
+/* What a front end knows about a blob it wants a cache for. */
+struct blob_info {
+	const char *id;		/* blob id: the cookie key */
+	const char *domain;	/* fsid or domain_id of the volume */
+	int cache_fd;		/* cache file to fill, or -1 */
+};
+
+struct blob_cache_stats {
+	uint64_t fills;		/* ranges made present in the cache file */
+	uint64_t fill_bytes;
+	uint64_t reads;		/* ranges read into memory */
+	uint64_t read_bytes;
+	uint64_t errors;
+};
+
+struct blob_cache {
+	const struct blob_cache_ops *ops;
+	struct cache_mgr *mgr;
+	char *id;
+	char *domain;
+	uint64_t size;
+	struct backend_blob *bblob;
+	int cache_fd;
+	unsigned int refs;		/* under mgr->lock */
+	struct list_head node;		/* in mgr->blobs */
+	struct blob_cache_stats stats;
+};
+
+struct blob_cache_ops {
+	/* Make [off, off + len) of the blob present in the cache file. */
+	int (*fill)(struct blob_cache *bc, uint64_t off, uint64_t len,
+		    struct io_buf *buf);
+	/* Copy [off, off + len) of the blob into @buf. */
+	ssize_t (*read)(struct blob_cache *bc, void *buf, size_t len,
+			uint64_t off);
+	void (*release)(struct blob_cache *bc);
+};
+
+struct cache_mgr_stats {
+	uint64_t blobs;			/* blob caches alive */
+	uint64_t blobs_opened;		/* blob caches ever created */
+	struct blob_cache_stats cache;	/* live + retired blob caches */
+	uint64_t backend_opens;
+	uint64_t backend_reads;
+	uint64_t backend_read_bytes;
+	uint64_t backend_errors;
+};
+
+struct cache_mgr_ops {
+	const char *type;
+	/*
+	 * Whether an unused blob cache stays around for reuse by the next
+	 * open of the same blob; fscache entries are tied to one cache file
+	 * and die with their last user.
+	 */
+	bool keep_unused;
+	int (*blob_init)(struct cache_mgr *mgr, const struct blob_info *info,
+			 struct blob_cache *bc);
+};
+
+struct cache_mgr {
+	const struct cache_mgr_ops *ops;
+	struct fscached_config *config;
+	struct backend *backend;
+	pthread_mutex_t lock;
+	struct list_head blobs;
+	unsigned int nr_blobs;
+	uint64_t blobs_opened;
+	struct blob_cache_stats retired;	/* counters of freed caches */
+	struct cache_mgr_stats snapshot;	/* refreshed by the checker */
+	struct list_head node;			/* in factory->mgrs */
+};
+
+int cache_mgr_create(const struct fscached_config *cfg, struct cache_mgr **out);
+void cache_mgr_destroy(struct cache_mgr *mgr);
+int cache_mgr_get_blob(struct cache_mgr *mgr, const struct blob_info *info,
+		       struct blob_cache **out);
+/* Frees unused blob caches; returns how many are still in use. */
+unsigned int cache_mgr_gc(struct cache_mgr *mgr);
+void cache_mgr_collect_stats(struct cache_mgr *mgr, struct cache_mgr_stats *st);
+struct json_object *cache_mgr_stats_json(const struct cache_mgr_stats *st);
+bool cache_type_supported(const char *type);
+
+void blob_cache_get(struct blob_cache *bc);
+void blob_cache_put(struct blob_cache *bc);
+
+static inline int blob_cache_fill(struct blob_cache *bc, uint64_t off,
+				  uint64_t len, struct io_buf *buf)
+{
+	return bc->ops->fill(bc, off, len, buf);
+}
+
+static inline ssize_t blob_cache_read(struct blob_cache *bc, void *buf,
+				      size_t len, uint64_t off)
+{
+	return bc->ops->read(bc, buf, len, off);
+}
+
+/* Reads straight from the backend; shared by the managers. */
+ssize_t blob_cache_read_backend(struct blob_cache *bc, void *buf, size_t len,
+				uint64_t off);
+
+extern const struct cache_mgr_ops dummy_cache_mgr_ops;
+#ifdef FSCACHED_HAVE_FSCACHE
+extern const struct cache_mgr_ops fscache_cache_mgr_ops;
+#endif
+
+#endif

@@ -1,0 +1,309 @@
+// SPDX-License-Identifier: GPL-2.0
+/* What every cache manager shares: blob lookup, refcounts, GC, statistics. */
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "backend/backend.h"
+#include "cache.h"
+#include "compiler.h"
+#include "config.h"
+#include "log.h"
+
+static const struct cache_mgr_ops *const cache_mgrs[] = {
+#ifdef FSCACHED_HAVE_FSCACHE
+	&fscache_cache_mgr_ops,
+#endif
+	&dummy_cache_mgr_ops,
+};
+
+static const struct cache_mgr_ops *cache_mgr_find(const char *type)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(cache_mgrs); i++)
+		if (!strcmp(cache_mgrs[i]->type, type))
+			return cache_mgrs[i];
+	return NULL;
+}
+
+bool cache_type_supported(const char *type)
+{
+	return cache_mgr_find(type) != NULL;
+}
+
+int io_buf_init(struct io_buf *buf, size_t size)
+{
+	size = ALIGN_UP(size, CACHE_BLOCK_SIZE);
+	if (posix_memalign(&buf->data, CACHE_BLOCK_SIZE, size))
+		return -ENOMEM;
+	buf->size = size;
+	return 0;
+}
+
+void io_buf_release(struct io_buf *buf)
+{
+	free(buf->data);
+	buf->data = NULL;
+	buf->size = 0;
+}
+
+int cache_mgr_create(const struct fscached_config *cfg, struct cache_mgr **out)
+{
+	const struct cache_mgr_ops *ops = cache_mgr_find(cfg->cache_type);
+	struct cache_mgr *mgr;
+	int ret;
+
+	if (!ops)
+		return -EOPNOTSUPP;
+	mgr = calloc(1, sizeof(*mgr));
+	if (!mgr)
+		return -ENOMEM;
+	mgr->ops = ops;
+	list_init(&mgr->blobs);
+	list_init(&mgr->node);
+	pthread_mutex_init(&mgr->lock, NULL);
+	mgr->config = config_dup(cfg);
+	if (!mgr->config) {
+		ret = -ENOMEM;
+		goto err_free;
+	}
+	ret = backend_create(cfg->backend_type, cfg->backend, &mgr->backend);
+	if (ret)
+		goto err_free_config;
+	*out = mgr;
+	return 0;
+
+err_free_config:
+	config_free(mgr->config);
+err_free:
+	pthread_mutex_destroy(&mgr->lock);
+	free(mgr);
+	return ret;
+}
+
+static void blob_cache_free(struct blob_cache *bc)
+{
+	if (bc->ops && bc->ops->release)
+		bc->ops->release(bc);
+	backend_blob_close(bc->bblob);
+	if (bc->cache_fd >= 0)
+		close(bc->cache_fd);
+	free(bc->id);
+	free(bc->domain);
+	free(bc);
+}
+
+static void stats_accumulate(struct blob_cache_stats *sum,
+			     const struct blob_cache_stats *s)
+{
+	sum->fills += counter_read(&s->fills);
+	sum->fill_bytes += counter_read(&s->fill_bytes);
+	sum->reads += counter_read(&s->reads);
+	sum->read_bytes += counter_read(&s->read_bytes);
+	sum->errors += counter_read(&s->errors);
+}
+
+/* Called with mgr->lock held. */
+static void blob_cache_unlink(struct cache_mgr *mgr, struct blob_cache *bc)
+{
+	list_del(&bc->node);
+	mgr->nr_blobs--;
+	stats_accumulate(&mgr->retired, &bc->stats);
+}
+
+void cache_mgr_destroy(struct cache_mgr *mgr)
+{
+	struct blob_cache *bc, *n;
+
+	if (!mgr)
+		return;
+	list_for_each_entry_safe(bc, n, &mgr->blobs, node) {
+		if (bc->refs)
+			log_warn("blob '%s' still in use while its cache manager goes away",
+				 bc->id);
+		blob_cache_unlink(mgr, bc);
+		blob_cache_free(bc);
+	}
+	backend_destroy(mgr->backend);
+	config_free(mgr->config);
+	pthread_mutex_destroy(&mgr->lock);
+	free(mgr);
+}
+
+static bool blob_cache_matches(const struct blob_cache *bc,
+			       const struct blob_info *info)
+{
+	return !strcmp(bc->id, info->id) &&
+	       !strcmp(bc->domain, info->domain ? info->domain : "");
+}
+
+static int blob_cache_create(struct cache_mgr *mgr,
+			     const struct blob_info *info,
+			     struct blob_cache **out)
+{
+	struct blob_cache *bc;
+	int ret;
+
+	bc = calloc(1, sizeof(*bc));
+	if (!bc)
+		return -ENOMEM;
+	bc->mgr = mgr;
+	bc->cache_fd = -1;
+	list_init(&bc->node);
+	bc->id = strdup(info->id);
+	bc->domain = strdup(info->domain ? info->domain : "");
+	if (!bc->id || !bc->domain) {
+		ret = -ENOMEM;
+		goto err_free;
+	}
+	ret = backend_blob_open(mgr->backend, info->id, &bc->bblob);
+	if (ret)
+		goto err_free;
+	bc->size = bc->bblob->size;
+	ret = mgr->ops->blob_init(mgr, info, bc);
+	if (ret)
+		goto err_free;
+	*out = bc;
+	return 0;
+
+err_free:
+	blob_cache_free(bc);
+	return ret;
+}
+
+int cache_mgr_get_blob(struct cache_mgr *mgr, const struct blob_info *info,
+		       struct blob_cache **out)
+{
+	struct blob_cache *bc;
+	int ret;
+
+	pthread_mutex_lock(&mgr->lock);
+	if (mgr->ops->keep_unused) {
+		list_for_each_entry(bc, &mgr->blobs, node) {
+			if (blob_cache_matches(bc, info)) {
+				bc->refs++;
+				*out = bc;
+				pthread_mutex_unlock(&mgr->lock);
+				return 0;
+			}
+		}
+	}
+	pthread_mutex_unlock(&mgr->lock);
+
+	/* Opening may be slow (a remote backend): not under the lock. */
+	ret = blob_cache_create(mgr, info, &bc);
+	if (ret)
+		return ret;
+
+	pthread_mutex_lock(&mgr->lock);
+	bc->refs = 1;
+	list_add_tail(&bc->node, &mgr->blobs);
+	mgr->nr_blobs++;
+	mgr->blobs_opened++;
+	pthread_mutex_unlock(&mgr->lock);
+	*out = bc;
+	return 0;
+}
+
+void blob_cache_get(struct blob_cache *bc)
+{
+	pthread_mutex_lock(&bc->mgr->lock);
+	bc->refs++;
+	pthread_mutex_unlock(&bc->mgr->lock);
+}
+
+void blob_cache_put(struct blob_cache *bc)
+{
+	struct cache_mgr *mgr = bc->mgr;
+	bool free_it = false;
+
+	pthread_mutex_lock(&mgr->lock);
+	if (--bc->refs == 0 && !mgr->ops->keep_unused) {
+		blob_cache_unlink(mgr, bc);
+		free_it = true;
+	}
+	pthread_mutex_unlock(&mgr->lock);
+	if (free_it)
+		blob_cache_free(bc);
+}
+
+unsigned int cache_mgr_gc(struct cache_mgr *mgr)
+{
+	struct blob_cache *bc, *n;
+	struct list_head dead;
+	unsigned int in_use;
+
+	list_init(&dead);
+	pthread_mutex_lock(&mgr->lock);
+	list_for_each_entry_safe(bc, n, &mgr->blobs, node) {
+		if (bc->refs)
+			continue;
+		blob_cache_unlink(mgr, bc);
+		list_add_tail(&bc->node, &dead);
+	}
+	in_use = mgr->nr_blobs;
+	pthread_mutex_unlock(&mgr->lock);
+
+	list_for_each_entry_safe(bc, n, &dead, node)
+		blob_cache_free(bc);
+	return in_use;
+}
+
+void cache_mgr_collect_stats(struct cache_mgr *mgr, struct cache_mgr_stats *st)
+{
+	struct backend_stats *bs = &mgr->backend->stats;
+	struct blob_cache *bc;
+
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&mgr->lock);
+	st->blobs = mgr->nr_blobs;
+	st->blobs_opened = mgr->blobs_opened;
+	st->cache = mgr->retired;
+	list_for_each_entry(bc, &mgr->blobs, node)
+		stats_accumulate(&st->cache, &bc->stats);
+	pthread_mutex_unlock(&mgr->lock);
+	st->backend_opens = counter_read(&bs->opens);
+	st->backend_reads = counter_read(&bs->reads);
+	st->backend_read_bytes = counter_read(&bs->read_bytes);
+	st->backend_errors = counter_read(&bs->read_errors) +
+			     counter_read(&bs->open_errors);
+}
+
+struct json_object *cache_mgr_stats_json(const struct cache_mgr_stats *st)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (!o)
+		return NULL;
+#define ADD(name, v) json_object_object_add(o, name, json_object_new_uint64(v))
+	ADD("blobs", st->blobs);
+	ADD("blobs_opened", st->blobs_opened);
+	ADD("fills", st->cache.fills);
+	ADD("fill_bytes", st->cache.fill_bytes);
+	ADD("reads", st->cache.reads);
+	ADD("read_bytes", st->cache.read_bytes);
+	ADD("errors", st->cache.errors);
+	ADD("backend_opens", st->backend_opens);
+	ADD("backend_reads", st->backend_reads);
+	ADD("backend_read_bytes", st->backend_read_bytes);
+	ADD("backend_errors", st->backend_errors);
+#undef ADD
+	return o;
+}
+
+ssize_t blob_cache_read_backend(struct blob_cache *bc, void *buf, size_t len,
+				uint64_t off)
+{
+	ssize_t n = backend_blob_read(bc->bblob, buf, len, off);
+
+	if (n < 0) {
+		counter_add(&bc->stats.errors, 1);
+		return n;
+	}
+	counter_add(&bc->stats.reads, 1);
+	counter_add(&bc->stats.read_bytes, n);
+	return n;
+}

@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The fscache manager: the local cache is the kernel's own cache file, handed
+ * to us as an fd. Filling a range means reading it from the backend and
+ * writing it into that file. The kernel opens the file with O_DIRECT, so
+ * every write is block aligned, and a partial last block is zero padded.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "backend/backend.h"
+#include "cache.h"
+#include "compiler.h"
+#include "log.h"
+
+static int fscache_write_all(int fd, const void *buf, size_t len, uint64_t off)
+{
+	size_t done = 0;
+	ssize_t n;
+
+	while (done < len) {
+		n = pwrite(fd, (const char *)buf + done, len - done,
+			   off + done);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return -EIO;
+		done += n;
+	}
+	return 0;
+}
+
+static int fscache_fill(struct blob_cache *bc, uint64_t off, uint64_t len,
+			struct io_buf *buf)
+{
+	uint64_t pos, end;
+	int ret = 0;
+
+	/*
+	 * The kernel asks for block-aligned ranges; widen anything else to
+	 * whole blocks, but never past the end of the blob.
+	 */
+	if (off >= bc->size || len == 0 || len > bc->size - off) {
+		if (off >= bc->size || len == 0) {
+			counter_add(&bc->stats.errors, 1);
+			return -EINVAL;
+		}
+		len = bc->size - off;
+	}
+	pos = ALIGN_DOWN(off, CACHE_BLOCK_SIZE);
+	end = off + len;
+	end = MIN(ALIGN_UP(end, CACHE_BLOCK_SIZE), bc->size);
+
+	while (pos < end) {
+		size_t want = MIN(end - pos, (uint64_t)buf->size);
+		size_t padded;
+		ssize_t n;
+
+		n = backend_blob_read(bc->bblob, buf->data, want, pos);
+		if (n < 0) {
+			ret = n;
+			break;
+		}
+		padded = ALIGN_UP((size_t)n, CACHE_BLOCK_SIZE);
+		if (padded != (size_t)n)
+			memset((char *)buf->data + n, 0, padded - n);
+		ret = fscache_write_all(bc->cache_fd, buf->data, padded, pos);
+		if (ret) {
+			log_debug("blob '%s': writing %zu bytes at %llu into the cache file failed: %s",
+				  bc->id, padded, (unsigned long long)pos,
+				  strerror(-ret));
+			break;
+		}
+		pos += n;
+	}
+	if (ret) {
+		counter_add(&bc->stats.errors, 1);
+		return ret;
+	}
+	counter_add(&bc->stats.fills, 1);
+	counter_add(&bc->stats.fill_bytes, end - ALIGN_DOWN(off, CACHE_BLOCK_SIZE));
+	return 0;
+}
+
+static const struct blob_cache_ops fscache_blob_ops = {
+	.fill = fscache_fill,
+	.read = blob_cache_read_backend,
+};
+
+static int fscache_blob_init(struct cache_mgr *mgr,
+			     const struct blob_info *info,
+			     struct blob_cache *bc)
+{
+	(void)mgr;
+	if (info->cache_fd < 0)
+		return -EINVAL;
+	/* Our own reference: the front end closes its fd when it likes. */
+	bc->cache_fd = fcntl(info->cache_fd, F_DUPFD_CLOEXEC, 3);
+	if (bc->cache_fd < 0)
+		return -errno;
+	bc->ops = &fscache_blob_ops;
+	return 0;
+}
+
+const struct cache_mgr_ops fscache_cache_mgr_ops = {
+	.type = "fscache",
+	.keep_unused = false,
+	.blob_init = fscache_blob_init,
+};

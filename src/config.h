@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Daemon and blob configuration: a nydus ConfigV2-style JSON document.
+ *
+ *   {"version": 2, "id": "...",
+ *    "backend": {"type": "localfs", "localfs": {"dir": "..."}},
+ *    "cache": {"type": "fscache", "fscache": {"work_dir": "..."},
+ *              "prefetch": {"enable": false, ...}}}
+ *
+ * The backend's own object is validated by that backend (backend.h) and kept
+ * as JSON, so that adding a backend never touches this file.
+ */
+#ifndef FSCACHED_CONFIG_H
+#define FSCACHED_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct json_object;
+
+#define CONFIG_ERR_MAX	512
+
+struct prefetch_config {
+	bool enable;
+	bool prefetch_all;
+	uint32_t threads;
+	uint64_t batch_size;
+	uint64_t bandwidth_limit;
+};
+
+struct fscached_config {
+	char *id;
+	char *backend_type;
+	struct json_object *backend;	/* backend.<type>, owned */
+	char *cache_type;		/* "fscache" or "dummy" */
+	char *work_dir;			/* cache.fscache.work_dir, may be NULL */
+	struct prefetch_config prefetch;
+};
+
+int config_parse_file(const char *path, struct fscached_config **out,
+		      char *err, size_t errlen);
+int config_parse_string(const char *text, struct fscached_config **out,
+			char *err, size_t errlen);
+int config_from_json(struct json_object *root, struct fscached_config **out,
+		     char *err, size_t errlen);
+int config_new_localfs(const char *id, const char *dir, const char *cache_type,
+		       struct fscached_config **out, char *err, size_t errlen);
+struct fscached_config *config_dup(const struct fscached_config *cfg);
+void config_free(struct fscached_config *cfg);
+
+/*
+ * Two configurations share one cache manager when their id, backend type,
+ * cache type and prefetch settings are equal (nydus's BlobFactory key).
+ */
+bool config_same_manager(const struct fscached_config *a,
+			 const struct fscached_config *b);
+
+#endif

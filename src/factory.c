@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "factory.h"
+#include "log.h"
+
+int factory_init(struct factory *f)
+{
+	pthread_condattr_t attr;
+
+	memset(f, 0, sizeof(*f));
+	list_init(&f->mgrs);
+	pthread_mutex_init(&f->lock, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&f->wake, &attr);
+	pthread_condattr_destroy(&attr);
+	return 0;
+}
+
+void factory_destroy(struct factory *f)
+{
+	struct cache_mgr *mgr, *n;
+
+	factory_stop_checker(f);
+	list_for_each_entry_safe(mgr, n, &f->mgrs, node) {
+		list_del(&mgr->node);
+		cache_mgr_destroy(mgr);
+	}
+	f->nr_mgrs = 0;
+	pthread_cond_destroy(&f->wake);
+	pthread_mutex_destroy(&f->lock);
+}
+
+static void stats_add(struct cache_mgr_stats *sum,
+		      const struct cache_mgr_stats *s)
+{
+	sum->blobs += s->blobs;
+	sum->blobs_opened += s->blobs_opened;
+	sum->cache.fills += s->cache.fills;
+	sum->cache.fill_bytes += s->cache.fill_bytes;
+	sum->cache.reads += s->cache.reads;
+	sum->cache.read_bytes += s->cache.read_bytes;
+	sum->cache.errors += s->cache.errors;
+	sum->backend_opens += s->backend_opens;
+	sum->backend_reads += s->backend_reads;
+	sum->backend_read_bytes += s->backend_read_bytes;
+	sum->backend_errors += s->backend_errors;
+}
+
+/* Called with f->lock held. */
+static struct cache_mgr *factory_find_mgr(struct factory *f,
+					  const struct fscached_config *cfg)
+{
+	struct cache_mgr *mgr;
+
+	list_for_each_entry(mgr, &f->mgrs, node)
+		if (config_same_manager(mgr->config, cfg))
+			return mgr;
+	return NULL;
+}
+
+int factory_new_blob_cache(struct factory *f, const struct fscached_config *cfg,
+			   const struct blob_info *info,
+			   struct blob_cache **out)
+{
+	struct cache_mgr *mgr;
+	int ret;
+
+	/*
+	 * The factory lock is held across the blob open so that gc() cannot
+	 * drop the manager between lookup and use. Opens are rare (one per
+	 * blob per mount), reads never take this lock.
+	 */
+	pthread_mutex_lock(&f->lock);
+	mgr = factory_find_mgr(f, cfg);
+	if (!mgr) {
+		ret = cache_mgr_create(cfg, &mgr);
+		if (ret) {
+			pthread_mutex_unlock(&f->lock);
+			return ret;
+		}
+		list_add_tail(&mgr->node, &f->mgrs);
+		f->nr_mgrs++;
+		log_debug("new cache manager for config '%s' (%s, %s)",
+			  cfg->id, cfg->backend_type, cfg->cache_type);
+	}
+	ret = cache_mgr_get_blob(mgr, info, out);
+	pthread_mutex_unlock(&f->lock);
+	return ret;
+}
+
+unsigned int factory_gc(struct factory *f)
+{
+	struct cache_mgr *mgr, *n;
+	struct list_head dead;
+	unsigned int dropped = 0;
+
+	list_init(&dead);
+	pthread_mutex_lock(&f->lock);
+	list_for_each_entry_safe(mgr, n, &f->mgrs, node) {
+		struct cache_mgr_stats last;
+
+		if (cache_mgr_gc(mgr))
+			continue;
+		cache_mgr_collect_stats(mgr, &last);
+		stats_add(&f->retired, &last);
+		list_del(&mgr->node);
+		list_add_tail(&mgr->node, &dead);
+		f->nr_mgrs--;
+		dropped++;
+	}
+	pthread_mutex_unlock(&f->lock);
+
+	list_for_each_entry_safe(mgr, n, &dead, node) {
+		log_debug("dropping unused cache manager for config '%s'",
+			  mgr->config->id);
+		cache_mgr_destroy(mgr);
+	}
+	return dropped;
+}
+
+unsigned int factory_nr_mgrs(struct factory *f)
+{
+	unsigned int n;
+
+	pthread_mutex_lock(&f->lock);
+	n = f->nr_mgrs;
+	pthread_mutex_unlock(&f->lock);
+	return n;
+}
+
+void factory_check(struct factory *f)
+{
+	struct cache_mgr *mgr;
+
+	pthread_mutex_lock(&f->lock);
+	list_for_each_entry(mgr, &f->mgrs, node)
+		cache_mgr_collect_stats(mgr, &mgr->snapshot);
+	f->checks++;
+	pthread_mutex_unlock(&f->lock);
+}
+
+static void *factory_checker(void *arg)
+{
+	struct factory *f = arg;
+	struct timespec deadline;
+
+	pthread_mutex_lock(&f->lock);
+	while (!f->stopping) {
+		clock_gettime(CLOCK_MONOTONIC, &deadline);
+		deadline.tv_sec += f->interval_ms / 1000;
+		deadline.tv_nsec += (f->interval_ms % 1000) * 1000000L;
+		if (deadline.tv_nsec >= 1000000000L) {
+			deadline.tv_sec++;
+			deadline.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&f->wake, &f->lock, &deadline);
+		if (f->stopping)
+			break;
+		pthread_mutex_unlock(&f->lock);
+		factory_gc(f);
+		factory_check(f);
+		pthread_mutex_lock(&f->lock);
+	}
+	pthread_mutex_unlock(&f->lock);
+	return NULL;
+}
+
+int factory_start_checker(struct factory *f, unsigned int interval_ms)
+{
+	int ret;
+
+	if (!interval_ms)
+		return -EINVAL;
+	f->interval_ms = interval_ms;
+	f->stopping = false;
+	ret = pthread_create(&f->checker, NULL, factory_checker, f);
+	if (ret)
+		return -ret;
+	f->checker_running = true;
+	return 0;
+}
+
+void factory_stop_checker(struct factory *f)
+{
+	if (!f->checker_running)
+		return;
+	pthread_mutex_lock(&f->lock);
+	f->stopping = true;
+	pthread_cond_broadcast(&f->wake);
+	pthread_mutex_unlock(&f->lock);
+	pthread_join(f->checker, NULL);
+	f->checker_running = false;
+}
+
+struct json_object *factory_stats_json(struct factory *f)
+{
+	struct json_object *root, *arr, *o;
+	struct cache_mgr_stats total;
+	struct cache_mgr *mgr;
+
+	root = json_object_new_object();
+	arr = json_object_new_array();
+	if (!root || !arr)
+		goto err;
+	pthread_mutex_lock(&f->lock);
+	total = f->retired;
+	total.blobs = 0;
+	list_for_each_entry(mgr, &f->mgrs, node) {
+		o = cache_mgr_stats_json(&mgr->snapshot);
+		if (!o)
+			continue;
+		json_object_object_add(o, "id",
+				       json_object_new_string(mgr->config->id));
+		json_object_object_add(o, "backend_type",
+				       json_object_new_string(mgr->config->backend_type));
+		json_object_object_add(o, "cache_type",
+				       json_object_new_string(mgr->config->cache_type));
+		json_object_array_add(arr, o);
+		stats_add(&total, &mgr->snapshot);
+	}
+	pthread_mutex_unlock(&f->lock);
+	json_object_object_add(root, "managers", arr);
+	json_object_object_add(root, "total", cache_mgr_stats_json(&total));
+	return root;
+err:
+	json_object_put(arr);
+	json_object_put(root);
+	return NULL;
+}

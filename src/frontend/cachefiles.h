@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The /dev/cachefiles front end: binds a cache directory in on-demand mode,
+ * reads the kernel's requests through io_uring and serves them from blob
+ * caches handed out by the factory.
+ */
+#ifndef FSCACHED_FRONTEND_CACHEFILES_H
+#define FSCACHED_FRONTEND_CACHEFILES_H
+
+#include <errno.h>
+#include <stdint.h>
+
+struct factory;
+struct fscached_config;
+struct json_object;
+
+/*
+ * Which configuration serves blob @blob_id of volume @domain: returns 0 and
+ * a configuration that stays valid until the blob is closed, or -ENOENT.
+ */
+typedef int (*blob_resolve_fn)(void *ctx, const char *domain,
+			       const char *blob_id,
+			       const struct fscached_config **cfg);
+
+struct cachefiles_options {
+	const char *cache_dir;		/* "dir" of the cache */
+	const char *tag;		/* optional cache tag */
+	unsigned int threads;		/* request workers */
+	struct factory *factory;
+	blob_resolve_fn resolve;
+	void *resolve_ctx;
+};
+
+struct cachefiles_stats {
+	uint64_t opens;
+	uint64_t open_errors;
+	uint64_t reads;
+	uint64_t read_bytes;
+	uint64_t read_errors;
+	uint64_t closes;
+	uint64_t bad_messages;
+	uint64_t objects;
+};
+
+struct cachefiles_frontend;
+
+#ifdef FSCACHED_HAVE_FSCACHE
+/* Opens and binds the device; logs what to do when that fails. */
+int cachefiles_frontend_open(const struct cachefiles_options *opts,
+			     struct cachefiles_frontend **out);
+/* Serves requests until cachefiles_frontend_stop(). */
+int cachefiles_frontend_run(struct cachefiles_frontend *fe);
+/* Async-signal-safe. */
+void cachefiles_frontend_stop(struct cachefiles_frontend *fe);
+/* Waits for in-flight requests, then releases everything. */
+void cachefiles_frontend_close(struct cachefiles_frontend *fe);
+void cachefiles_frontend_stats(struct cachefiles_frontend *fe,
+			       struct cachefiles_stats *st);
+#else
+static inline int cachefiles_frontend_open(const struct cachefiles_options *o,
+					   struct cachefiles_frontend **out)
+{
+	(void)o, (void)out;
+	return -EOPNOTSUPP;
+}
+
+static inline int cachefiles_frontend_run(struct cachefiles_frontend *fe)
+{
+	(void)fe;
+	return -EOPNOTSUPP;
+}
+
+static inline void cachefiles_frontend_stop(struct cachefiles_frontend *fe)
+{
+	(void)fe;
+}
+
+static inline void cachefiles_frontend_close(struct cachefiles_frontend *fe)
+{
+	(void)fe;
+}
+
+static inline void cachefiles_frontend_stats(struct cachefiles_frontend *fe,
+					     struct cachefiles_stats *st)
+{
+	(void)fe, (void)st;
+}
+#endif
+
+#endif

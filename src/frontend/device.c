@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "device.h"
+#include "log.h"
+
+#define KBUILD_HINT "see Kbuild-notes.md"
+
+int cachefiles_dev_open(const char *path)
+{
+	int fd, err;
+
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd >= 0)
+		return fd;
+	err = errno;
+	switch (err) {
+	case ENOENT:
+	case ENODEV:
+	case ENXIO:
+		log_error("cannot open %s: %s. The kernel needs CONFIG_CACHEFILES=y (or `modprobe cachefiles`) and CONFIG_CACHEFILES_ONDEMAND=y, and /dev must be devtmpfs (%s)",
+			  path, strerror(err), KBUILD_HINT);
+		break;
+	case EBUSY:
+		log_error("cannot open %s: it is busy: another cache daemon holds it (is cachefilesd or nydusd running? stop it first: `systemctl stop cachefilesd`)",
+			  path);
+		break;
+	case EACCES:
+	case EPERM:
+		log_error("cannot open %s: %s: fscached needs root (CAP_SYS_ADMIN)",
+			  path, strerror(err));
+		break;
+	default:
+		log_error("cannot open %s: %s", path, strerror(err));
+	}
+	return -err;
+}
+
+static int dev_command(int dev_fd, const char *fmt, const char *arg)
+{
+	char cmd[PATH_MAX + 32];
+	ssize_t n;
+	int len;
+
+	len = snprintf(cmd, sizeof(cmd), fmt, arg);
+	if (len < 0 || (size_t)len >= sizeof(cmd))
+		return -ENAMETOOLONG;
+	n = write(dev_fd, cmd, len);
+	if (n < 0)
+		return -errno;
+	return n == len ? 0 : -EIO;
+}
+
+static const char *fs_name(long type)
+{
+	switch ((unsigned long)type) {
+	case 0x01021994: return "tmpfs";
+	case 0x858458f6: return "ramfs";
+	case 0x00c0ffee: return "hostfs";
+	case 0x794c7630: return "overlayfs";
+	case 0x6969: return "nfs";
+	case 0x65735546: return "fuse";
+	case 0x9fa0: return "proc";
+	case 0xef53: return "ext4";
+	case 0x58465342: return "xfs";
+	case 0x9123683e: return "btrfs";
+	}
+	return NULL;
+}
+
+static int mkdir_p(const char *path)
+{
+	char tmp[PATH_MAX];
+	size_t len = strlen(path), i;
+
+	if (len >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	memcpy(tmp, path, len + 1);
+	for (i = 1; i <= len; i++) {
+		if (tmp[i] != '/' && tmp[i] != '\0')
+			continue;
+		tmp[i] = '\0';
+		if (mkdir(tmp, 0700) && errno != EEXIST)
+			return -errno;
+		tmp[i] = path[i];
+	}
+	return 0;
+}
+
+int cachefiles_dev_bind(int dev_fd, const char *cache_dir, const char *tag)
+{
+	struct statfs sfs;
+	const char *fs = NULL;
+	int ret;
+
+	ret = mkdir_p(cache_dir);
+	if (ret) {
+		log_error("cannot create cache directory %s: %s", cache_dir,
+			  strerror(-ret));
+		return ret;
+	}
+	if (!statfs(cache_dir, &sfs))
+		fs = fs_name(sfs.f_type);
+
+	ret = dev_command(dev_fd, "dir %s", cache_dir);
+	if (ret) {
+		log_error("cachefiles refused cache directory %s: %s",
+			  cache_dir, strerror(-ret));
+		return ret;
+	}
+	if (tag && *tag) {
+		ret = dev_command(dev_fd, "tag %s", tag);
+		if (ret) {
+			log_error("cachefiles refused tag '%s': %s (at most 32 characters)",
+				  tag, strerror(-ret));
+			return ret;
+		}
+	}
+	ret = dev_command(dev_fd, "bind %s", "ondemand");
+	switch (ret) {
+	case 0:
+		return 0;
+	case -EINVAL:
+		log_error("bind ondemand failed: %s: the kernel lacks CONFIG_CACHEFILES_ONDEMAND=y (%s)",
+			  strerror(-ret), KBUILD_HINT);
+		break;
+	case -EOPNOTSUPP:
+		log_error("bind ondemand failed: %s: the filesystem of %s (%s) cannot hold a cachefiles cache; it needs xattrs and sync_fs: use ext4, xfs or btrfs, not tmpfs, overlayfs or a network filesystem",
+			  strerror(-ret), cache_dir, fs ? fs : "unknown type");
+		break;
+	case -EBUSY:
+		log_error("bind ondemand failed: %s: this cache is already bound",
+			  strerror(-ret));
+		break;
+	default:
+		log_error("bind ondemand on %s failed: %s (dmesg may say more)",
+			  cache_dir, strerror(-ret));
+	}
+	return ret;
+}
+
+int cachefiles_dev_copen(int dev_fd, uint32_t msg_id, int64_t size)
+{
+	char cmd[64];
+	ssize_t n;
+	int len;
+
+	len = snprintf(cmd, sizeof(cmd), "copen %" PRIu32 ",%" PRId64, msg_id,
+		       size);
+	n = write(dev_fd, cmd, len);
+	if (n < 0)
+		return -errno;
+	return n == len ? 0 : -EIO;
+}
+
+bool cachefiles_anon_fd(int fd)
+{
+	char path[64], target[64];
+	ssize_t n;
+
+	if (fd < 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0)
+		return false;
+	target[n] = '\0';
+	return !strcmp(target, "anon_inode:[cachefiles]");
+}

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The /dev/cachefiles command channel (private to the front end). */
+#ifndef FSCACHED_FRONTEND_DEVICE_H
+#define FSCACHED_FRONTEND_DEVICE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define CACHEFILES_DEV_PATH	"/dev/cachefiles"
+
+/* Open the device; on failure log what the user can do about it. */
+int cachefiles_dev_open(const char *path);
+/* "dir", optional "tag", "bind ondemand"; logs an actionable error. */
+int cachefiles_dev_bind(int dev_fd, const char *cache_dir, const char *tag);
+/* Answer an OPEN: @size >= 0 is the object size, < 0 an -errno. */
+int cachefiles_dev_copen(int dev_fd, uint32_t msg_id, int64_t size);
+/* Whether @fd is an anonymous fd the kernel made for a cache object. */
+bool cachefiles_anon_fd(int fd);
+
+#endif

@@ -1,0 +1,368 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * fscached: serves the kernel's fscache/cachefiles on-demand requests from
+ * a blob backend. This file only parses options and wires the modules.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cache/cache.h"
+#include "config.h"
+#include "factory.h"
+#include "frontend/cachefiles.h"
+#include "log.h"
+
+#ifndef FSCACHED_VERSION
+#define FSCACHED_VERSION "unknown"
+#endif
+
+#define DEFAULT_THREADS		4
+#define MAX_THREADS		1024
+#define STATS_INTERVAL_MS	5000
+
+struct daemon_opts {
+	const char *cache_dir;
+	const char *tag;
+	const char *config_path;
+	const char *blob_dir;
+	const char *stats_file;
+	unsigned int threads;
+	enum log_level level;
+};
+
+struct daemon {
+	struct daemon_opts opts;
+	struct fscached_config *config;
+	struct factory factory;
+	struct cachefiles_frontend *fe;
+	pthread_t signal_thread;
+	sigset_t signals;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+"Usage: fscached [singleton] --fscache DIR [options]\n"
+"\n"
+"Serve EROFS images over the kernel's fscache on-demand mode.\n"
+"\n"
+"  --fscache DIR          cache directory (on ext4, xfs or btrfs)\n"
+"  --fscache-tag TAG      cachefiles tag of this cache\n"
+"  --fscache-threads N    request workers (default %d)\n"
+"  --blob-dir DIR         serve blobs from files in DIR, named by blob id\n"
+"  --config FILE          nydus ConfigV2-style JSON configuration\n"
+"  --stats-file FILE      where SIGUSR1 writes the counters as JSON\n"
+"  --log-level LEVEL      error, warn, info (default), debug, trace\n"
+"  -h, --help             this text\n"
+"  -V, --version          print the version\n"
+"\n"
+"Then: mount -t erofs none -o fsid=<blob id>[,domain_id=<domain>] <dir>\n",
+		DEFAULT_THREADS);
+}
+
+static int parse_uint(const char *s, unsigned int max, unsigned int *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || v > max || s[0] == '-')
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct daemon_opts *o)
+{
+	enum { OPT_TAG = 256, OPT_THREADS, OPT_CONFIG, OPT_BLOB_DIR,
+	       OPT_LOG_LEVEL, OPT_STATS_FILE };
+	static const struct option longopts[] = {
+		{ "fscache", required_argument, NULL, 'F' },
+		{ "fscache-tag", required_argument, NULL, OPT_TAG },
+		{ "fscache-threads", required_argument, NULL, OPT_THREADS },
+		{ "config", required_argument, NULL, OPT_CONFIG },
+		{ "blob-dir", required_argument, NULL, OPT_BLOB_DIR },
+		{ "stats-file", required_argument, NULL, OPT_STATS_FILE },
+		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	o->threads = DEFAULT_THREADS;
+	o->level = LOG_INFO;
+	while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'F':
+			o->cache_dir = optarg;
+			break;
+		case OPT_TAG:
+			o->tag = optarg;
+			break;
+		case OPT_THREADS:
+			if (parse_uint(optarg, MAX_THREADS, &o->threads) ||
+			    !o->threads) {
+				fprintf(stderr, "fscached: --fscache-threads: '%s' is not a number from 1 to %d\n",
+					optarg, MAX_THREADS);
+				return -EINVAL;
+			}
+			break;
+		case OPT_CONFIG:
+			o->config_path = optarg;
+			break;
+		case OPT_BLOB_DIR:
+			o->blob_dir = optarg;
+			break;
+		case OPT_STATS_FILE:
+			o->stats_file = optarg;
+			break;
+		case OPT_LOG_LEVEL:
+			if (log_parse_level(optarg, &o->level)) {
+				fprintf(stderr, "fscached: --log-level: '%s' is not one of error, warn, info, debug, trace\n",
+					optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case 'V':
+			printf("fscached %s\n", FSCACHED_VERSION);
+			exit(0);
+		default:
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	/* nydusd's command line starts with a subcommand: accept its one. */
+	if (optind < argc && !strcmp(argv[optind], "singleton"))
+		optind++;
+	if (optind < argc) {
+		fprintf(stderr, "fscached: unexpected argument '%s' (see --help)\n",
+			argv[optind]);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int load_config(struct daemon *d)
+{
+	struct daemon_opts *o = &d->opts;
+	char err[CONFIG_ERR_MAX], dir[PATH_MAX];
+	int ret;
+
+	if (o->config_path && o->blob_dir) {
+		fprintf(stderr, "fscached: --blob-dir and --config both choose a backend; give one of them\n");
+		return -EINVAL;
+	}
+	if (o->config_path) {
+		ret = config_parse_file(o->config_path, &d->config, err,
+					sizeof(err));
+	} else if (o->blob_dir) {
+		if (!realpath(o->blob_dir, dir)) {
+			fprintf(stderr, "fscached: --blob-dir %s: %s\n",
+				o->blob_dir, strerror(errno));
+			return -errno;
+		}
+		ret = config_new_localfs("default", dir, "fscache", &d->config,
+					 err, sizeof(err));
+	} else {
+		fprintf(stderr, "fscached: no blobs to serve: give --blob-dir DIR or --config FILE (see --help)\n");
+		return -EINVAL;
+	}
+	if (ret) {
+		fprintf(stderr, "fscached: configuration error: %s\n",
+			ret == -EINVAL ? err : strerror(-ret));
+		return ret;
+	}
+	if (strcmp(d->config->cache_type, "fscache")) {
+		fprintf(stderr, "fscached: configuration error: cache.type: '%s' cannot serve /dev/cachefiles; use \"fscache\"\n",
+			d->config->cache_type);
+		return -EINVAL;
+	}
+	if (!o->cache_dir)
+		o->cache_dir = d->config->work_dir;
+	if (!o->cache_dir) {
+		fprintf(stderr, "fscached: no cache directory: give --fscache DIR (or cache.fscache.work_dir in the config)\n");
+		return -EINVAL;
+	}
+	if (o->cache_dir[0] != '/') {
+		fprintf(stderr, "fscached: --fscache %s: must be an absolute path\n",
+			o->cache_dir);
+		return -EINVAL;
+	}
+	if (d->config->work_dir && strcmp(d->config->work_dir, o->cache_dir))
+		log_warn("cache.fscache.work_dir %s differs from --fscache %s; using %s",
+			 d->config->work_dir, o->cache_dir, o->cache_dir);
+	return 0;
+}
+
+/* Every blob of every domain comes from the one configuration for now. */
+static int resolve_blob(void *ctx, const char *domain, const char *blob_id,
+			const struct fscached_config **cfg)
+{
+	struct daemon *d = ctx;
+
+	(void)domain, (void)blob_id;
+	*cfg = d->config;
+	return 0;
+}
+
+static struct json_object *stats_json(struct daemon *d)
+{
+	struct cachefiles_stats st;
+	struct json_object *root, *fe;
+
+	factory_check(&d->factory);
+	cachefiles_frontend_stats(d->fe, &st);
+	root = json_object_new_object();
+	fe = json_object_new_object();
+#define ADD(name) json_object_object_add(fe, #name, json_object_new_uint64(st.name))
+	ADD(opens);
+	ADD(open_errors);
+	ADD(reads);
+	ADD(read_bytes);
+	ADD(read_errors);
+	ADD(closes);
+	ADD(bad_messages);
+	ADD(objects);
+#undef ADD
+	json_object_object_add(root, "frontend", fe);
+	json_object_object_add(root, "factory", factory_stats_json(&d->factory));
+	return root;
+}
+
+static void write_stats(struct daemon *d)
+{
+	char tmp[PATH_MAX];
+	struct json_object *root;
+	const char *text;
+	int fd;
+
+	if (!d->opts.stats_file) {
+		root = stats_json(d);
+		log_info("stats: %s", json_object_to_json_string_ext(root,
+				     JSON_C_TO_STRING_PLAIN));
+		json_object_put(root);
+		return;
+	}
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", d->opts.stats_file) >=
+	    (int)sizeof(tmp))
+		return;
+	root = stats_json(d);
+	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text) ||
+	    fsync(fd) || rename(tmp, d->opts.stats_file))
+		log_error("cannot write stats to %s: %s", d->opts.stats_file,
+			  strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	json_object_put(root);
+}
+
+static void *signal_thread(void *arg)
+{
+	struct daemon *d = arg;
+	int sig;
+
+	for (;;) {
+		if (sigwait(&d->signals, &sig))
+			continue;
+		if (sig == SIGUSR1) {
+			write_stats(d);
+			continue;
+		}
+		log_info("got signal %d (%s), shutting down", sig,
+			 strsignal(sig));
+		cachefiles_frontend_stop(d->fe);
+		return NULL;
+	}
+}
+
+static int start_signal_thread(struct daemon *d)
+{
+	int ret;
+
+	ret = pthread_create(&d->signal_thread, NULL, signal_thread, d);
+	return -ret;
+}
+
+static void block_signals(struct daemon *d)
+{
+	sigemptyset(&d->signals);
+	sigaddset(&d->signals, SIGINT);
+	sigaddset(&d->signals, SIGTERM);
+	sigaddset(&d->signals, SIGHUP);
+	sigaddset(&d->signals, SIGUSR1);
+	/* Every thread created after this inherits the mask. */
+	pthread_sigmask(SIG_BLOCK, &d->signals, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+int main(int argc, char **argv)
+{
+	struct cachefiles_options fo = { 0 };
+	struct daemon d = { 0 };
+	int ret;
+
+	if (parse_args(argc, argv, &d.opts))
+		return 2;
+	log_set_level(d.opts.level);
+	if (load_config(&d)) {
+		config_free(d.config);
+		return 2;
+	}
+	block_signals(&d);
+	factory_init(&d.factory);
+
+	fo.cache_dir = d.opts.cache_dir;
+	fo.tag = d.opts.tag;
+	fo.threads = d.opts.threads;
+	fo.factory = &d.factory;
+	fo.resolve = resolve_blob;
+	fo.resolve_ctx = &d;
+	ret = cachefiles_frontend_open(&fo, &d.fe);
+	if (ret == -EOPNOTSUPP && !cache_type_supported("fscache"))
+		log_error("this fscached was built without fscache support (NO_FSCACHE=1)");
+	if (ret)
+		goto out_factory;
+	ret = factory_start_checker(&d.factory, STATS_INTERVAL_MS);
+	if (!ret)
+		ret = start_signal_thread(&d);
+	if (ret) {
+		log_error("cannot start threads: %s", strerror(-ret));
+		goto out_frontend;
+	}
+	log_info("fscached %s ready: cache %s, %u workers, backend %s",
+		 FSCACHED_VERSION, d.opts.cache_dir, d.opts.threads,
+		 d.config->backend_type);
+
+	ret = cachefiles_frontend_run(d.fe);
+	if (ret) {
+		/* The signal thread still waits: stop it the same way. */
+		pthread_cancel(d.signal_thread);
+	}
+	pthread_join(d.signal_thread, NULL);
+	if (d.opts.stats_file)
+		write_stats(&d);
+out_frontend:
+	cachefiles_frontend_close(d.fe);
+out_factory:
+	factory_destroy(&d.factory);
+	config_free(d.config);
+	log_info("fscached stopped");
+	return ret ? 1 : 0;
+}
