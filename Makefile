@@ -33,7 +33,7 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral \
 CFLAGS   ?= -O2 -g
 ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) $(FEATURES) \
 	    -D_GNU_SOURCE -DFSCACHED_VERSION='"$(VERSION)"' \
-	    -I. -Isrc -MMD -MP $(PKG_CFLAGS)
+	    -I. -Isrc -Itests/harness -Itests/kernel -MMD -MP $(PKG_CFLAGS)
 ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS) -pthread
 
 LIB_SRCS := src/log.c src/blob_id.c src/config.c src/factory.c src/workqueue.c \

@@ -413,9 +413,11 @@ static void th_child(struct __test_metadata *t)
 			t->body(t, t->self);
 	}
 	/* Teardown always runs, even after a failed ASSERT or a SKIP. */
-	if (t->teardown && setjmp(t->env) == 0) {
-		t->jmp_armed = 1;
-		t->teardown(t, t->self);
+	if (t->teardown) {
+		if (setjmp(t->env) == 0) {
+			t->jmp_armed = 1;
+			t->teardown(t, t->self);
+		}
 	}
 	t->jmp_armed = 0;
 	th_res->done = 1;
@@ -446,7 +448,7 @@ static void th_sleep_ms(long ms)
 static int th_proc_stat(pid_t pid, pid_t *ppid, pid_t *pgrp, char *state,
 			char *comm, size_t commlen)
 {
-	char path[64], buf[512], *open, *close;
+	char path[64], buf[512], *lp, *rp;
 	ssize_t n;
 	int fd, p, g;
 
@@ -459,13 +461,13 @@ static int th_proc_stat(pid_t pid, pid_t *ppid, pid_t *pgrp, char *state,
 	if (n <= 0)
 		return -EIO;
 	buf[n] = '\0';
-	open = strchr(buf, '(');
-	close = strrchr(buf, ')');
-	if (!open || !close || close < open)
+	lp = strchr(buf, '(');
+	rp = strrchr(buf, ')');
+	if (!lp || !rp || rp < lp)
 		return -EIO;
-	if (sscanf(close + 1, " %c %d %d", state, &p, &g) != 3)
+	if (sscanf(rp + 1, " %c %d %d", state, &p, &g) != 3)
 		return -EIO;
-	snprintf(comm, commlen, "%.*s", (int)(close - open - 1), open + 1);
+	snprintf(comm, commlen, "%.*s", (int)(rp - lp - 1), lp + 1);
 	*ppid = p;
 	*pgrp = g;
 	return 0;
@@ -489,13 +491,11 @@ static void th_kill_leftovers(pid_t pgid)
 		struct dirent *de;
 		int r;
 
-		if (kill(-pgid, SIGKILL) == 0)
-			busy = true;
-
+		/* Look first, so that group members get logged too. */
 		d = opendir("/proc");
 		while (d && (de = readdir(d))) {
 			char state, comm[64];
-			pid_t pid, ppid, pgrp;
+			pid_t pid, ppid = 0, pgrp = 0;
 			char *end;
 			bool logged = false;
 
@@ -523,6 +523,8 @@ static void th_kill_leftovers(pid_t pgid)
 		}
 		if (d)
 			closedir(d);
+		if (kill(-pgid, SIGKILL) == 0)
+			busy = true;
 
 		while ((r = waitpid(-1, NULL, WNOHANG)) > 0)
 			;

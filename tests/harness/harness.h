@@ -107,95 +107,95 @@ void _th_log(const char *fmt, ...);
 
 #define _TH_UNUSED __attribute__((unused))
 
-#define TEST(name) TEST_TIMEOUT(name, 0)
+#define TEST(test_name) TEST_TIMEOUT(test_name, 0)
 
-#define TEST_TIMEOUT(name, seconds)					\
-	static void _th_test_##name(struct __test_metadata *_metadata);	\
-	static void _th_body_##name(struct __test_metadata *_metadata,	\
+#define TEST_TIMEOUT(test_name, seconds)				\
+	static void _th_test_##test_name(struct __test_metadata *_metadata); \
+	static void _th_body_##test_name(struct __test_metadata *_metadata, \
 				    void *self _TH_UNUSED)		\
 	{								\
-		_th_test_##name(_metadata);				\
+		_th_test_##test_name(_metadata);			\
 	}								\
-	static struct __test_metadata _th_meta_##name = {		\
-		.name = #name,						\
+	static struct __test_metadata _th_meta_##test_name = {		\
+		.name = #test_name,					\
 		.file = __FILE__,					\
 		.line = __LINE__,					\
 		.timeout = (seconds),					\
-		.body = _th_body_##name,				\
+		.body = _th_body_##test_name,				\
 	};								\
 	__attribute__((constructor))					\
-	static void _th_register_##name(void)				\
+	static void _th_register_##test_name(void)			\
 	{								\
-		_th_register(&_th_meta_##name);				\
+		_th_register(&_th_meta_##test_name);			\
 	}								\
-	static void _th_test_##name(struct __test_metadata *_metadata _TH_UNUSED)
+	static void _th_test_##test_name(struct __test_metadata *_metadata _TH_UNUSED)
 
 /* ---- fixtures ---- */
 
-#define FIXTURE_DATA(fixture) struct _th_fixture_##fixture
+#define FIXTURE_DATA(fixture_name) struct _th_fixture_##fixture_name
 
-#define FIXTURE(fixture)						\
-	FIXTURE_DATA(fixture);						\
-	static void _th_setup_##fixture(struct __test_metadata *,	\
-					FIXTURE_DATA(fixture) *);	\
-	static void _th_teardown_##fixture(struct __test_metadata *,	\
-					   FIXTURE_DATA(fixture) *);	\
-	static void _th_setup_thunk_##fixture(struct __test_metadata *,	\
+#define FIXTURE(fixture_name)						\
+	FIXTURE_DATA(fixture_name);					\
+	static void _th_setup_##fixture_name(struct __test_metadata *,	\
+					FIXTURE_DATA(fixture_name) *);	\
+	static void _th_teardown_##fixture_name(struct __test_metadata *, \
+					   FIXTURE_DATA(fixture_name) *); \
+	static void _th_setup_thunk_##fixture_name(struct __test_metadata *, \
 					      void *);			\
-	static void _th_teardown_thunk_##fixture(struct __test_metadata *, \
+	static void _th_teardown_thunk_##fixture_name(struct __test_metadata *, \
 						 void *);		\
-	FIXTURE_DATA(fixture)
+	FIXTURE_DATA(fixture_name)
 
-#define FIXTURE_SETUP(fixture)						\
-	static void _th_setup_thunk_##fixture(struct __test_metadata *m, \
+#define FIXTURE_SETUP(fixture_name)					\
+	static void _th_setup_thunk_##fixture_name(struct __test_metadata *m, \
 					      void *self)		\
 	{								\
-		_th_setup_##fixture(m, self);				\
+		_th_setup_##fixture_name(m, self);			\
 	}								\
-	static void _th_setup_##fixture(				\
+	static void _th_setup_##fixture_name(				\
 		struct __test_metadata *_metadata _TH_UNUSED,		\
-		FIXTURE_DATA(fixture) *self _TH_UNUSED)
+		FIXTURE_DATA(fixture_name) *self _TH_UNUSED)
 
-#define FIXTURE_TEARDOWN(fixture)					\
-	static void _th_teardown_thunk_##fixture(struct __test_metadata *m, \
+#define FIXTURE_TEARDOWN(fixture_name)					\
+	static void _th_teardown_thunk_##fixture_name(struct __test_metadata *m, \
 						 void *self)		\
 	{								\
-		_th_teardown_##fixture(m, self);			\
+		_th_teardown_##fixture_name(m, self);			\
 	}								\
-	static void _th_teardown_##fixture(				\
+	static void _th_teardown_##fixture_name(			\
 		struct __test_metadata *_metadata _TH_UNUSED,		\
-		FIXTURE_DATA(fixture) *self _TH_UNUSED)
+		FIXTURE_DATA(fixture_name) *self _TH_UNUSED)
 
-#define TEST_F(fixture, name) TEST_F_TIMEOUT(fixture, name, 0)
+#define TEST_F(fixture_name, test_name) TEST_F_TIMEOUT(fixture_name, test_name, 0)
 
-#define TEST_F_TIMEOUT(fixture, name, seconds)				\
-	static void _th_f_##fixture##_##name(				\
+#define TEST_F_TIMEOUT(fixture_name, test_name, seconds)		\
+	static void _th_f_##fixture_name##_##test_name(			\
 		struct __test_metadata *_metadata,			\
-		FIXTURE_DATA(fixture) *self);				\
-	static void _th_fbody_##fixture##_##name(			\
+		FIXTURE_DATA(fixture_name) *self);			\
+	static void _th_fbody_##fixture_name##_##test_name(		\
 		struct __test_metadata *_metadata, void *self)		\
 	{								\
-		_th_f_##fixture##_##name(_metadata, self);		\
+		_th_f_##fixture_name##_##test_name(_metadata, self);	\
 	}								\
-	static FIXTURE_DATA(fixture) _th_self_##fixture##_##name;	\
-	static struct __test_metadata _th_meta_##fixture##_##name = {	\
-		.name = #fixture "." #name,				\
+	static FIXTURE_DATA(fixture_name) _th_self_##fixture_name##_##test_name; \
+	static struct __test_metadata _th_meta_##fixture_name##_##test_name = { \
+		.name = #fixture_name "." #test_name,			\
 		.file = __FILE__,					\
 		.line = __LINE__,					\
 		.timeout = (seconds),					\
-		.setup = _th_setup_thunk_##fixture,			\
-		.body = _th_fbody_##fixture##_##name,			\
-		.teardown = _th_teardown_thunk_##fixture,		\
-		.self = &_th_self_##fixture##_##name,			\
+		.setup = _th_setup_thunk_##fixture_name,		\
+		.body = _th_fbody_##fixture_name##_##test_name,		\
+		.teardown = _th_teardown_thunk_##fixture_name,		\
+		.self = &_th_self_##fixture_name##_##test_name,		\
 	};								\
 	__attribute__((constructor))					\
-	static void _th_register_##fixture##_##name(void)		\
+	static void _th_register_##fixture_name##_##test_name(void)	\
 	{								\
-		_th_register(&_th_meta_##fixture##_##name);		\
+		_th_register(&_th_meta_##fixture_name##_##test_name);	\
 	}								\
-	static void _th_f_##fixture##_##name(				\
+	static void _th_f_##fixture_name##_##test_name(			\
 		struct __test_metadata *_metadata _TH_UNUSED,		\
-		FIXTURE_DATA(fixture) *self _TH_UNUSED)
+		FIXTURE_DATA(fixture_name) *self _TH_UNUSED)
 
 #define TEST_HARNESS_MAIN						\
 	int main(int argc, char **argv)					\

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers for kernel tests: they run as root inside the user-mode-Linux test
+ * kernel (tools/uml/run), start the real daemon, mount EROFS over fscache
+ * and compare what the kernel returns with the source trees, byte by byte.
+ */
+#ifndef FSCACHED_KTEST_H
+#define FSCACHED_KTEST_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct ktest_daemon {
+	pid_t pid;
+	char cache_dir[PATH_MAX];
+	char log_path[PATH_MAX];
+	char stats_path[PATH_MAX];
+};
+
+/* Paths from the environment, with the defaults of a checkout. */
+const char *ktest_daemon_bin(void);
+const char *ktest_images(void);		/* $TEST_IMAGES */
+const char *ktest_scratch(void);	/* an ext4 dir: $UML_DISK */
+
+/* A fresh directory under ktest_scratch(), named after @what. */
+int ktest_mkdtemp(const char *what, char *out, size_t len);
+
+/*
+ * Start fscached serving blobs from @blob_dir with a fresh cache directory;
+ * returns once it logs that it is ready (or -ETIMEDOUT, or -ECHILD when it
+ * exited). @extra is a NULL-terminated list of more arguments, may be NULL.
+ */
+int ktest_daemon_start(struct ktest_daemon *d, const char *blob_dir,
+		       const char *const *extra);
+/* Same, but with a given cache directory and without waiting for ready. */
+int ktest_daemon_spawn(struct ktest_daemon *d, const char *cache_dir,
+		       const char *blob_dir, const char *const *extra);
+/* Waits up to @ms for the daemon to exit; returns its exit status or -1. */
+int ktest_daemon_wait(struct ktest_daemon *d, unsigned int ms);
+/* SIGTERM and wait: returns the exit status (0 on a clean shutdown). */
+int ktest_daemon_stop(struct ktest_daemon *d);
+bool ktest_daemon_alive(struct ktest_daemon *d);
+/* Print the daemon's log as TAP comments. */
+void ktest_daemon_dump_log(struct ktest_daemon *d);
+bool ktest_daemon_log_contains(struct ktest_daemon *d, const char *needle);
+/* A counter from the daemon's stats, e.g. "factory.total.backend_reads". */
+int ktest_daemon_counter(struct ktest_daemon *d, const char *path,
+			 uint64_t *value);
+
+/* mount(2) erofs over fscache; returns 0 or -errno. */
+int ktest_mount(const char *fsid, const char *domain_id, const char *mnt);
+int ktest_umount(const char *mnt);
+
+struct ktest_tree_stats {
+	unsigned long files, dirs, symlinks, hardlinks, xattrs, others;
+	unsigned long long bytes;
+};
+
+/*
+ * Compare the tree at @mnt with the source at @src: types, modes, sizes,
+ * link counts, symlink targets, user xattrs and the sha256 of every file.
+ * Returns 0, or -1 with the first difference in @err.
+ */
+int ktest_compare_trees(const char *src, const char *mnt,
+			struct ktest_tree_stats *st, char *err, size_t errlen);
+int ktest_sha256_file(const char *path, unsigned char md[32]);
+
+#endif

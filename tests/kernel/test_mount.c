@@ -1,0 +1,346 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * End-to-end: real fscached, real /dev/cachefiles, real EROFS mounts in the
+ * user-mode-Linux test kernel; every file compared with its source.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "ktest.h"
+
+static void require_cachefiles(struct __test_metadata *_metadata)
+{
+	if (access("/dev/cachefiles", F_OK))
+		SKIP(return, "no /dev/cachefiles: run inside tools/uml/run");
+	if (geteuid())
+		SKIP(return, "needs root");
+}
+
+static void path_of(char *out, size_t len, const char *a, const char *b)
+{
+	snprintf(out, len, "%s/%s", a, b);
+}
+
+FIXTURE(served) {
+	struct ktest_daemon d;
+	char blobs[PATH_MAX];
+	char mnt[PATH_MAX];
+	char mnt2[PATH_MAX];
+	int mounted;
+};
+
+FIXTURE_SETUP(served)
+{
+	int ret;
+
+	memset(self, 0, sizeof(*self));
+	require_cachefiles(_metadata);
+	path_of(self->blobs, sizeof(self->blobs), ktest_images(), "blobs");
+	ASSERT_EQ(0, ktest_mkdtemp("mnt", self->mnt, sizeof(self->mnt)));
+	ASSERT_EQ(0, ktest_mkdtemp("mnt", self->mnt2, sizeof(self->mnt2)));
+	ret = ktest_daemon_start(&self->d, self->blobs, NULL);
+	if (ret)
+		ktest_daemon_dump_log(&self->d);
+	ASSERT_EQ(0, ret);
+}
+
+FIXTURE_TEARDOWN(served)
+{
+	int status;
+
+	umount2(self->mnt, MNT_DETACH);
+	umount2(self->mnt2, MNT_DETACH);
+	if (!self->d.pid)
+		return;
+	status = ktest_daemon_stop(&self->d);
+	if (status)
+		ktest_daemon_dump_log(&self->d);
+	/* A clean SIGTERM shutdown exits 0. */
+	EXPECT_EQ(0, status);
+}
+
+static int compare_image(struct __test_metadata *_metadata __attribute__((unused)),
+			 const char *tree,
+			 const char *mnt, struct ktest_tree_stats *st)
+{
+	char src[PATH_MAX], err[PATH_MAX + 128];
+	int ret;
+
+	snprintf(src, sizeof(src), "%s/src/%s", ktest_images(), tree);
+	ret = ktest_compare_trees(src, mnt, st, err, sizeof(err));
+	if (ret)
+		TH_LOG("%s", err);
+	else
+		TH_LOG("%s: %lu files (%llu bytes), %lu dirs, %lu symlinks, %lu hard links, %lu xattrs match",
+		       tree, st->files, st->bytes, st->dirs, st->symlinks,
+		       st->hardlinks, st->xattrs);
+	return ret;
+}
+
+TEST_F_TIMEOUT(served, uncompressed_image_by_fsid, 300)
+{
+	struct ktest_tree_stats st;
+
+	ASSERT_EQ(0, ktest_mount("plain", NULL, self->mnt));
+	ASSERT_EQ(0, compare_image(_metadata, "main", self->mnt, &st));
+	EXPECT_GE(st.files, 2100);
+	EXPECT_GE(st.bytes, 64ULL << 20);
+	EXPECT_GE(st.hardlinks, 3);
+	EXPECT_GE(st.symlinks, 4);
+	EXPECT_GE(st.xattrs, 4);
+}
+
+TEST_F_TIMEOUT(served, lz4hc_image_by_fsid, 300)
+{
+	struct ktest_tree_stats st;
+
+	ASSERT_EQ(0, ktest_mount("lz4hc", NULL, self->mnt));
+	ASSERT_EQ(0, compare_image(_metadata, "main", self->mnt, &st));
+	EXPECT_GE(st.files, 2100);
+}
+
+TEST_F_TIMEOUT(served, two_images_in_one_domain, 120)
+{
+	struct ktest_tree_stats st;
+	uint64_t opens;
+
+	ASSERT_EQ(0, ktest_mount("dom-a", "shared", self->mnt));
+	ASSERT_EQ(0, ktest_mount("dom-b", "shared", self->mnt2));
+	ASSERT_EQ(0, compare_image(_metadata, "dom-a", self->mnt, &st));
+	ASSERT_EQ(0, compare_image(_metadata, "dom-b", self->mnt2, &st));
+	ASSERT_EQ(0, ktest_daemon_counter(&self->d, "frontend.opens", &opens));
+	EXPECT_EQ(2, opens);
+}
+
+static void require_chunked(struct __test_metadata *_metadata)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/blobs/chunked", ktest_images());
+	if (access(path, R_OK))
+		SKIP(return, "no chunked image (tools/erofs-set-tag not built)");
+}
+
+/* The nydus layout: a bootstrap whose file data lives in a separate blob. */
+TEST_F_TIMEOUT(served, bootstrap_with_a_separate_data_blob, 120)
+{
+	struct ktest_tree_stats st;
+	uint64_t opens;
+
+	require_chunked(_metadata);
+	ASSERT_EQ(0, ktest_mount("chunked", NULL, self->mnt));
+	ASSERT_EQ(0, compare_image(_metadata, "chunked", self->mnt, &st));
+	ASSERT_EQ(0, ktest_daemon_counter(&self->d, "frontend.opens", &opens));
+	/* The bootstrap and the data blob. */
+	EXPECT_EQ(2, opens);
+}
+
+/* Two images of one domain that share a data blob open it once. */
+TEST_F_TIMEOUT(served, shared_data_blob_is_opened_once_per_domain, 120)
+{
+	struct ktest_tree_stats st;
+	uint64_t opens;
+
+	require_chunked(_metadata);
+	ASSERT_EQ(0, ktest_mount("chunked", "layers", self->mnt));
+	ASSERT_EQ(0, ktest_mount("chunked-twin", "layers", self->mnt2));
+	ASSERT_EQ(0, compare_image(_metadata, "chunked", self->mnt, &st));
+	ASSERT_EQ(0, compare_image(_metadata, "chunked", self->mnt2, &st));
+	ASSERT_EQ(0, ktest_daemon_counter(&self->d, "frontend.opens", &opens));
+	EXPECT_EQ(3, opens);
+}
+
+TEST_F_TIMEOUT(served, eight_concurrent_readers, 600)
+{
+	pid_t pids[8];
+	int i, status, failed = 0;
+
+	ASSERT_EQ(0, ktest_mount("plain", NULL, self->mnt));
+	fflush(stdout);
+	for (i = 0; i < 8; i++) {
+		pids[i] = fork();
+		ASSERT_GE(pids[i], 0);
+		if (pids[i] == 0) {
+			struct ktest_tree_stats st;
+			char src[PATH_MAX], err[PATH_MAX + 128];
+
+			snprintf(src, sizeof(src), "%s/src/main",
+				 ktest_images());
+			if (ktest_compare_trees(src, self->mnt, &st, err,
+						sizeof(err))) {
+				printf("# reader %d: %s\n", i, err);
+				fflush(stdout);
+				_exit(1);
+			}
+			_exit(0);
+		}
+	}
+	for (i = 0; i < 8; i++) {
+		ASSERT_EQ(pids[i], waitpid(pids[i], &status, 0));
+		if (!WIFEXITED(status) || WEXITSTATUS(status))
+			failed++;
+	}
+	EXPECT_EQ(0, failed);
+	EXPECT_TRUE(ktest_daemon_alive(&self->d));
+}
+
+TEST_F_TIMEOUT(served, unknown_fsid_fails_and_daemon_keeps_serving, 120)
+{
+	struct ktest_tree_stats st;
+	uint64_t errors;
+
+	EXPECT_NE(0, ktest_mount("no-such-image", NULL, self->mnt));
+	EXPECT_TRUE(ktest_daemon_alive(&self->d));
+	ASSERT_EQ(0, ktest_daemon_counter(&self->d, "frontend.open_errors",
+					  &errors));
+	EXPECT_EQ(1, errors);
+	ASSERT_EQ(0, ktest_mount("dom-a", NULL, self->mnt));
+	ASSERT_EQ(0, compare_image(_metadata, "dom-a", self->mnt, &st));
+}
+
+TEST_F_TIMEOUT(served, unsafe_fsids_are_refused, 120)
+{
+	static const char *const bad[] = {
+		"..", "../blobs/plain", "a/../../plain", ".hidden",
+	};
+	struct ktest_tree_stats st;
+	unsigned int i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		EXPECT_NE(0, ktest_mount(bad[i], NULL, self->mnt));
+		EXPECT_TRUE(ktest_daemon_alive(&self->d));
+	}
+	EXPECT_NE(0, ktest_mount("dom-a", "../x", self->mnt));
+	ASSERT_EQ(0, ktest_mount("dom-a", NULL, self->mnt));
+	ASSERT_EQ(0, compare_image(_metadata, "dom-a", self->mnt, &st));
+}
+
+TEST_F_TIMEOUT(served, remount_reads_from_the_cache, 300)
+{
+	uint64_t reads1, reads2, breads1, breads2;
+	struct ktest_tree_stats st;
+	int fd;
+
+	ASSERT_EQ(0, ktest_mount("plain", NULL, self->mnt));
+	ASSERT_EQ(0, compare_image(_metadata, "main", self->mnt, &st));
+	ASSERT_EQ(0, ktest_umount(self->mnt));
+	ASSERT_EQ(0, ktest_daemon_counter(&self->d, "frontend.reads", &reads1));
+	ASSERT_EQ(0, ktest_daemon_counter(&self->d,
+					  "factory.total.backend_reads",
+					  &breads1));
+	EXPECT_GT(breads1, 0);
+
+	/* Drop the page cache so the kernel really goes to the cache file. */
+	fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
+	if (fd >= 0) {
+		EXPECT_EQ(1, write(fd, "3", 1));
+		close(fd);
+	}
+	ASSERT_EQ(0, ktest_mount("plain", NULL, self->mnt));
+	ASSERT_EQ(0, compare_image(_metadata, "main", self->mnt, &st));
+	ASSERT_EQ(0, ktest_daemon_counter(&self->d, "frontend.reads", &reads2));
+	ASSERT_EQ(0, ktest_daemon_counter(&self->d,
+					  "factory.total.backend_reads",
+					  &breads2));
+	TH_LOG("first mount: %llu backend reads; remount: %llu more",
+	       (unsigned long long)breads1,
+	       (unsigned long long)(breads2 - breads1));
+	EXPECT_EQ(reads1, reads2);
+	EXPECT_EQ(breads1, breads2);
+}
+
+/* A blob that shrinks under the daemon: readers get EIO, never bad bytes. */
+TEST_F_TIMEOUT(served, truncated_blob_gives_eio_not_wrong_data, 120)
+{
+	char blob[PATH_MAX + 16], dir[PATH_MAX], cmd[PATH_MAX * 3];
+	char file[PATH_MAX + 16], src[PATH_MAX];
+	struct ktest_daemon d2;
+	static char got[1 << 16], want[1 << 16];
+	ssize_t n, total = 0;
+	int fd, sfd, saw_eio = 0;
+
+	/* A private copy, served by a second daemon? No: one device. Stop. */
+	ASSERT_EQ(0, ktest_daemon_stop(&self->d));
+	ASSERT_EQ(0, ktest_mkdtemp("blobs", dir, sizeof(dir)));
+	snprintf(blob, sizeof(blob), "%s/fragile", dir);
+	snprintf(cmd, sizeof(cmd), "cp %s/fragile %s", self->blobs, blob);
+	ASSERT_EQ(0, system(cmd));
+	ASSERT_EQ(0, ktest_daemon_start(&d2, dir, NULL));
+	self->d = d2;
+
+	ASSERT_EQ(0, ktest_mount("fragile", NULL, self->mnt));
+	/* Keep the metadata, lose most of the 2 MiB file's data. */
+	ASSERT_EQ(0, truncate(blob, 256 << 10));
+
+	snprintf(file, sizeof(file), "%s/data-2m", self->mnt);
+	snprintf(src, sizeof(src), "%s/src/fragile/data-2m", ktest_images());
+	fd = open(file, O_RDONLY);
+	sfd = open(src, O_RDONLY);
+	ASSERT_GE(fd, 0);
+	ASSERT_GE(sfd, 0);
+	for (;;) {
+		n = read(fd, got, sizeof(got));
+		if (n < 0) {
+			EXPECT_EQ(EIO, errno);
+			saw_eio = 1;
+			break;
+		}
+		if (n == 0)
+			break;
+		ASSERT_EQ(n, pread(sfd, want, n, total));
+		ASSERT_EQ(0, memcmp(got, want, n));
+		total += n;
+	}
+	close(fd);
+	close(sfd);
+	TH_LOG("read %zd good bytes before EIO", total);
+	EXPECT_TRUE(saw_eio);
+	EXPECT_TRUE(ktest_daemon_alive(&self->d));
+}
+
+TEST(tmpfs_cache_dir_is_refused_with_a_clear_error)
+{
+	struct ktest_daemon d = { 0 };
+	char dir[PATH_MAX];
+	int status;
+
+	require_cachefiles(_metadata);
+	ASSERT_EQ(0, ktest_mkdtemp("tmpfs", dir, sizeof(dir)));
+	ASSERT_EQ(0, mount("tmpfs", dir, "tmpfs", 0, "size=16m"));
+	ASSERT_EQ(0, ktest_daemon_spawn(&d, dir, ktest_images(), NULL));
+	status = ktest_daemon_wait(&d, 10000);
+	umount2(dir, MNT_DETACH);
+	EXPECT_EQ(1, status);
+	EXPECT_TRUE(ktest_daemon_log_contains(&d, "(tmpfs) cannot hold a cachefiles cache"));
+	if (status != 1)
+		ktest_daemon_dump_log(&d);
+}
+
+TEST(second_daemon_is_told_the_device_is_busy)
+{
+	struct ktest_daemon a = { 0 }, b = { 0 };
+	char cache[PATH_MAX];
+	int status;
+
+	require_cachefiles(_metadata);
+	ASSERT_EQ(0, ktest_daemon_start(&a, ktest_images(), NULL));
+	ASSERT_EQ(0, ktest_mkdtemp("cache", cache, sizeof(cache)));
+	ASSERT_EQ(0, ktest_daemon_spawn(&b, cache, ktest_images(), NULL));
+	status = ktest_daemon_wait(&b, 10000);
+	EXPECT_EQ(1, status);
+	EXPECT_TRUE(ktest_daemon_log_contains(&b, "another cache daemon holds it"));
+	EXPECT_TRUE(ktest_daemon_alive(&a));
+	EXPECT_EQ(0, ktest_daemon_stop(&a));
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The fscache manager fills a cache file the way the kernel needs it:
+ * block-aligned O_DIRECT writes, a zero-padded tail, and no data for a range
+ * the backend cannot supply.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cache/cache.h"
+#include "config.h"
+#include "factory.h"
+#include "harness.h"
+
+#define BLOB_SIZE	(3 * 1048576 + 1000)
+
+static unsigned char blob_byte(size_t i)
+{
+	return (unsigned char)((i * 13) ^ (i >> 12));
+}
+
+FIXTURE(cachefile) {
+	char dir[64];
+	char cache_path[PATH_MAX];
+	int cache_fd;
+	struct factory f;
+	struct fscached_config *cfg;
+	struct blob_cache *bc;
+	struct io_buf buf;
+};
+
+FIXTURE_SETUP(cachefile)
+{
+	struct blob_info info = { .id = "blob", .domain = "d" };
+	char err[CONFIG_ERR_MAX], path[PATH_MAX];
+	unsigned char *data;
+	size_t i;
+	FILE *f;
+
+	strcpy(self->dir, "/var/tmp/fscached-fill-XXXXXX");
+	ASSERT_NE(NULL, mkdtemp(self->dir));
+	snprintf(path, sizeof(path), "%s/blob", self->dir);
+	data = malloc(BLOB_SIZE);
+	for (i = 0; i < BLOB_SIZE; i++)
+		data[i] = blob_byte(i);
+	f = fopen(path, "w");
+	ASSERT_EQ(1, fwrite(data, BLOB_SIZE, 1, f));
+	fclose(f);
+	free(data);
+
+	/* The kernel's cache file is written with O_DIRECT: so is ours. */
+	snprintf(self->cache_path, sizeof(self->cache_path), "%s/cache",
+		 self->dir);
+	self->cache_fd = open(self->cache_path,
+			      O_RDWR | O_CREAT | O_DIRECT | O_CLOEXEC, 0600);
+	if (self->cache_fd < 0 && errno == EINVAL)
+		self->cache_fd = open(self->cache_path,
+				      O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	ASSERT_GE(self->cache_fd, 0);
+	info.cache_fd = self->cache_fd;
+	ASSERT_EQ(0, factory_init(&self->f));
+	ASSERT_EQ(0, config_new_localfs("c", self->dir, "fscache", &self->cfg,
+					err, sizeof(err)));
+	ASSERT_EQ(0, factory_new_blob_cache(&self->f, self->cfg, &info,
+					    &self->bc));
+	/* A small buffer, so that fills span several backend reads. */
+	ASSERT_EQ(0, io_buf_init(&self->buf, 64 * 1024));
+}
+
+FIXTURE_TEARDOWN(cachefile)
+{
+	char cmd[128];
+
+	if (self->bc)
+		blob_cache_put(self->bc);
+	factory_destroy(&self->f);
+	config_free(self->cfg);
+	io_buf_release(&self->buf);
+	close(self->cache_fd);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", self->dir);
+	if (system(cmd))
+		return;
+}
+
+static int check_range(const char *path, size_t off, size_t len)
+{
+	unsigned char *got = malloc(len);
+	size_t i;
+	int fd = open(path, O_RDONLY), ret = 0;
+
+	if (fd < 0 || pread(fd, got, len, off) != (ssize_t)len)
+		ret = -1;
+	for (i = 0; !ret && i < len; i++)
+		if (got[i] != (off + i < BLOB_SIZE ? blob_byte(off + i) : 0))
+			ret = -1;
+	close(fd);
+	free(got);
+	return ret;
+}
+
+TEST_F(cachefile, aligned_range_is_written_exactly)
+{
+	struct stat st;
+
+	ASSERT_EQ(0, blob_cache_fill(self->bc, 1048576, 262144, &self->buf));
+	EXPECT_EQ(0, check_range(self->cache_path, 1048576, 262144));
+	ASSERT_EQ(0, fstat(self->cache_fd, &st));
+	EXPECT_EQ(1048576 + 262144, st.st_size);
+	EXPECT_EQ(1, self->bc->stats.fills);
+	EXPECT_EQ(262144, self->bc->stats.fill_bytes);
+}
+
+TEST_F(cachefile, unaligned_range_is_widened_to_blocks)
+{
+	ASSERT_EQ(0, blob_cache_fill(self->bc, 5000, 100, &self->buf));
+	EXPECT_EQ(0, check_range(self->cache_path, 4096, 4096));
+}
+
+TEST_F(cachefile, tail_block_is_zero_padded)
+{
+	struct stat st;
+	size_t tail = BLOB_SIZE & ~4095UL;
+
+	ASSERT_EQ(0, blob_cache_fill(self->bc, tail, 4096, &self->buf));
+	ASSERT_EQ(0, fstat(self->cache_fd, &st));
+	EXPECT_EQ(tail + 4096, st.st_size);
+	/* The padding reads back as zeros (check_range expects that). */
+	EXPECT_EQ(0, check_range(self->cache_path, tail, 4096));
+}
+
+TEST_F(cachefile, whole_blob_in_one_request)
+{
+	ASSERT_EQ(0, blob_cache_fill(self->bc, 0, BLOB_SIZE, &self->buf));
+	EXPECT_EQ(0, check_range(self->cache_path, 0, BLOB_SIZE));
+}
+
+TEST_F(cachefile, ranges_past_the_end_are_errors)
+{
+	EXPECT_EQ(-EINVAL, blob_cache_fill(self->bc, BLOB_SIZE + 4096, 4096,
+					   &self->buf));
+	EXPECT_EQ(-EINVAL, blob_cache_fill(self->bc, 0, 0, &self->buf));
+	/* Overlapping the end: clamped to the blob. */
+	EXPECT_EQ(0, blob_cache_fill(self->bc, BLOB_SIZE - 10, 1 << 20,
+				     &self->buf));
+	EXPECT_EQ(2, self->bc->stats.errors);
+}
+
+TEST_F(cachefile, backend_failure_writes_nothing)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/blob", self->dir);
+	ASSERT_EQ(0, truncate(path, 4096));
+	EXPECT_EQ(-EIO, blob_cache_fill(self->bc, 1048576, 65536, &self->buf));
+	ASSERT_EQ(0, fstat(self->cache_fd, &st));
+	EXPECT_EQ(0, st.st_size);
+}
+
+TEST(fscache_needs_a_cache_file)
+{
+	struct blob_info info = { .id = "x", .domain = "d", .cache_fd = -1 };
+	char err[CONFIG_ERR_MAX], dir[] = "/tmp/fscached-nofd-XXXXXX", path[64];
+	struct fscached_config *cfg;
+	struct blob_cache *bc;
+	struct factory f;
+	FILE *fp;
+
+	ASSERT_NE(NULL, mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/x", dir);
+	fp = fopen(path, "w");
+	fclose(fp);
+	ASSERT_EQ(0, factory_init(&f));
+	ASSERT_EQ(0, config_new_localfs("c", dir, "fscache", &cfg, err, sizeof(err)));
+	EXPECT_EQ(-EINVAL, factory_new_blob_cache(&f, cfg, &info, &bc));
+	factory_destroy(&f);
+	config_free(cfg);
+	unlink(path);
+	rmdir(dir);
+}
+
+TEST_HARNESS_MAIN
