@@ -13,20 +13,25 @@ BINDIR   ?= $(PREFIX)/bin
 CC       ?= cc
 VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 
+ifeq ($(SANITIZE),1)
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+SUFFIX   := /san
+endif
 ifeq ($(NO_FSCACHE),1)
-BUILD    ?= build/nofscache
+BUILD    ?= build/nofscache$(SUFFIX)
 else
-BUILD    ?= build
+BUILD    ?= build$(SUFFIX)
 FEATURES := -DFSCACHED_HAVE_FSCACHE
 endif
-ifeq ($(SANITIZE),1)
-BUILD    := $(BUILD)/san
-SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-endif
 
+# liburing is only for the /dev/cachefiles front end.
+ifeq ($(NO_FSCACHE),1)
+PKGS     := json-c
+else
 PKGS     := json-c liburing
+endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ljson-c -luring)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo $(PKGS:%=-l%) | sed 's/-lliburing/-luring/')
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral \
 	    -Wmissing-prototypes -Wstrict-prototypes
@@ -91,7 +96,7 @@ $(BUILD)/tests/kernel/%: $(BUILD)/tests/kernel/%.o $(KTEST_LIB) $(HARNESS_OBJ) $
 $(BUILD)/tools/%: tools/%.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS) -lz
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS)
 
 unit-tests: $(UNIT_BINS)
 kernel-tests: $(BUILD)/fscached $(KTEST_BINS) $(TOOL_BINS)
@@ -100,7 +105,8 @@ kernel-tests: $(BUILD)/fscached $(KTEST_BINS) $(TOOL_BINS)
 check: deps
 	$(Q)$(MAKE) --no-print-directory all unit-tests kernel-tests
 	$(Q)$(MAKE) --no-print-directory NO_FSCACHE=1 all unit-tests
-	$(Q)tests/run-all $(BUILD) build/nofscache
+	$(Q)$(MAKE) --no-print-directory SANITIZE=1 all unit-tests
+	$(Q)tests/run-all
 
 check-unit: deps
 	$(Q)$(MAKE) --no-print-directory all unit-tests
