@@ -98,7 +98,12 @@ $(BUILD)/tools/%: tools/%.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS)
 
-unit-tests: $(UNIT_BINS)
+$(BUILD)/tests/harness/%: $(BUILD)/tests/harness/%.o $(HARNESS_OBJ)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) -o $@ $^ $(ALL_LDFLAGS)
+
+HARNESS_BINS := $(BUILD)/tests/harness/selftest $(BUILD)/tests/harness/selftest-fail
+unit-tests: $(UNIT_BINS) $(HARNESS_BINS)
 kernel-tests: $(BUILD)/fscached $(KTEST_BINS) $(TOOL_BINS)
 
 # Every test run ends with one "N passed, N failed, N skipped" line.

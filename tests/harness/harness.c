@@ -9,6 +9,9 @@
  * is a child subreaper, every orphaned descendant that was reparented to
  * it (daemons that called setsid() included).
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 #include "harness.h"
 
 #include <ctype.h>
@@ -97,8 +100,10 @@ static void th_sort_tests(void)
 		size_t tk = key[i];
 
 		for (k = i; k > 0; k--) {
+			const struct __test_metadata *prev = th_tests[k - 1];
+
 			if (key[k - 1] < tk ||
-			    (key[k - 1] == tk && th_tests[k - 1]->line <= t->line))
+			    (key[k - 1] == tk && prev->line <= t->line))
 				break;
 			th_tests[k] = th_tests[k - 1];
 			key[k] = key[k - 1];
@@ -411,6 +416,13 @@ static void th_child(struct __test_metadata *t)
 			t->setup(t, t->self);
 		if (!th_res->failed && !th_res->skipped)
 			t->body(t, t->self);
+	}
+	if (getpid() != t->pid) {
+		/* A child the test forked fell out of the test function. */
+		th_comment("a process forked by the test returned from it; use _exit()");
+		_th_fail(t);
+		fflush(NULL);
+		_exit(1);
 	}
 	/* Teardown always runs, even after a failed ASSERT or a SKIP. */
 	if (t->teardown) {

@@ -107,95 +107,96 @@ void _th_log(const char *fmt, ...);
 
 #define _TH_UNUSED __attribute__((unused))
 
-#define TEST(test_name) TEST_TIMEOUT(test_name, 0)
+#define TEST(test) TEST_TIMEOUT(test, 0)
 
-#define TEST_TIMEOUT(test_name, seconds)				\
-	static void _th_test_##test_name(struct __test_metadata *_metadata); \
-	static void _th_body_##test_name(struct __test_metadata *_metadata, \
+#define TEST_TIMEOUT(test, seconds)					\
+	static void _th_test_##test(struct __test_metadata *_metadata);	\
+	static void _th_body_##test(struct __test_metadata *_metadata,	\
 				    void *self _TH_UNUSED)		\
 	{								\
-		_th_test_##test_name(_metadata);			\
+		_th_test_##test(_metadata);				\
 	}								\
-	static struct __test_metadata _th_meta_##test_name = {		\
-		.name = #test_name,					\
+	static struct __test_metadata _th_meta_##test = {		\
+		.name = #test,						\
 		.file = __FILE__,					\
 		.line = __LINE__,					\
 		.timeout = (seconds),					\
-		.body = _th_body_##test_name,				\
+		.body = _th_body_##test,				\
 	};								\
 	__attribute__((constructor))					\
-	static void _th_register_##test_name(void)			\
+	static void _th_register_##test(void)				\
 	{								\
-		_th_register(&_th_meta_##test_name);			\
+		_th_register(&_th_meta_##test);				\
 	}								\
-	static void _th_test_##test_name(struct __test_metadata *_metadata _TH_UNUSED)
+	static void _th_test_##test(					\
+		struct __test_metadata *_metadata _TH_UNUSED)
 
 /* ---- fixtures ---- */
 
-#define FIXTURE_DATA(fixture_name) struct _th_fixture_##fixture_name
+#define FIXTURE_DATA(fix) struct _th_fixture_##fix
 
-#define FIXTURE(fixture_name)						\
-	FIXTURE_DATA(fixture_name);					\
-	static void _th_setup_##fixture_name(struct __test_metadata *,	\
-					FIXTURE_DATA(fixture_name) *);	\
-	static void _th_teardown_##fixture_name(struct __test_metadata *, \
-					   FIXTURE_DATA(fixture_name) *); \
-	static void _th_setup_thunk_##fixture_name(struct __test_metadata *, \
-					      void *);			\
-	static void _th_teardown_thunk_##fixture_name(struct __test_metadata *, \
-						 void *);		\
-	FIXTURE_DATA(fixture_name)
+#define FIXTURE(fix)							\
+	FIXTURE_DATA(fix);						\
+	static void _th_setup_##fix(struct __test_metadata *,		\
+				    FIXTURE_DATA(fix) *);		\
+	static void _th_teardown_##fix(struct __test_metadata *,	\
+				       FIXTURE_DATA(fix) *);		\
+	static void _th_setup_thunk_##fix(struct __test_metadata *,	\
+					  void *);			\
+	static void _th_teardown_thunk_##fix(struct __test_metadata *,	\
+					     void *);			\
+	FIXTURE_DATA(fix)
 
-#define FIXTURE_SETUP(fixture_name)					\
-	static void _th_setup_thunk_##fixture_name(struct __test_metadata *m, \
-					      void *self)		\
+#define FIXTURE_SETUP(fix)						\
+	static void _th_setup_thunk_##fix(struct __test_metadata *m,	\
+					  void *self)			\
 	{								\
-		_th_setup_##fixture_name(m, self);			\
+		_th_setup_##fix(m, self);				\
 	}								\
-	static void _th_setup_##fixture_name(				\
+	static void _th_setup_##fix(					\
 		struct __test_metadata *_metadata _TH_UNUSED,		\
-		FIXTURE_DATA(fixture_name) *self _TH_UNUSED)
+		FIXTURE_DATA(fix) *self _TH_UNUSED)
 
-#define FIXTURE_TEARDOWN(fixture_name)					\
-	static void _th_teardown_thunk_##fixture_name(struct __test_metadata *m, \
-						 void *self)		\
+#define FIXTURE_TEARDOWN(fix)						\
+	static void _th_teardown_thunk_##fix(struct __test_metadata *m,	\
+					     void *self)		\
 	{								\
-		_th_teardown_##fixture_name(m, self);			\
+		_th_teardown_##fix(m, self);				\
 	}								\
-	static void _th_teardown_##fixture_name(			\
+	static void _th_teardown_##fix(					\
 		struct __test_metadata *_metadata _TH_UNUSED,		\
-		FIXTURE_DATA(fixture_name) *self _TH_UNUSED)
+		FIXTURE_DATA(fix) *self _TH_UNUSED)
 
-#define TEST_F(fixture_name, test_name) TEST_F_TIMEOUT(fixture_name, test_name, 0)
+#define TEST_F(fix, test) TEST_F_TIMEOUT(fix, test, 0)
 
-#define TEST_F_TIMEOUT(fixture_name, test_name, seconds)		\
-	static void _th_f_##fixture_name##_##test_name(			\
+#define TEST_F_TIMEOUT(fix, test, seconds)				\
+	static void _th_f_##fix##_##test(				\
 		struct __test_metadata *_metadata,			\
-		FIXTURE_DATA(fixture_name) *self);			\
-	static void _th_fbody_##fixture_name##_##test_name(		\
+		FIXTURE_DATA(fix) *self);				\
+	static void _th_fbody_##fix##_##test(				\
 		struct __test_metadata *_metadata, void *self)		\
 	{								\
-		_th_f_##fixture_name##_##test_name(_metadata, self);	\
+		_th_f_##fix##_##test(_metadata, self);			\
 	}								\
-	static FIXTURE_DATA(fixture_name) _th_self_##fixture_name##_##test_name; \
-	static struct __test_metadata _th_meta_##fixture_name##_##test_name = { \
-		.name = #fixture_name "." #test_name,			\
+	static FIXTURE_DATA(fix) _th_self_##fix##_##test;		\
+	static struct __test_metadata _th_meta_##fix##_##test = {	\
+		.name = #fix "." #test,					\
 		.file = __FILE__,					\
 		.line = __LINE__,					\
 		.timeout = (seconds),					\
-		.setup = _th_setup_thunk_##fixture_name,		\
-		.body = _th_fbody_##fixture_name##_##test_name,		\
-		.teardown = _th_teardown_thunk_##fixture_name,		\
-		.self = &_th_self_##fixture_name##_##test_name,		\
+		.setup = _th_setup_thunk_##fix,				\
+		.body = _th_fbody_##fix##_##test,			\
+		.teardown = _th_teardown_thunk_##fix,			\
+		.self = &_th_self_##fix##_##test,			\
 	};								\
 	__attribute__((constructor))					\
-	static void _th_register_##fixture_name##_##test_name(void)	\
+	static void _th_register_##fix##_##test(void)			\
 	{								\
-		_th_register(&_th_meta_##fixture_name##_##test_name);	\
+		_th_register(&_th_meta_##fix##_##test);			\
 	}								\
-	static void _th_f_##fixture_name##_##test_name(			\
+	static void _th_f_##fix##_##test(				\
 		struct __test_metadata *_metadata _TH_UNUSED,		\
-		FIXTURE_DATA(fixture_name) *self _TH_UNUSED)
+		FIXTURE_DATA(fix) *self _TH_UNUSED)
 
 #define TEST_HARNESS_MAIN						\
 	int main(int argc, char **argv)					\

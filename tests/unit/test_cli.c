@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The daemon's command line: mistakes get a message that says what to do,
+ * and the daemon never starts half-configured.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static char daemon_path[PATH_MAX + 16];
+static char output[16384];
+
+static const char *daemon_bin(void)
+{
+	char self[PATH_MAX], *slash;
+	ssize_t n;
+
+	if (getenv("FSCACHED_BIN"))
+		return getenv("FSCACHED_BIN");
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n < 0)
+		return "build/fscached";
+	self[n] = '\0';
+	/* BUILD/tests/unit/test_cli -> BUILD/fscached */
+	slash = strstr(self, "/tests/unit/");
+	if (slash)
+		*slash = '\0';
+	snprintf(daemon_path, sizeof(daemon_path), "%s/fscached", self);
+	return daemon_path;
+}
+
+/* Runs the daemon with @args (a shell word list); returns its exit status. */
+static int run_daemon(const char *args)
+{
+	char cmd[PATH_MAX + 1024];
+	size_t n;
+	FILE *p;
+	int status;
+
+	snprintf(cmd, sizeof(cmd), "timeout 10 %s %s 2>&1", daemon_bin(), args);
+	p = popen(cmd, "r");
+	if (!p)
+		return -1;
+	n = fread(output, 1, sizeof(output) - 1, p);
+	output[n] = '\0';
+	status = pclose(p);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+#define EXPECT_OUTPUT(needle) do {					\
+	if (!strstr(output, needle))					\
+		TH_LOG("output lacks '%s':\n%s", needle, output);	\
+	EXPECT_NE(NULL, strstr(output, needle));			\
+} while (0)
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	fputs(text, f);
+	fclose(f);
+}
+
+TEST(help_and_version)
+{
+	EXPECT_EQ(0, run_daemon("--help"));
+	EXPECT_OUTPUT("--fscache DIR");
+	EXPECT_OUTPUT("mount -t erofs none -o fsid=");
+	EXPECT_EQ(0, run_daemon("--version"));
+	EXPECT_OUTPUT("fscached ");
+}
+
+TEST(usage_errors_exit_2_and_say_why)
+{
+	EXPECT_EQ(2, run_daemon("--fscache /tmp/x"));
+	EXPECT_OUTPUT("no blobs to serve: give --blob-dir DIR or --config FILE");
+	EXPECT_EQ(2, run_daemon("--blob-dir /tmp"));
+	EXPECT_OUTPUT("no cache directory: give --fscache DIR");
+	EXPECT_EQ(2, run_daemon("--fscache rel --blob-dir /tmp"));
+	EXPECT_OUTPUT("must be an absolute path");
+	EXPECT_EQ(2, run_daemon("--fscache /tmp/x --blob-dir /nonexistent-blobs"));
+	EXPECT_OUTPUT("--blob-dir /nonexistent-blobs: No such file or directory");
+	EXPECT_EQ(2, run_daemon("--fscache-threads 0 --fscache /x --blob-dir /tmp"));
+	EXPECT_OUTPUT("--fscache-threads: '0' is not a number from 1 to 1024");
+	EXPECT_EQ(2, run_daemon("--fscache-threads 12x --fscache /x --blob-dir /tmp"));
+	EXPECT_EQ(2, run_daemon("--log-level loud --fscache /x --blob-dir /tmp"));
+	EXPECT_OUTPUT("--log-level: 'loud' is not one of");
+	EXPECT_EQ(2, run_daemon("--frobnicate"));
+	EXPECT_EQ(2, run_daemon("daemon --fscache /x --blob-dir /tmp"));
+	EXPECT_OUTPUT("unexpected argument 'daemon'");
+}
+
+TEST(bad_config_names_the_file_and_field)
+{
+	char path[] = "/tmp/fscached-cli-XXXXXX", args[256];
+	int fd = mkstemp(path);
+
+	ASSERT_GE(fd, 0);
+	close(fd);
+	write_file(path, "{\"backend\": {\"type\": \"localfs\", \"localfs\": {\"dir\": 7}}}");
+	snprintf(args, sizeof(args), "--fscache /tmp/x --config %s", path);
+	EXPECT_EQ(2, run_daemon(args));
+	EXPECT_OUTPUT(path);
+	EXPECT_OUTPUT("backend.localfs.dir: must be a string");
+
+	write_file(path, "{\"backend\": {\"type\": \"localfs\", \"localfs\": {\"dir\": \"/tmp\"}},"
+			 " \"cache\": {\"type\": \"dummy\"}}");
+	EXPECT_EQ(2, run_daemon(args));
+	EXPECT_OUTPUT("cache.type: 'dummy' cannot serve /dev/cachefiles");
+
+	snprintf(args, sizeof(args), "--fscache /tmp/x --config %s --blob-dir /tmp", path);
+	EXPECT_EQ(2, run_daemon(args));
+	EXPECT_OUTPUT("--blob-dir and --config both choose a backend");
+	unlink(path);
+}
+
+TEST(missing_device_says_which_kernel_options)
+{
+	if (!access("/dev/cachefiles", F_OK))
+		SKIP(return, "this kernel has /dev/cachefiles (kernel tests cover it)");
+#ifdef FSCACHED_HAVE_FSCACHE
+	EXPECT_EQ(1, run_daemon("singleton --fscache /tmp/fscached-cli-cache --blob-dir /tmp"));
+	EXPECT_OUTPUT("cannot open /dev/cachefiles");
+	EXPECT_OUTPUT("CONFIG_CACHEFILES_ONDEMAND=y");
+	EXPECT_OUTPUT("Kbuild-notes.md");
+#else
+	EXPECT_EQ(1, run_daemon("singleton --fscache /tmp/fscached-cli-cache --blob-dir /tmp"));
+	EXPECT_OUTPUT("built without fscache support");
+#endif
+}
+
+TEST_HARNESS_MAIN
