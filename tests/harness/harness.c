@@ -587,14 +587,50 @@ static void th_die_by_signal(int sig, unsigned int num,
 	_exit(128 + sig);
 }
 
+/*
+ * Wait for the test process until deadline (ms, CLOCK_MONOTONIC; < 0: no
+ * limit).  Returns 1 once reaped, 0 at the deadline, -1 on error, and 2
+ * if a fatal signal arrived (stored in *fatal).
+ */
+static int th_wait(pid_t pid, int *status, long long deadline, int *fatal)
+{
+	for (;;) {
+		struct timespec ts;
+		long long left;
+		pid_t r;
+		int sig;
+
+		r = waitpid(pid, status, WNOHANG);
+		if (r == pid)
+			return 1;
+		if (r < 0 && errno != EINTR) {
+			th_commentf("waitpid: %s", strerror(errno));
+			return -1;
+		}
+		if (deadline >= 0) {
+			left = deadline - th_now_ms();
+			if (left <= 0)
+				return 0;
+			ts.tv_sec = left / 1000;
+			ts.tv_nsec = (left % 1000) * 1000000;
+		}
+		sig = sigtimedwait(&th_wait_set, NULL,
+				   deadline >= 0 ? &ts : NULL);
+		if (sig > 0 && sig != SIGCHLD) {
+			*fatal = sig;
+			return 2;
+		}
+	}
+}
+
 static void th_run_one(struct __test_metadata *t, unsigned int num,
 		       long env_timeout)
 {
 	unsigned int timeout = th_timeout_for(t, env_timeout);
-	long long deadline = th_now_ms() + (long long)timeout * 1000;
+	long long deadline = -1;
 	bool timed_out = false;
-	int status = 0, fatal = 0;
-	pid_t pid, r;
+	int status = 0, fatal = 0, r;
+	pid_t pid;
 
 	memset(th_res, 0, sizeof(*th_res));
 	th_commentf("RUN %s", t->name);
@@ -612,44 +648,30 @@ static void th_run_one(struct __test_metadata *t, unsigned int num,
 		th_child(t);
 	setpgid(pid, pid);	/* also done by the child; avoids a race */
 
-	for (;;) {
-		struct timespec ts;
-		long long left;
-		int sig;
+	if (timeout)
+		deadline = th_now_ms() + (long long)timeout * 1000;
+	r = th_wait(pid, &status, deadline, &fatal);
+	timed_out = r == 0;
+	/* Timed out or interrupted: kill it, but do not wait forever. */
+	if (r == 0 || r == 2) {
+		kill(-pid, SIGKILL);
+		kill(pid, SIGKILL);
+		deadline = th_now_ms() + TH_CLEANUP_MS;
+		do {
+			int sig = 0;
 
-		r = waitpid(pid, &status, WNOHANG);
-		if (r == pid)
-			break;
-		if (r < 0 && errno != EINTR) {
-			th_commentf("%s: waitpid: %s", t->name,
-				    strerror(errno));
-			status = -1;
-			break;
-		}
-		if (timeout) {
-			left = deadline - th_now_ms();
-			if (left <= 0) {
-				timed_out = true;
-				kill(-pid, SIGKILL);
-				kill(pid, SIGKILL);
-				while (waitpid(pid, &status, 0) < 0 &&
-				       errno == EINTR)
-					;
-				break;
-			}
-			ts.tv_sec = left / 1000;
-			ts.tv_nsec = (left % 1000) * 1000000;
-		}
-		sig = sigtimedwait(&th_wait_set, NULL, timeout ? &ts : NULL);
-		if (sig > 0 && sig != SIGCHLD) {
-			fatal = sig;
-			kill(-pid, SIGKILL);
-			kill(pid, SIGKILL);
-			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-				;
-			break;
+			r = th_wait(pid, &status, deadline, &sig);
+			if (r == 2 && !fatal)
+				fatal = sig;
+		} while (r == 2);
+		if (r == 0) {
+			th_commentf("%s: the test process does not die",
+				    t->name);
+			r = -1;
 		}
 	}
+	if (r < 0)
+		status = -1;
 
 	th_kill_leftovers(pid);
 	if (fatal)
@@ -743,16 +765,23 @@ static int th_setup_signals(void)
 	return 0;
 }
 
+/*
+ * Test children exit() from inside _th_main(): keep its allocations in
+ * globals, so LeakSanitizer does not report them as the test's leaks.
+ */
+static const char **th_filters;
+static bool *th_sel;
+
 int _th_main(int argc, char **argv)
 {
-	const char **filters = NULL, *env;
+	const char **filters, *env;
 	size_t nfilters = 0, i, j, nsel = 0;
 	bool list = false, *sel = NULL;
 	long env_timeout = -1;
 	unsigned int num = 0;
 	int opt, ret = 1;
 
-	filters = calloc((size_t)argc + 1, sizeof(*filters));
+	filters = th_filters = calloc((size_t)argc + 1, sizeof(*filters));
 	if (!filters)
 		goto out;
 	while ((opt = getopt(argc, argv, "t:lh")) != -1) {
@@ -793,7 +822,7 @@ int _th_main(int argc, char **argv)
 	}
 
 	th_sort_tests();
-	sel = calloc(th_ntests ? th_ntests : 1, sizeof(*sel));
+	sel = th_sel = calloc(th_ntests ? th_ntests : 1, sizeof(*sel));
 	if (!sel)
 		goto out;
 	for (i = 0; i < th_ntests; i++)
@@ -851,7 +880,9 @@ int _th_main(int argc, char **argv)
 	ret = th_failed ? 1 : 0;
 
 out:
-	free(sel);
-	free(filters);
+	free(th_sel);
+	free(th_filters);
+	th_sel = NULL;
+	th_filters = NULL;
 	return ret;
 }
