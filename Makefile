@@ -26,12 +26,12 @@ endif
 
 # liburing is only for the /dev/cachefiles front end.
 ifeq ($(NO_FSCACHE),1)
-PKGS     := json-c
+PKGS     := json-c libcrypto
 else
-PKGS     := json-c liburing
+PKGS     := json-c libcrypto liburing
 endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo $(PKGS:%=-l%) | sed 's/-lliburing/-luring/')
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo $(PKGS:%=-l%) | sed 's/-llib/-l/g')
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral \
 	    -Wmissing-prototypes -Wstrict-prototypes
@@ -42,7 +42,7 @@ ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) $(FEATURES) \
 ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS) -pthread
 
 LIB_SRCS := src/log.c src/blob_id.c src/config.c src/factory.c src/workqueue.c \
-	    src/backend/backend.c src/backend/localfs.c \
+	    src/backend/backend.c src/backend/localfs.c src/backend/sign.c \
 	    src/cache/cache_mgr.c src/cache/dummy.c
 ifneq ($(NO_FSCACHE),1)
 LIB_SRCS += src/cache/fscache.c src/frontend/cachefiles.c \
