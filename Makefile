@@ -26,9 +26,9 @@ endif
 
 # liburing is only for the /dev/cachefiles front end.
 ifeq ($(NO_FSCACHE),1)
-PKGS     := json-c libcrypto
+PKGS     := json-c libcrypto libcurl
 else
-PKGS     := json-c libcrypto liburing
+PKGS     := json-c libcrypto libcurl liburing
 endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo $(PKGS:%=-l%) | sed 's/-llib/-l/g')
@@ -43,6 +43,8 @@ ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS) -pthread
 
 LIB_SRCS := src/log.c src/blob_id.c src/config.c src/factory.c src/workqueue.c \
 	    src/backend/backend.c src/backend/localfs.c src/backend/sign.c \
+	    src/backend/http_client.c src/backend/www_auth.c \
+	    src/backend/remote.c src/backend/http.c \
 	    src/cache/cache_mgr.c src/cache/dummy.c
 ifneq ($(NO_FSCACHE),1)
 LIB_SRCS += src/cache/fscache.c src/frontend/cachefiles.c \

@@ -6,9 +6,11 @@
 #include "backend.h"
 #include "blob_id.h"
 #include "compiler.h"
+#include "list.h"
 
 static const struct backend_ops *const backends[] = {
 	&localfs_backend_ops,
+	&http_backend_ops,
 };
 
 static const struct backend_ops *backend_find(const char *type)

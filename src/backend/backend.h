@@ -73,5 +73,9 @@ int backend_type_known(const char *type);
 const char *backend_type_list(void);
 
 extern const struct backend_ops localfs_backend_ops;
+extern const struct backend_ops http_backend_ops;
+extern const struct backend_ops registry_backend_ops;
+extern const struct backend_ops s3_backend_ops;
+extern const struct backend_ops oss_backend_ops;
 
 #endif

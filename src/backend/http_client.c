@@ -1,0 +1,748 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <curl/curl.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "compiler.h"
+#include "http_client.h"
+#include "log.h"
+
+#define HTTP_POOL_MAX		64
+#define HTTP_AGAIN_MAX		4	/* immediate re-tries per call */
+#define HTTP_RETRY_AFTER_MAX_S	30
+
+struct http_client {
+	struct http_config cfg;
+	CURLSH *share;
+	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
+	pthread_mutex_t lock;		/* pool and proxy state */
+	CURL *pool[HTTP_POOL_MAX];
+	unsigned int nr_pool;
+	time_t proxy_down_until;
+	unsigned int seed;
+	struct http_client_stats stats;
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_result;
+
+static void curl_init(void)
+{
+	curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/* ---- configuration ---- */
+
+static const char *const common_fields[] = {
+	"timeout", "connect_timeout", "retry_limit", "retry_delay_ms",
+	"skip_verify", "ca_file", "proxy", "resolve", NULL
+};
+
+bool http_config_field(const char *key)
+{
+	const char *const *f;
+
+	for (f = common_fields; *f; f++)
+		if (!strcmp(*f, key))
+			return true;
+	return false;
+}
+
+static int cfg_error(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int cfg_error(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+static int cfg_uint(struct json_object *o, const char *where, const char *key,
+		    unsigned int max, unsigned int *out, char *err,
+		    size_t errlen)
+{
+	struct json_object *v;
+	int64_t n;
+
+	if (!json_object_object_get_ex(o, key, &v))
+		return 0;
+	if (!json_object_is_type(v, json_type_int))
+		return cfg_error(err, errlen, "%s.%s: must be an integer",
+				 where, key);
+	n = json_object_get_int64(v);
+	if (n < 0 || n > max)
+		return cfg_error(err, errlen, "%s.%s: %" PRId64 " is out of range (0..%u)",
+				 where, key, n, max);
+	*out = n;
+	return 0;
+}
+
+static int cfg_bool(struct json_object *o, const char *where, const char *key,
+		    bool *out, char *err, size_t errlen)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v))
+		return 0;
+	if (!json_object_is_type(v, json_type_boolean))
+		return cfg_error(err, errlen, "%s.%s: must be true or false",
+				 where, key);
+	*out = json_object_get_boolean(v);
+	return 0;
+}
+
+static int cfg_string(struct json_object *o, const char *where,
+		      const char *key, char **out, char *err, size_t errlen)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v))
+		return 0;
+	if (!json_object_is_type(v, json_type_string))
+		return cfg_error(err, errlen, "%s.%s: must be a string", where,
+				 key);
+	free(*out);
+	*out = strdup(json_object_get_string(v));
+	return *out ? 0 : -ENOMEM;
+}
+
+static int parse_proxy(struct json_object *p, const char *where,
+		       struct http_config *cfg, char *err, size_t errlen)
+{
+	char pwhere[96];
+	int ret;
+
+	snprintf(pwhere, sizeof(pwhere), "%s.proxy", where);
+	if (!json_object_is_type(p, json_type_object))
+		return cfg_error(err, errlen, "%s: must be an object", pwhere);
+	json_object_object_foreach(p, key, val) {
+		(void)val;
+		if (strcmp(key, "url") && strcmp(key, "fallback") &&
+		    strcmp(key, "ping_url") && strcmp(key, "check_interval") &&
+		    strcmp(key, "use_http"))
+			return cfg_error(err, errlen, "%s.%s: unknown field",
+					 pwhere, key);
+	}
+	ret = cfg_string(p, pwhere, "url", &cfg->proxy_url, err, errlen);
+	if (!ret)
+		ret = cfg_bool(p, pwhere, "fallback", &cfg->proxy_fallback, err,
+			       errlen);
+	if (!ret)
+		ret = cfg_uint(p, pwhere, "check_interval", 86400,
+			       &cfg->proxy_check_interval_s, err, errlen);
+	if (!ret && cfg->proxy_url && !*cfg->proxy_url) {
+		free(cfg->proxy_url);
+		cfg->proxy_url = NULL;
+	}
+	return ret;
+}
+
+static int parse_resolve(struct json_object *a, const char *where,
+			 struct http_config *cfg, char *err, size_t errlen)
+{
+	struct curl_slist *l;
+	size_t i;
+
+	if (!json_object_is_type(a, json_type_array))
+		return cfg_error(err, errlen,
+				 "%s.resolve: must be an array of \"host:port:address\"",
+				 where);
+	for (i = 0; i < json_object_array_length(a); i++) {
+		struct json_object *v = json_object_array_get_idx(a, i);
+		const char *s = json_object_get_string(v);
+
+		if (!json_object_is_type(v, json_type_string) ||
+		    !strchr(s, ':') || strchr(s, ':') == strrchr(s, ':'))
+			return cfg_error(err, errlen,
+					 "%s.resolve[%zu]: must be \"host:port:address\"",
+					 where, i);
+		l = curl_slist_append(cfg->resolve, s);
+		if (!l)
+			return -ENOMEM;
+		cfg->resolve = l;
+	}
+	return 0;
+}
+
+int http_config_parse(struct json_object *o, const char *where,
+		      struct http_config *cfg, char *err, size_t errlen)
+{
+	unsigned int timeout = 30, connect_timeout = 5;
+	struct json_object *proxy, *resolve;
+	int ret;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->retry_limit = 3;
+	cfg->retry_delay_ms = 200;
+	cfg->retry_max_delay_ms = 5000;
+	cfg->proxy_fallback = true;
+	cfg->proxy_check_interval_s = 5;
+	ret = cfg_uint(o, where, "timeout", 3600, &timeout, err, errlen);
+	if (!ret)
+		ret = cfg_uint(o, where, "connect_timeout", 600,
+			       &connect_timeout, err, errlen);
+	if (!ret)
+		ret = cfg_uint(o, where, "retry_limit", 100, &cfg->retry_limit,
+			       err, errlen);
+	if (!ret)
+		ret = cfg_uint(o, where, "retry_delay_ms", 60000,
+			       &cfg->retry_delay_ms, err, errlen);
+	if (!ret)
+		ret = cfg_bool(o, where, "skip_verify", &cfg->skip_verify, err,
+			       errlen);
+	if (!ret)
+		ret = cfg_string(o, where, "ca_file", &cfg->ca_file, err,
+				 errlen);
+	if (!ret && json_object_object_get_ex(o, "proxy", &proxy))
+		ret = parse_proxy(proxy, where, cfg, err, errlen);
+	if (!ret && json_object_object_get_ex(o, "resolve", &resolve))
+		ret = parse_resolve(resolve, where, cfg, err, errlen);
+	if (!ret && (!timeout || !connect_timeout))
+		ret = cfg_error(err, errlen,
+				"%s: timeout and connect_timeout must be at least 1 second",
+				where);
+	cfg->timeout_ms = timeout * 1000;
+	cfg->connect_timeout_ms = connect_timeout * 1000;
+	if (ret)
+		http_config_release(cfg);
+	return ret;
+}
+
+void http_config_release(struct http_config *cfg)
+{
+	free(cfg->ca_file);
+	free(cfg->proxy_url);
+	curl_slist_free_all(cfg->resolve);
+	cfg->ca_file = NULL;
+	cfg->proxy_url = NULL;
+	cfg->resolve = NULL;
+}
+
+/* ---- the client ---- */
+
+static void share_lock(CURL *h, curl_lock_data data, curl_lock_access access,
+		       void *arg)
+{
+	struct http_client *c = arg;
+
+	(void)h, (void)access;
+	pthread_mutex_lock(&c->share_locks[data]);
+}
+
+static void share_unlock(CURL *h, curl_lock_data data, void *arg)
+{
+	struct http_client *c = arg;
+
+	(void)h;
+	pthread_mutex_unlock(&c->share_locks[data]);
+}
+
+int http_client_create(struct http_config *cfg, struct http_client **out)
+{
+	struct http_client *c;
+	unsigned int i;
+
+	pthread_once(&curl_once, curl_init);
+	if (curl_init_result != CURLE_OK)
+		return -EIO;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	/* The client takes over the configuration's allocations. */
+	c->cfg = *cfg;
+	memset(cfg, 0, sizeof(*cfg));
+	pthread_mutex_init(&c->lock, NULL);
+	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_init(&c->share_locks[i], NULL);
+	c->seed = (unsigned int)time(NULL) ^ (unsigned int)(uintptr_t)c;
+	c->share = curl_share_init();
+	if (!c->share) {
+		http_client_destroy(c);
+		return -ENOMEM;
+	}
+	curl_share_setopt(c->share, CURLSHOPT_LOCKFUNC, share_lock);
+	curl_share_setopt(c->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+	curl_share_setopt(c->share, CURLSHOPT_USERDATA, c);
+	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+	*out = c;
+	return 0;
+}
+
+void http_client_destroy(struct http_client *c)
+{
+	unsigned int i;
+
+	if (!c)
+		return;
+	for (i = 0; i < c->nr_pool; i++)
+		curl_easy_cleanup(c->pool[i]);
+	if (c->share)
+		curl_share_cleanup(c->share);
+	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_destroy(&c->share_locks[i]);
+	pthread_mutex_destroy(&c->lock);
+	http_config_release(&c->cfg);
+	free(c);
+}
+
+void http_client_stats(struct http_client *c, struct http_client_stats *st)
+{
+	st->requests = counter_read(&c->stats.requests);
+	st->retries = counter_read(&c->stats.retries);
+	st->proxy_fallbacks = counter_read(&c->stats.proxy_fallbacks);
+}
+
+static CURL *handle_get(struct http_client *c)
+{
+	CURL *h = NULL;
+
+	pthread_mutex_lock(&c->lock);
+	if (c->nr_pool)
+		h = c->pool[--c->nr_pool];
+	pthread_mutex_unlock(&c->lock);
+	if (h) {
+		curl_easy_reset(h);
+		return h;
+	}
+	return curl_easy_init();
+}
+
+static void handle_put(struct http_client *c, CURL *h)
+{
+	pthread_mutex_lock(&c->lock);
+	if (c->nr_pool < HTTP_POOL_MAX) {
+		c->pool[c->nr_pool++] = h;
+		h = NULL;
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (h)
+		curl_easy_cleanup(h);
+}
+
+static bool proxy_in_use(struct http_client *c)
+{
+	bool use;
+
+	if (!c->cfg.proxy_url)
+		return false;
+	pthread_mutex_lock(&c->lock);
+	use = time(NULL) >= c->proxy_down_until;
+	pthread_mutex_unlock(&c->lock);
+	return use;
+}
+
+static void proxy_mark_down(struct http_client *c)
+{
+	pthread_mutex_lock(&c->lock);
+	c->proxy_down_until = time(NULL) + MAX(1U, c->cfg.proxy_check_interval_s);
+	pthread_mutex_unlock(&c->lock);
+	counter_add(&c->stats.proxy_fallbacks, 1);
+	log_warn("proxy %s is down: going direct for %u s", c->cfg.proxy_url,
+		 c->cfg.proxy_check_interval_s);
+}
+
+/* ---- one transfer ---- */
+
+void http_response_reset(struct http_response *resp)
+{
+	free(resp->location);
+	free(resp->www_authenticate);
+	memset(resp, 0, sizeof(*resp));
+	resp->content_length = -1;
+}
+
+struct body_sink {
+	CURL *h;
+	struct http_call *call;
+	struct http_response *resp;
+	bool decided;
+	enum { SINK_RANGE, SINK_WHOLE, SINK_ERROR } mode;
+	uint64_t pos;			/* body bytes seen */
+	size_t snippet_len;
+	bool done_early;
+};
+
+static int parse_content_range(const char *v, uint64_t *first, uint64_t *last,
+			       uint64_t *total)
+{
+	unsigned long long a, b, t;
+	char star;
+
+	if (sscanf(v, "bytes %llu-%llu/%llu", &a, &b, &t) == 3) {
+		*total = t;
+	} else if (sscanf(v, "bytes %llu-%llu/%c", &a, &b, &star) == 3 &&
+		   star == '*') {
+		*total = 0;
+	} else {
+		return -EINVAL;
+	}
+	if (b < a)
+		return -EINVAL;
+	*first = a;
+	*last = b;
+	return 0;
+}
+
+static const char *header_value(CURL *h, const char *name)
+{
+	struct curl_header *hdr;
+
+	if (curl_easy_header(h, name, 0, CURLH_HEADER, -1, &hdr) != CURLHE_OK)
+		return NULL;
+	return hdr->value;
+}
+
+static void sink_decide(struct body_sink *s)
+{
+	struct http_call *call = s->call;
+	uint64_t first, last, total;
+	const char *cr;
+	long status = 0;
+
+	s->decided = true;
+	curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &status);
+	if (status == 206 && call->ranged) {
+		cr = header_value(s->h, "Content-Range");
+		if (!cr || parse_content_range(cr, &first, &last, &total) ||
+		    first != call->off || last != call->off + call->len - 1) {
+			snprintf(s->resp->error, sizeof(s->resp->error),
+				 "206 with Content-Range '%s' for bytes %" PRIu64 "-%" PRIu64,
+				 cr ? cr : "(none)", call->off,
+				 call->off + call->len - 1);
+			s->resp->data_error = -EIO;
+			return;
+		}
+		s->resp->range_total = total;
+		s->mode = SINK_RANGE;
+	} else if (status == 200) {
+		/* A server that ignores Range: take our part of the whole. */
+		s->mode = call->ranged ? SINK_WHOLE : SINK_RANGE;
+	} else {
+		s->mode = SINK_ERROR;
+	}
+}
+
+static size_t sink_write(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct body_sink *s = arg;
+	struct http_call *call = s->call;
+	size_t n = size * nmemb, skip, take;
+
+	if (!s->decided)
+		sink_decide(s);
+	if (s->resp->data_error)
+		return 0;
+	switch (s->mode) {
+	case SINK_RANGE:
+		if (s->resp->got + n > call->len) {
+			snprintf(s->resp->error, sizeof(s->resp->error),
+				 "body longer than the %" PRIu64 " bytes asked for",
+				 call->len);
+			s->resp->data_error = -EIO;
+			return 0;
+		}
+		memcpy((char *)call->buf + s->resp->got, data, n);
+		s->resp->got += n;
+		break;
+	case SINK_WHOLE:
+		skip = s->pos < call->off ? MIN(n, call->off - s->pos) : 0;
+		take = MIN(n - skip, call->len - s->resp->got);
+		memcpy((char *)call->buf + s->resp->got, data + skip, take);
+		s->resp->got += take;
+		s->pos += n;
+		if (s->resp->got == call->len) {
+			/* The rest of the blob is of no use: stop here. */
+			s->done_early = true;
+			return 0;
+		}
+		break;
+	case SINK_ERROR:
+		take = MIN(n, sizeof(s->resp->error) - 1 - s->snippet_len);
+		memcpy(s->resp->error + s->snippet_len, data, take);
+		s->snippet_len += take;
+		s->resp->error[s->snippet_len] = '\0';
+		break;
+	}
+	return n;
+}
+
+static void collect_headers(CURL *h, struct http_response *resp)
+{
+	curl_off_t cl = -1, ra = 0;
+	const char *v;
+
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
+	if (!curl_easy_getinfo(h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl))
+		resp->content_length = cl;
+	if (!curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &ra))
+		resp->retry_after_s = ra;
+	v = header_value(h, "Location");
+	if (v)
+		resp->location = strdup(v);
+	v = header_value(h, "WWW-Authenticate");
+	if (v)
+		resp->www_authenticate = strdup(v);
+	if (!resp->range_total) {
+		uint64_t first, last, total;
+
+		v = header_value(h, "Content-Range");
+		if (v && !parse_content_range(v, &first, &last, &total))
+			resp->range_total = total;
+	}
+}
+
+static void setup_handle(struct http_client *c, CURL *h,
+			 struct http_call *call, struct body_sink *sink,
+			 char *range, size_t rangelen, bool use_proxy)
+{
+	curl_easy_setopt(h, CURLOPT_SHARE, c->share);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_URL, call->url);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, call->headers);
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+			 (long)c->cfg.connect_timeout_ms);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)c->cfg.timeout_ms);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "fscached/" FSCACHED_VERSION);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, c->cfg.skip_verify ? 0L : 1L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, c->cfg.skip_verify ? 0L : 2L);
+	if (c->cfg.ca_file)
+		curl_easy_setopt(h, CURLOPT_CAINFO, c->cfg.ca_file);
+	if (c->cfg.resolve)
+		curl_easy_setopt(h, CURLOPT_RESOLVE, c->cfg.resolve);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	/* Only the configured proxy, never one from the environment. */
+	curl_easy_setopt(h, CURLOPT_PROXY, use_proxy ? c->cfg.proxy_url : "");
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, sink->resp->error);
+	if (!strcmp(call->method, "HEAD")) {
+		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+	} else {
+		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink_write);
+		curl_easy_setopt(h, CURLOPT_WRITEDATA, sink);
+		if (call->ranged) {
+			snprintf(range, rangelen, "%" PRIu64 "-%" PRIu64,
+				 call->off, call->off + call->len - 1);
+			curl_easy_setopt(h, CURLOPT_RANGE, range);
+		}
+	}
+}
+
+static void http_perform(struct http_client *c, struct http_call *call)
+{
+	struct http_response *resp = &call->resp;
+	struct body_sink sink = { .call = call, .resp = resp };
+	char range[64];
+	bool use_proxy = proxy_in_use(c);
+	CURLcode rc;
+	CURL *h;
+
+	http_response_reset(resp);
+	resp->via_proxy = use_proxy;
+	h = handle_get(c);
+	if (!h) {
+		resp->curl_code = CURLE_OUT_OF_MEMORY;
+		return;
+	}
+	sink.h = h;
+	setup_handle(c, h, call, &sink, range, sizeof(range), use_proxy);
+	counter_add(&c->stats.requests, 1);
+	rc = curl_easy_perform(h);
+	if (rc == CURLE_WRITE_ERROR && sink.done_early)
+		rc = CURLE_OK;
+	resp->curl_code = rc;
+	if (rc == CURLE_OK || rc == CURLE_WRITE_ERROR)
+		collect_headers(h, resp);
+	if (rc != CURLE_OK && !resp->error[0])
+		snprintf(resp->error, sizeof(resp->error), "%s",
+			 curl_easy_strerror(rc));
+	handle_put(c, h);
+}
+
+/* ---- verdicts and retries ---- */
+
+static bool proxy_failed(const struct http_response *resp)
+{
+	return resp->via_proxy &&
+	       (resp->curl_code == CURLE_COULDNT_CONNECT ||
+		resp->curl_code == CURLE_COULDNT_RESOLVE_PROXY ||
+		resp->curl_code == CURLE_RECV_ERROR ||
+		resp->curl_code == CURLE_SEND_ERROR ||
+		resp->curl_code == CURLE_GOT_NOTHING ||
+		(resp->curl_code == CURLE_OK && resp->status == 502));
+}
+
+static enum http_verdict default_verdict(struct http_call *call)
+{
+	struct http_response *resp = &call->resp;
+
+	if (resp->curl_code == CURLE_OPERATION_TIMEDOUT) {
+		call->error = -ETIMEDOUT;
+		return HTTP_RETRY;
+	}
+	if (resp->curl_code != CURLE_OK || resp->data_error) {
+		call->error = -EIO;
+		return HTTP_RETRY;
+	}
+	if (resp->status >= 200 && resp->status < 300) {
+		if (!strcmp(call->method, "GET") && resp->got != call->len) {
+			snprintf(resp->error, sizeof(resp->error),
+				 "short body: %" PRIu64 " of %" PRIu64 " bytes",
+				 resp->got, call->len);
+			call->error = -EIO;
+			return HTTP_RETRY;
+		}
+		return HTTP_DONE;
+	}
+	if (resp->status == 429 || resp->status >= 500) {
+		call->error = -EIO;
+		return HTTP_RETRY;
+	}
+	switch (resp->status) {
+	case 404:
+		call->error = -ENOENT;
+		break;
+	case 401:
+	case 403:
+		call->error = -EACCES;
+		break;
+	case 416:
+		call->error = -EINVAL;
+		break;
+	default:
+		call->error = -EIO;
+	}
+	return HTTP_FAIL;
+}
+
+static unsigned int backoff_ms(struct http_client *c, unsigned int attempt,
+			       long retry_after_s)
+{
+	unsigned int base = c->cfg.retry_delay_ms, delay;
+
+	if (retry_after_s > 0)
+		return MIN(retry_after_s, HTTP_RETRY_AFTER_MAX_S) * 1000;
+	delay = base << MIN(attempt, 16U);
+	delay = MIN(delay, c->cfg.retry_max_delay_ms);
+	/* Full jitter in [delay/2, delay]: clients that failed together
+	 * do not come back together. */
+	return delay / 2 + rand_r(&c->seed) % (delay / 2 + 1);
+}
+
+static void sleep_ms(unsigned int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+int http_call_run(struct http_client *c, struct http_call *call)
+{
+	unsigned int retries = 0, agains = 0;
+	enum http_verdict v;
+	int ret;
+
+	memset(&call->resp, 0, sizeof(call->resp));
+	call->attempts = 0;
+	for (;;) {
+		curl_slist_free_all(call->headers);
+		call->headers = NULL;
+		ret = call->prepare(call);
+		if (ret)
+			return ret;
+		call->error = 0;
+		call->attempts++;
+		http_perform(c, call);
+
+		if (c->cfg.proxy_fallback && proxy_failed(&call->resp)) {
+			proxy_mark_down(c);
+			if (++agains <= HTTP_AGAIN_MAX)
+				continue;
+		}
+		v = call->inspect ? call->inspect(call, &call->resp)
+				  : HTTP_DEFAULT;
+		if (v == HTTP_DEFAULT)
+			v = default_verdict(call);
+		switch (v) {
+		case HTTP_DONE:
+			return 0;
+		case HTTP_AGAIN:
+			if (++agains <= HTTP_AGAIN_MAX)
+				continue;
+			return call->error ? call->error : -EIO;
+		case HTTP_RETRY:
+			if (retries >= c->cfg.retry_limit)
+				return call->error ? call->error : -EIO;
+			counter_add(&c->stats.retries, 1);
+			log_debug("%s %s: %s (status %ld); retry %u of %u",
+				  call->method, call->url, call->resp.error,
+				  call->resp.status, retries + 1,
+				  c->cfg.retry_limit);
+			sleep_ms(backoff_ms(c, retries,
+					    call->resp.retry_after_s));
+			retries++;
+			continue;
+		case HTTP_FAIL:
+		default:
+			return call->error ? call->error : -EIO;
+		}
+	}
+}
+
+void http_call_release(struct http_call *call)
+{
+	curl_slist_free_all(call->headers);
+	call->headers = NULL;
+	free(call->url);
+	call->url = NULL;
+	http_response_reset(&call->resp);
+}
+
+int http_call_set_url(struct http_call *call, const char *fmt, ...)
+{
+	va_list ap;
+	char *url;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&url, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -ENOMEM;
+	free(call->url);
+	call->url = url;
+	return 0;
+}
+
+int http_call_add_header(struct http_call *call, const char *fmt, ...)
+{
+	struct curl_slist *l;
+	char line[8192];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(line))
+		return -E2BIG;
+	l = curl_slist_append(call->headers, line);
+	if (!l)
+		return -ENOMEM;
+	call->headers = l;
+	explicit_bzero(line, sizeof(line));
+	return 0;
+}

@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "remote.h"
+
+int remote_blob_new(const char *id, struct remote_blob **out)
+{
+	struct remote_blob *rb = calloc(1, sizeof(*rb));
+
+	if (!rb)
+		return -ENOMEM;
+	rb->id = strdup(id);
+	if (!rb->id) {
+		free(rb);
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&rb->lock, NULL);
+	*out = rb;
+	return 0;
+}
+
+void remote_blob_free(struct remote_blob *rb)
+{
+	if (!rb)
+		return;
+	pthread_mutex_destroy(&rb->lock);
+	free(rb->redirect);
+	free(rb->id);
+	free(rb);
+}
+
+static bool in_list(const char *key, const char *const *list)
+{
+	for (; list && *list; list++)
+		if (!strcmp(key, *list))
+			return true;
+	return false;
+}
+
+int remote_check_config(struct json_object *cfg, const char *where,
+			const char *const *own, const char *const *required,
+			char *err, size_t errlen)
+{
+	struct http_config hc;
+	struct json_object *v;
+	int ret;
+
+	json_object_object_foreach(cfg, key, val) {
+		(void)val;
+		if (!in_list(key, own) && !http_config_field(key)) {
+			snprintf(err, errlen, "%s.%s: unknown field", where,
+				 key);
+			return -EINVAL;
+		}
+	}
+	for (; required && *required; required++) {
+		if (!json_object_object_get_ex(cfg, *required, &v)) {
+			snprintf(err, errlen, "%s.%s: missing", where,
+				 *required);
+			return -EINVAL;
+		}
+		if (!json_object_is_type(v, json_type_string) ||
+		    !*json_object_get_string(v)) {
+			snprintf(err, errlen,
+				 "%s.%s: must be a non-empty string", where,
+				 *required);
+			return -EINVAL;
+		}
+	}
+	json_object_object_foreach(cfg, k2, v2) {
+		if (in_list(k2, own) && !json_object_is_type(v2, json_type_string) &&
+		    !json_object_is_type(v2, json_type_boolean) &&
+		    !json_object_is_type(v2, json_type_array)) {
+			snprintf(err, errlen, "%s.%s: must be a string", where,
+				 k2);
+			return -EINVAL;
+		}
+	}
+	ret = http_config_parse(cfg, where, &hc, err, errlen);
+	if (!ret)
+		http_config_release(&hc);
+	return ret;
+}
+
+const char *remote_string(struct json_object *cfg, const char *key,
+			  const char *def)
+{
+	struct json_object *v;
+
+	if (json_object_object_get_ex(cfg, key, &v) &&
+	    json_object_is_type(v, json_type_string) &&
+	    *json_object_get_string(v))
+		return json_object_get_string(v);
+	return def;
+}
+
+bool remote_bool(struct json_object *cfg, const char *key, bool def)
+{
+	struct json_object *v;
+
+	if (json_object_object_get_ex(cfg, key, &v) &&
+	    json_object_is_type(v, json_type_boolean))
+		return json_object_get_boolean(v);
+	return def;
+}
+
+int remote_client_create(struct json_object *cfg, struct http_client **out)
+{
+	struct http_config hc;
+	char err[256];
+	int ret;
+
+	ret = http_config_parse(cfg, "backend", &hc, err, sizeof(err));
+	if (ret)
+		return ret;
+	ret = http_client_create(&hc, out);
+	http_config_release(&hc);
+	return ret;
+}
+
+int remote_blob_size(struct http_client *c, struct http_call *call,
+		     uint64_t *size)
+{
+	char byte;
+	int ret;
+
+	call->method = "HEAD";
+	call->ranged = false;
+	ret = http_call_run(c, call);
+	if (!ret && call->resp.content_length >= 0) {
+		*size = call->resp.content_length;
+		return 0;
+	}
+	if (ret && ret != -EIO)
+		return ret;
+	/* HEAD refused or without a length: ask for one byte. */
+	call->method = "GET";
+	call->ranged = true;
+	call->off = 0;
+	call->len = 1;
+	call->buf = &byte;
+	ret = http_call_run(c, call);
+	if (ret)
+		return ret;
+	if (!call->resp.range_total)
+		return -EIO;
+	*size = call->resp.range_total;
+	return 0;
+}
+
+void remote_log_failure(const char *backend, const char *id,
+			const char *what, int err,
+			const struct http_call *call)
+{
+	const struct http_response *r = &call->resp;
+
+	log_warn("%s: %s of blob '%s' failed after %u attempt%s: %s (HTTP %ld%s%s)",
+		 backend, what, id, call->attempts,
+		 call->attempts == 1 ? "" : "s", strerror(-err), r->status,
+		 r->error[0] ? ": " : "", r->error);
+}

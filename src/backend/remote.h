@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* What the remote backends (http, registry, s3, oss) share. Private. */
+#ifndef FSCACHED_REMOTE_H
+#define FSCACHED_REMOTE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "backend.h"
+#include "http_client.h"
+
+struct json_object;
+
+struct remote_blob {
+	struct backend_blob blob;
+	char *id;
+	pthread_mutex_t lock;
+	char *redirect;		/* registry: where GETs were sent last */
+};
+
+int remote_blob_new(const char *id, struct remote_blob **out);
+void remote_blob_free(struct remote_blob *rb);
+
+/*
+ * Check a backend's object: every key is one of @own or a common HTTP
+ * option, every name of @required is a non-empty string, and the common
+ * options parse.
+ */
+int remote_check_config(struct json_object *cfg, const char *where,
+			const char *const *own, const char *const *required,
+			char *err, size_t errlen);
+/* The string at @key, or @def. */
+const char *remote_string(struct json_object *cfg, const char *key,
+			  const char *def);
+bool remote_bool(struct json_object *cfg, const char *key, bool def);
+/* An http_client for the common options of @cfg. */
+int remote_client_create(struct json_object *cfg, struct http_client **out);
+
+/*
+ * The size of a blob with @call's prepare/inspect: HEAD, then a one-byte
+ * ranged GET when the server answers HEAD without a length.
+ */
+int remote_blob_size(struct http_client *c, struct http_call *call,
+		     uint64_t *size);
+
+/* Turn a failed call into a log line naming the blob (never secrets). */
+void remote_log_failure(const char *backend, const char *id,
+			const char *what, int err,
+			const struct http_call *call);
+
+#endif
