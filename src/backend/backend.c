@@ -11,6 +11,9 @@
 static const struct backend_ops *const backends[] = {
 	&localfs_backend_ops,
 	&http_backend_ops,
+	&registry_backend_ops,
+	&s3_backend_ops,
+	&oss_backend_ops,
 };
 
 static const struct backend_ops *backend_find(const char *type)

@@ -597,7 +597,8 @@ static enum http_verdict default_verdict(struct http_call *call)
 		return HTTP_RETRY;
 	}
 	if (resp->status >= 200 && resp->status < 300) {
-		if (!strcmp(call->method, "GET") && resp->got != call->len) {
+		if (!strcmp(call->method, "GET") && !call->up_to_len &&
+		    resp->got != call->len) {
 			snprintf(resp->error, sizeof(resp->error),
 				 "short body: %" PRIu64 " of %" PRIu64 " bytes",
 				 resp->got, call->len);

@@ -77,6 +77,7 @@ struct http_call {
 	bool ranged;
 	uint64_t off, len;		/* the range, for GET */
 	void *buf;			/* len bytes, for GET */
+	bool up_to_len;			/* unranged GET: any length <= len */
 	char *url;			/* set by prepare(); freed by the engine */
 	struct curl_slist *headers;	/* set by prepare(); freed likewise */
 	int (*prepare)(struct http_call *call);

@@ -33,7 +33,7 @@ _nap_fd=
 
 die() { echo "$prog: error: $*" >&2; exit 1; }
 missing() { echo "$prog: $*" >&2; exit 77; }
-usage_error() { echo "$prog: $*" >&2; echo "$usage" >&2; exit 2; }
+usage_error() { echo "$prog: $*" >&2; echo "${usage:-}" >&2; exit 2; }
 
 # need PROGRAM DEBIAN-PACKAGE: exit 77 unless PROGRAM is in PATH (or the
 # sbin directories, which a non-root PATH may lack).
@@ -58,13 +58,12 @@ nap()	# SECONDS (fractions allowed), without a sleep process
 
 now_us() { REPLY=${EPOCHREALTIME//[!0-9]/}; }
 
-# free_port VAR: a TCP port below the ephemeral range that no socket of this
-# machine (network namespace) uses now and that this process has not handed
-# out yet.  Another process could still take it before the server binds it:
-# the start of a server fails then, and the caller may retry.
+# free_port: REPLY = a TCP port below the ephemeral range that no socket of
+# this machine (network namespace) uses now and that this process has not
+# handed out yet.  Another process could still take it before the server
+# binds it: the server's start fails then.
 free_port()
 {
-	local -n _fp_var=$1
 	local used=" " sl addr low=32768 _ f port i
 	for f in /proc/net/tcp /proc/net/tcp6; do
 		[ -r "$f" ] || continue
@@ -83,7 +82,7 @@ free_port()
 		*" $port "*) continue ;;
 		esac
 		_picked_ports+="$port "
-		_fp_var=$port
+		REPLY=$port
 		return 0
 	done
 	die "no free TCP port found"
@@ -271,7 +270,7 @@ write_env()
 		out+="$1=$REPLY"$'\n'
 		shift 2
 	done
-	printf '%s' "$out" > "$workdir/env.tmp" && mv -f "$workdir/env.tmp" "$workdir/env" ||
+	{ printf '%s' "$out" > "$workdir/env.tmp" && mv -f "$workdir/env.tmp" "$workdir/env"; } ||
 		die "cannot write $workdir/env"
 	printf '%s' "$out"
 }
@@ -343,7 +342,7 @@ main()
 	local cmd=${1:-} workdir=${2:-}
 	case $cmd in
 	start|stop) ;;
-	-h|--help) echo "$usage"; exit 0 ;;
+	-h|--help) echo "${usage:-}"; exit 0 ;;
 	*) usage_error "unknown command: ${cmd:-(none)}" ;;
 	esac
 	[ -n "$workdir" ] || usage_error "no WORKDIR given"

@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * oss: objects of an Aliyun OSS bucket, signed with OSS V1 (HMAC-SHA1).
+ * Config: endpoint (host[:port]), scheme (https), bucket_name,
+ * object_prefix, access_key_id, access_key_secret; requests go to
+ * <bucket>.<endpoint>, the object key of a blob is object_prefix + blob id.
+ */
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "list.h"
+#include "remote.h"
+#include "sign.h"
+
+struct oss {
+	struct backend be;
+	struct http_client *client;
+	char *scheme, *endpoint, *bucket, *prefix, *key_id, *secret;
+};
+
+struct oss_call {
+	struct http_call call;
+	struct oss *oss;
+	const char *id;
+};
+
+static int oss_check_config(struct json_object *cfg, const char *where,
+			    char *err, size_t errlen)
+{
+	static const char *const own[] = {
+		"endpoint", "scheme", "bucket_name", "object_prefix",
+		"access_key_id", "access_key_secret", NULL
+	};
+	static const char *const required[] = { "endpoint", "bucket_name", NULL };
+	const char *scheme;
+	int ret;
+
+	ret = remote_check_config(cfg, where, own, required, err, errlen);
+	if (ret)
+		return ret;
+	scheme = remote_string(cfg, "scheme", "https");
+	if (strcmp(scheme, "http") && strcmp(scheme, "https")) {
+		snprintf(err, errlen, "%s.scheme: '%s' must be http or https",
+			 where, scheme);
+		return -EINVAL;
+	}
+	if (!remote_string(cfg, "access_key_id", NULL) !=
+	    !remote_string(cfg, "access_key_secret", NULL)) {
+		snprintf(err, errlen,
+			 "%s: access_key_id and access_key_secret go together",
+			 where);
+		return -EINVAL;
+	}
+	if (strstr(remote_string(cfg, "endpoint", ""), "://")) {
+		snprintf(err, errlen,
+			 "%s.endpoint: a host[:port] without a scheme (use \"scheme\")",
+			 where);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void oss_destroy(struct backend *be)
+{
+	struct oss *oss = container_of(be, struct oss, be);
+
+	http_client_destroy(oss->client);
+	if (oss->secret)
+		explicit_bzero(oss->secret, strlen(oss->secret));
+	free(oss->scheme);
+	free(oss->endpoint);
+	free(oss->bucket);
+	free(oss->prefix);
+	free(oss->key_id);
+	free(oss->secret);
+	free(oss);
+}
+
+static int oss_create(struct json_object *cfg, struct backend **out)
+{
+	struct oss *oss = calloc(1, sizeof(*oss));
+	const char *kid = remote_string(cfg, "access_key_id", NULL);
+	const char *sec = remote_string(cfg, "access_key_secret", NULL);
+	int ret = -ENOMEM;
+
+	if (!oss)
+		return -ENOMEM;
+	oss->scheme = strdup(remote_string(cfg, "scheme", "https"));
+	oss->endpoint = strdup(remote_string(cfg, "endpoint", ""));
+	oss->bucket = strdup(remote_string(cfg, "bucket_name", ""));
+	oss->prefix = strdup(remote_string(cfg, "object_prefix", ""));
+	oss->key_id = kid ? strdup(kid) : NULL;
+	oss->secret = sec ? strdup(sec) : NULL;
+	if (oss->scheme && oss->endpoint && oss->bucket && oss->prefix &&
+	    (!kid || oss->key_id) && (!sec || oss->secret))
+		ret = remote_client_create(cfg, &oss->client);
+	if (ret) {
+		oss_destroy(&oss->be);
+		return ret;
+	}
+	*out = &oss->be;
+	return 0;
+}
+
+static int oss_prepare(struct http_call *call)
+{
+	struct oss_call *oc = container_of(call, struct oss_call, call);
+	struct oss *oss = oc->oss;
+	char key[1024], path[3200], resource[3400], date[30], sig[64];
+	struct oss_request req;
+	int ret;
+
+	snprintf(key, sizeof(key), "%s%s", oss->prefix, oc->id);
+	path[0] = '/';
+	if (sign_uri_encode(key, 1, path + 1, sizeof(path) - 1))
+		return -E2BIG;
+	ret = http_call_set_url(call, "%s://%s.%s%s", oss->scheme, oss->bucket,
+				oss->endpoint, path);
+	if (ret || !oss->key_id)
+		return ret;
+	sign_http_date(time(NULL), date);
+	snprintf(resource, sizeof(resource), "/%s/%s", oss->bucket, key);
+	req = (struct oss_request){
+		.verb = call->method, .content_md5 = "", .content_type = "",
+		.date = date, .resource = resource,
+	};
+	ret = oss_signature(&req, oss->secret, sig, sizeof(sig));
+	if (!ret)
+		ret = http_call_add_header(call, "Date: %s", date);
+	if (!ret)
+		ret = http_call_add_header(call, "Authorization: OSS %s:%s",
+					   oss->key_id, sig);
+	return ret;
+}
+
+static int oss_blob_open(struct backend *be, const char *id,
+			 struct backend_blob **out)
+{
+	struct oss *oss = container_of(be, struct oss, be);
+	struct oss_call oc = { .call.prepare = oss_prepare, .oss = oss, .id = id };
+	struct remote_blob *rb;
+	uint64_t size;
+	int ret;
+
+	ret = remote_blob_size(oss->client, &oc.call, &size);
+	if (ret && ret != -ENOENT)
+		remote_log_failure("oss", id, "HEAD", ret, &oc.call);
+	http_call_release(&oc.call);
+	if (ret)
+		return ret;
+	ret = remote_blob_new(id, &rb);
+	if (ret)
+		return ret;
+	rb->blob.size = size;
+	*out = &rb->blob;
+	return 0;
+}
+
+static ssize_t oss_blob_read(struct backend_blob *blob, void *buf, size_t len,
+			     uint64_t off)
+{
+	struct remote_blob *rb = container_of(blob, struct remote_blob, blob);
+	struct oss *oss = container_of(blob->backend, struct oss, be);
+	struct oss_call oc = {
+		.call = { .method = "GET", .ranged = true, .off = off,
+			  .len = len, .buf = buf, .prepare = oss_prepare },
+		.oss = oss, .id = rb->id,
+	};
+	int ret;
+
+	ret = http_call_run(oss->client, &oc.call);
+	if (ret)
+		remote_log_failure("oss", rb->id, "GET", ret, &oc.call);
+	http_call_release(&oc.call);
+	return ret ? ret : (ssize_t)len;
+}
+
+static void oss_blob_close(struct backend_blob *blob)
+{
+	remote_blob_free(container_of(blob, struct remote_blob, blob));
+}
+
+const struct backend_ops oss_backend_ops = {
+	.type = "oss",
+	.check_config = oss_check_config,
+	.create = oss_create,
+	.destroy = oss_destroy,
+	.blob_open = oss_blob_open,
+	.blob_read = oss_blob_read,
+	.blob_close = oss_blob_close,
+};

@@ -1,0 +1,602 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * registry: blobs of an OCI/Docker registry, GET /v2/<repo>/blobs/sha256:<id>.
+ *
+ * Auth: anonymous; Basic ("auth" = base64 user:pass); a static
+ * "registry_token"; or Bearer tokens obtained through the 401 challenge
+ * (realm, service, scope) with the Basic credentials, cached until they
+ * expire and fetched again on expiry or on a 401. Redirects (307 to blob
+ * storage) are followed without our credentials and remembered per blob;
+ * when a remembered target fails (expired signature: 403) we go back to the
+ * registry. Mirrors are tried in order before the registry itself.
+ */
+#include <curl/curl.h>
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "list.h"
+#include "log.h"
+#include "remote.h"
+#include "sign.h"
+#include "www_auth.h"
+
+#define REGISTRY_MAX_MIRRORS	8
+#define TOKEN_BODY_MAX		(64 * 1024)
+#define TOKEN_DEFAULT_TTL_S	60
+
+struct registry_mirror {
+	char *base;			/* scheme://host */
+	struct curl_slist *headers;
+};
+
+struct registry {
+	struct backend be;
+	struct http_client *client;
+	char *base;			/* scheme://host */
+	char *host;
+	char *repo;
+	char *basic;			/* base64 user:pass, or NULL */
+	char *static_token;
+	struct registry_mirror mirrors[REGISTRY_MAX_MIRRORS];
+	unsigned int nr_mirrors;
+
+	pthread_mutex_t lock;		/* the token */
+	pthread_mutex_t fetch_lock;	/* one token fetch at a time */
+	char *token;
+	time_t token_expiry;
+	unsigned long token_gen;
+	struct www_auth challenge;	/* the last Bearer challenge */
+	bool use_basic;
+	uint64_t tokens_fetched;
+};
+
+struct registry_call {
+	struct http_call call;
+	struct registry *reg;
+	const char *id;
+	struct remote_blob *rb;		/* NULL while opening */
+	char *redirect;			/* when rb is NULL */
+	bool via_redirect;
+	unsigned int mirror;		/* == nr_mirrors: the registry */
+	unsigned long token_gen;	/* of the token sent */
+};
+
+/* ---- configuration ---- */
+
+static int registry_check_mirrors(struct json_object *m, const char *where,
+				  char *err, size_t errlen)
+{
+	size_t i, n;
+
+	if (!json_object_is_type(m, json_type_array)) {
+		snprintf(err, errlen, "%s.mirrors: must be an array", where);
+		return -EINVAL;
+	}
+	n = json_object_array_length(m);
+	if (n > REGISTRY_MAX_MIRRORS) {
+		snprintf(err, errlen, "%s.mirrors: at most %d", where,
+			 REGISTRY_MAX_MIRRORS);
+		return -EINVAL;
+	}
+	for (i = 0; i < n; i++) {
+		struct json_object *o = json_object_array_get_idx(m, i), *h;
+
+		if (!json_object_is_type(o, json_type_object) ||
+		    !remote_string(o, "host", NULL)) {
+			snprintf(err, errlen, "%s.mirrors[%zu].host: missing",
+				 where, i);
+			return -EINVAL;
+		}
+		if (json_object_object_get_ex(o, "headers", &h) &&
+		    !json_object_is_type(h, json_type_object)) {
+			snprintf(err, errlen,
+				 "%s.mirrors[%zu].headers: must be an object",
+				 where, i);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int registry_check_config(struct json_object *cfg, const char *where,
+				 char *err, size_t errlen)
+{
+	static const char *const own[] = {
+		"scheme", "host", "repo", "auth", "registry_token", "mirrors",
+		"blob_url_scheme", "blob_redirected_host", NULL
+	};
+	static const char *const required[] = { "host", "repo", NULL };
+	struct json_object *m;
+	const char *scheme;
+	int ret;
+
+	ret = remote_check_config(cfg, where, own, required, err, errlen);
+	if (ret)
+		return ret;
+	scheme = remote_string(cfg, "scheme", "https");
+	if (strcmp(scheme, "http") && strcmp(scheme, "https")) {
+		snprintf(err, errlen, "%s.scheme: '%s' must be http or https",
+			 where, scheme);
+		return -EINVAL;
+	}
+	if (remote_string(cfg, "blob_redirected_host", NULL) ||
+	    remote_string(cfg, "blob_url_scheme", NULL)) {
+		snprintf(err, errlen,
+			 "%s: blob_redirected_host and blob_url_scheme are not supported; redirects are followed as the registry gives them",
+			 where);
+		return -EINVAL;
+	}
+	if (json_object_object_get_ex(cfg, "mirrors", &m))
+		return registry_check_mirrors(m, where, err, errlen);
+	return 0;
+}
+
+static void registry_destroy(struct backend *be)
+{
+	struct registry *reg = container_of(be, struct registry, be);
+	unsigned int i;
+
+	http_client_destroy(reg->client);
+	for (i = 0; i < reg->nr_mirrors; i++) {
+		free(reg->mirrors[i].base);
+		curl_slist_free_all(reg->mirrors[i].headers);
+	}
+	if (reg->basic)
+		explicit_bzero(reg->basic, strlen(reg->basic));
+	if (reg->token)
+		explicit_bzero(reg->token, strlen(reg->token));
+	free(reg->basic);
+	free(reg->static_token);
+	free(reg->token);
+	free(reg->base);
+	free(reg->host);
+	free(reg->repo);
+	pthread_mutex_destroy(&reg->lock);
+	pthread_mutex_destroy(&reg->fetch_lock);
+	free(reg);
+}
+
+static int registry_add_mirrors(struct registry *reg, struct json_object *m,
+				const char *scheme)
+{
+	size_t i;
+
+	for (i = 0; i < json_object_array_length(m); i++) {
+		struct json_object *o = json_object_array_get_idx(m, i), *h;
+		struct registry_mirror *mir = &reg->mirrors[reg->nr_mirrors++];
+		const char *host = remote_string(o, "host", "");
+
+		if (strstr(host, "://"))
+			mir->base = strdup(host);
+		else if (asprintf(&mir->base, "%s://%s", scheme, host) < 0)
+			mir->base = NULL;
+		if (!mir->base)
+			return -ENOMEM;
+		if (json_object_object_get_ex(o, "headers", &h)) {
+			json_object_object_foreach(h, key, val) {
+				char line[1024];
+
+				snprintf(line, sizeof(line), "%s: %s", key,
+					 json_object_get_string(val));
+				mir->headers = curl_slist_append(mir->headers,
+								 line);
+			}
+		}
+	}
+	return 0;
+}
+
+static int registry_create(struct json_object *cfg, struct backend **out)
+{
+	const char *scheme = remote_string(cfg, "scheme", "https");
+	struct json_object *m;
+	struct registry *reg;
+	int ret = -ENOMEM;
+
+	reg = calloc(1, sizeof(*reg));
+	if (!reg)
+		return -ENOMEM;
+	pthread_mutex_init(&reg->lock, NULL);
+	pthread_mutex_init(&reg->fetch_lock, NULL);
+	reg->host = strdup(remote_string(cfg, "host", ""));
+	reg->repo = strdup(remote_string(cfg, "repo", ""));
+	if (remote_string(cfg, "auth", NULL))
+		reg->basic = strdup(remote_string(cfg, "auth", NULL));
+	if (remote_string(cfg, "registry_token", NULL))
+		reg->static_token = strdup(remote_string(cfg, "registry_token",
+							 NULL));
+	if (!reg->host || !reg->repo ||
+	    asprintf(&reg->base, "%s://%s", scheme, reg->host) < 0)
+		goto err;
+	if (json_object_object_get_ex(cfg, "mirrors", &m)) {
+		ret = registry_add_mirrors(reg, m, scheme);
+		if (ret)
+			goto err;
+	}
+	ret = remote_client_create(cfg, &reg->client);
+	if (ret)
+		goto err;
+	*out = &reg->be;
+	return 0;
+err:
+	registry_destroy(&reg->be);
+	return ret;
+}
+
+/* ---- tokens ---- */
+
+struct token_call {
+	struct http_call call;
+	struct registry *reg;
+	const struct www_auth *ch;
+};
+
+static int token_prepare(struct http_call *call)
+{
+	struct token_call *tc = container_of(call, struct token_call, call);
+	char service[WWW_AUTH_VALUE_MAX * 3], scope[WWW_AUTH_VALUE_MAX * 3];
+	char fallback[WWW_AUTH_VALUE_MAX];
+	const char *sc = tc->ch->scope;
+	int ret;
+
+	if (!*sc) {
+		snprintf(fallback, sizeof(fallback), "repository:%s:pull",
+			 tc->reg->repo);
+		sc = fallback;
+	}
+	if (sign_uri_encode(tc->ch->service, 0, service, sizeof(service)) ||
+	    sign_uri_encode(sc, 0, scope, sizeof(scope)))
+		return -E2BIG;
+	ret = http_call_set_url(call, "%s%sservice=%s&scope=%s", tc->ch->realm,
+				strchr(tc->ch->realm, '?') ? "&" : "?",
+				service, scope);
+	if (!ret && tc->reg->basic)
+		ret = http_call_add_header(call, "Authorization: Basic %s",
+					   tc->reg->basic);
+	return ret;
+}
+
+static int token_parse(struct registry *reg, const char *body, size_t len)
+{
+	struct json_object *root, *v;
+	const char *tok = NULL;
+	long ttl = TOKEN_DEFAULT_TTL_S;
+	char *copy;
+	int ret = -EBADMSG;
+
+	root = json_tokener_parse(body);
+	(void)len;
+	if (!root || !json_object_is_type(root, json_type_object))
+		goto out;
+	if (json_object_object_get_ex(root, "token", &v) &&
+	    json_object_is_type(v, json_type_string))
+		tok = json_object_get_string(v);
+	if ((!tok || !*tok) &&
+	    json_object_object_get_ex(root, "access_token", &v) &&
+	    json_object_is_type(v, json_type_string))
+		tok = json_object_get_string(v);
+	if (!tok || !*tok || strpbrk(tok, "\r\n"))
+		goto out;
+	if (json_object_object_get_ex(root, "expires_in", &v) &&
+	    json_object_is_type(v, json_type_int) &&
+	    json_object_get_int64(v) > 0)
+		ttl = json_object_get_int64(v);
+	copy = strdup(tok);
+	if (!copy) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	pthread_mutex_lock(&reg->lock);
+	free(reg->token);
+	reg->token = copy;
+	/* Renew a little early so a request never carries a dying token. */
+	reg->token_expiry = time(NULL) + ttl - (ttl >= 10 ? ttl / 10 : 1);
+	reg->token_gen++;
+	pthread_mutex_unlock(&reg->lock);
+	counter_add(&reg->tokens_fetched, 1);
+	ret = 0;
+out:
+	json_object_put(root);
+	return ret;
+}
+
+/*
+ * Fetch a token for @ch, unless another thread already did so since the
+ * token we used (@seen_gen) was handed out.
+ */
+static int registry_fetch_token(struct registry *reg,
+				const struct www_auth *ch,
+				unsigned long seen_gen)
+{
+	struct token_call tc = {
+		.call = { .method = "GET", .up_to_len = true,
+			  .len = TOKEN_BODY_MAX - 1, .prepare = token_prepare },
+		.reg = reg, .ch = ch,
+	};
+	char *body;
+	int ret;
+
+	pthread_mutex_lock(&reg->fetch_lock);
+	pthread_mutex_lock(&reg->lock);
+	if (reg->token_gen != seen_gen && reg->token &&
+	    reg->token_expiry > time(NULL)) {
+		pthread_mutex_unlock(&reg->lock);
+		pthread_mutex_unlock(&reg->fetch_lock);
+		return 0;
+	}
+	reg->challenge = *ch;
+	pthread_mutex_unlock(&reg->lock);
+
+	body = calloc(1, TOKEN_BODY_MAX);
+	if (!body) {
+		pthread_mutex_unlock(&reg->fetch_lock);
+		return -ENOMEM;
+	}
+	tc.call.buf = body;
+	ret = http_call_run(reg->client, &tc.call);
+	if (ret == -EACCES)
+		log_error("registry %s: the token service %s refused %s (HTTP %ld): check \"auth\"",
+			  reg->host, ch->realm,
+			  reg->basic ? "our credentials" : "anonymous access",
+			  tc.call.resp.status);
+	else if (ret)
+		log_error("registry %s: token request to %s failed: %s (HTTP %ld: %s)",
+			  reg->host, ch->realm, strerror(-ret),
+			  tc.call.resp.status, tc.call.resp.error);
+	if (!ret) {
+		body[tc.call.resp.got] = '\0';
+		ret = token_parse(reg, body, tc.call.resp.got);
+		if (ret)
+			log_error("registry %s: the token service %s answered without a token",
+				  reg->host, ch->realm);
+	}
+	explicit_bzero(body, TOKEN_BODY_MAX);
+	free(body);
+	http_call_release(&tc.call);
+	pthread_mutex_unlock(&reg->fetch_lock);
+	return ret;
+}
+
+/* ---- blob requests ---- */
+
+static int registry_auth_header(struct registry_call *rc)
+{
+	struct registry *reg = rc->reg;
+	struct www_auth ch;
+	bool renew = false;
+	int ret = 0;
+
+	pthread_mutex_lock(&reg->lock);
+	if (reg->token && reg->token_expiry <= time(NULL)) {
+		renew = reg->challenge.realm[0] != '\0';
+		ch = reg->challenge;
+	}
+	pthread_mutex_unlock(&reg->lock);
+	if (renew)
+		registry_fetch_token(reg, &ch, rc->token_gen);
+
+	pthread_mutex_lock(&reg->lock);
+	rc->token_gen = reg->token_gen;
+	if (reg->token && reg->token_expiry > time(NULL))
+		ret = http_call_add_header(&rc->call,
+					   "Authorization: Bearer %s",
+					   reg->token);
+	else if (reg->static_token)
+		ret = http_call_add_header(&rc->call,
+					   "Authorization: Bearer %s",
+					   reg->static_token);
+	else if (reg->use_basic && reg->basic)
+		ret = http_call_add_header(&rc->call,
+					   "Authorization: Basic %s",
+					   reg->basic);
+	pthread_mutex_unlock(&reg->lock);
+	return ret;
+}
+
+static char *registry_redirect_get(struct registry_call *rc)
+{
+	char *url = NULL;
+
+	if (!rc->rb)
+		return rc->redirect ? strdup(rc->redirect) : NULL;
+	pthread_mutex_lock(&rc->rb->lock);
+	if (rc->rb->redirect)
+		url = strdup(rc->rb->redirect);
+	pthread_mutex_unlock(&rc->rb->lock);
+	return url;
+}
+
+static void registry_redirect_set(struct registry_call *rc, const char *url)
+{
+	char *copy = url ? strdup(url) : NULL;
+
+	if (!rc->rb) {
+		free(rc->redirect);
+		rc->redirect = copy;
+		return;
+	}
+	pthread_mutex_lock(&rc->rb->lock);
+	free(rc->rb->redirect);
+	rc->rb->redirect = copy;
+	pthread_mutex_unlock(&rc->rb->lock);
+}
+
+static int registry_prepare(struct http_call *call)
+{
+	struct registry_call *rc = container_of(call, struct registry_call, call);
+	struct registry *reg = rc->reg;
+	struct curl_slist *h;
+	char *redirect;
+	const char *base;
+	int ret;
+
+	redirect = registry_redirect_get(rc);
+	rc->via_redirect = redirect != NULL;
+	if (redirect) {
+		/* Blob storage: a signed URL, never our registry credentials. */
+		free(call->url);
+		call->url = redirect;
+		return 0;
+	}
+	base = rc->mirror < reg->nr_mirrors ? reg->mirrors[rc->mirror].base
+					    : reg->base;
+	ret = http_call_set_url(call, "%s/v2/%s/blobs/sha256:%s", base,
+				reg->repo, rc->id);
+	if (ret)
+		return ret;
+	if (rc->mirror < reg->nr_mirrors) {
+		for (h = reg->mirrors[rc->mirror].headers; h && !ret; h = h->next)
+			ret = http_call_add_header(call, "%s", h->data);
+		return ret;
+	}
+	return registry_auth_header(rc);
+}
+
+static enum http_verdict registry_challenge(struct registry_call *rc,
+					    struct http_response *resp)
+{
+	struct registry *reg = rc->reg;
+	struct www_auth ch;
+
+	if (!resp->www_authenticate ||
+	    www_auth_parse(resp->www_authenticate, &ch)) {
+		rc->call.error = -EACCES;
+		return HTTP_FAIL;
+	}
+	if (ch.scheme == WWW_AUTH_BASIC) {
+		pthread_mutex_lock(&reg->lock);
+		if (!reg->basic || reg->use_basic) {
+			pthread_mutex_unlock(&reg->lock);
+			log_error("registry %s: %s (HTTP 401): check \"auth\"",
+				  reg->host, reg->basic ? "the credentials were refused"
+							: "it needs credentials");
+			rc->call.error = -EACCES;
+			return HTTP_FAIL;
+		}
+		reg->use_basic = true;
+		pthread_mutex_unlock(&reg->lock);
+		return HTTP_AGAIN;
+	}
+	if (registry_fetch_token(reg, &ch, rc->token_gen)) {
+		rc->call.error = -EACCES;
+		return HTTP_FAIL;
+	}
+	return HTTP_AGAIN;
+}
+
+static enum http_verdict registry_inspect(struct http_call *call,
+					  struct http_response *resp)
+{
+	struct registry_call *rc = container_of(call, struct registry_call, call);
+	long s = resp->status;
+	bool transport = resp->curl_code != 0;
+
+	if (rc->via_redirect) {
+		/* An expired or broken redirect: back to the registry. */
+		if (transport || s == 400 || s == 401 || s == 403 ||
+		    s == 404 || s == 410 || s >= 500) {
+			log_debug("registry %s: redirect for blob '%s' failed (HTTP %ld); asking the registry again",
+				  rc->reg->host, rc->id, s);
+			registry_redirect_set(rc, NULL);
+			return HTTP_AGAIN;
+		}
+		return HTTP_DEFAULT;
+	}
+	if (rc->mirror < rc->reg->nr_mirrors &&
+	    (transport || s >= 500 || s == 404 || s == 401 || s == 403)) {
+		log_debug("registry %s: mirror %s failed for blob '%s' (HTTP %ld); trying the next",
+			  rc->reg->host, rc->reg->mirrors[rc->mirror].base,
+			  rc->id, s);
+		rc->mirror++;
+		return HTTP_AGAIN;
+	}
+	if (transport)
+		return HTTP_DEFAULT;
+	if ((s == 301 || s == 302 || s == 303 || s == 307 || s == 308) &&
+	    resp->location && (!strncmp(resp->location, "http://", 7) ||
+			       !strncmp(resp->location, "https://", 8))) {
+		registry_redirect_set(rc, resp->location);
+		return HTTP_AGAIN;
+	}
+	if (s == 401 && rc->mirror >= rc->reg->nr_mirrors)
+		return registry_challenge(rc, resp);
+	return HTTP_DEFAULT;
+}
+
+static void registry_call_init(struct registry_call *rc, struct registry *reg,
+			       const char *id, struct remote_blob *rb)
+{
+	memset(rc, 0, sizeof(*rc));
+	rc->call.prepare = registry_prepare;
+	rc->call.inspect = registry_inspect;
+	rc->reg = reg;
+	rc->id = id;
+	rc->rb = rb;
+}
+
+static int registry_blob_open(struct backend *be, const char *id,
+			      struct backend_blob **out)
+{
+	struct registry *reg = container_of(be, struct registry, be);
+	struct remote_blob *rb;
+	struct registry_call rc;
+	uint64_t size;
+	int ret;
+
+	registry_call_init(&rc, reg, id, NULL);
+	ret = remote_blob_size(reg->client, &rc.call, &size);
+	if (ret && ret != -ENOENT)
+		remote_log_failure("registry", id, "HEAD", ret, &rc.call);
+	http_call_release(&rc.call);
+	if (!ret)
+		ret = remote_blob_new(id, &rb);
+	if (!ret) {
+		/* Keep the redirect HEAD found: the first GET goes there. */
+		rb->redirect = rc.redirect;
+		rc.redirect = NULL;
+		rb->blob.size = size;
+		*out = &rb->blob;
+	}
+	free(rc.redirect);
+	return ret;
+}
+
+static ssize_t registry_blob_read(struct backend_blob *blob, void *buf,
+				  size_t len, uint64_t off)
+{
+	struct remote_blob *rb = container_of(blob, struct remote_blob, blob);
+	struct registry *reg = container_of(blob->backend, struct registry, be);
+	struct registry_call rc;
+	int ret;
+
+	registry_call_init(&rc, reg, rb->id, rb);
+	rc.call.method = "GET";
+	rc.call.ranged = true;
+	rc.call.off = off;
+	rc.call.len = len;
+	rc.call.buf = buf;
+	ret = http_call_run(reg->client, &rc.call);
+	if (ret)
+		remote_log_failure("registry", rb->id, "GET", ret, &rc.call);
+	http_call_release(&rc.call);
+	return ret ? ret : (ssize_t)len;
+}
+
+static void registry_blob_close(struct backend_blob *blob)
+{
+	remote_blob_free(container_of(blob, struct remote_blob, blob));
+}
+
+const struct backend_ops registry_backend_ops = {
+	.type = "registry",
+	.check_config = registry_check_config,
+	.create = registry_create,
+	.destroy = registry_destroy,
+	.blob_open = registry_blob_open,
+	.blob_read = registry_blob_read,
+	.blob_close = registry_blob_close,
+};
