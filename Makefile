@@ -38,7 +38,7 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral \
 CFLAGS   ?= -O2 -g
 ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) $(FEATURES) \
 	    -D_GNU_SOURCE -DFSCACHED_VERSION='"$(VERSION)"' \
-	    -I. -Isrc -Itests/harness -Itests/kernel -MMD -MP $(PKG_CFLAGS)
+	    -I. -Isrc -Itests/harness -Itests/kernel -Itests/backend -MMD -MP $(PKG_CFLAGS)
 ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS) -pthread
 
 LIB_SRCS := src/log.c src/blob_id.c src/config.c src/factory.c src/workqueue.c \
@@ -64,6 +64,9 @@ ifeq ($(NO_FSCACHE),1)
 UNIT_SRCS := $(filter-out tests/unit/test_fscache%.c,$(UNIT_SRCS))
 endif
 UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
+BTEST_SRCS := $(wildcard tests/backend/test_*.c)
+BTEST_BINS := $(BTEST_SRCS:%.c=$(BUILD)/%)
+BTEST_LIB  := $(BUILD)/tests/backend/srv.o
 KTEST_SRCS := $(wildcard tests/kernel/test_*.c)
 KTEST_BINS := $(KTEST_SRCS:%.c=$(BUILD)/%)
 KTEST_LIB  := $(BUILD)/tests/kernel/ktest.o
@@ -92,6 +95,10 @@ $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(HARNESS_OBJ) $(LIB)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) -o $@ $^ $(ALL_LDFLAGS) $(PKG_LIBS) -lcrypto
 
+$(BUILD)/tests/backend/%: $(BUILD)/tests/backend/%.o $(BTEST_LIB) $(HARNESS_OBJ) $(LIB)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) -o $@ $^ $(ALL_LDFLAGS) $(PKG_LIBS) -lcrypto
+
 $(BUILD)/tests/kernel/%: $(BUILD)/tests/kernel/%.o $(KTEST_LIB) $(HARNESS_OBJ) $(LIB)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) -o $@ $^ $(ALL_LDFLAGS) $(PKG_LIBS) -lcrypto
@@ -107,6 +114,7 @@ $(BUILD)/tests/harness/%: $(BUILD)/tests/harness/%.o $(HARNESS_OBJ)
 
 HARNESS_BINS := $(BUILD)/tests/harness/selftest $(BUILD)/tests/harness/selftest-fail
 unit-tests: $(UNIT_BINS) $(HARNESS_BINS)
+backend-tests: $(BTEST_BINS)
 kernel-tests: $(BUILD)/fscached $(KTEST_BINS) $(TOOL_BINS)
 
 # Every test run ends with one "N passed, N failed, N skipped" line.

@@ -21,6 +21,7 @@ import base64
 import datetime
 import http.server
 import json
+import math
 import os
 import secrets
 import ssl
@@ -165,7 +166,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     return
                 access.append(entry)
                 scopes.append(one)
-        now = int(time.time())
+        now_f = time.time()
+        now = int(now_f)
         ttl = cfg.ttl
         jti = secrets.token_hex(16)
         claims = {
@@ -175,7 +177,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             # distribution accepts tokens up to 60 s past exp (leeway):
             # --strict-expiry moves exp back by that much, so that the registry
             # really refuses a token ttl seconds after it was issued.
-            "exp": now + ttl - (60 if cfg.strict_expiry else 0),
+            "exp": math.ceil(now_f) + ttl - (60 if cfg.strict_expiry else 0),
             "nbf": now - 1,
             "iat": now,
             "jti": jti,

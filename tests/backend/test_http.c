@@ -1,0 +1,341 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The http backend and the HTTP engine under it, against real servers on
+ * 127.0.0.1: nginx (HTTP and HTTPS), squid as a proxy, and a server that
+ * misbehaves on purpose (tests/servers/faulty).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backend/backend.h"
+#include "harness.h"
+#include "srv.h"
+
+#define BIG_SIZE	(5 * 1048576 + 123)
+
+FIXTURE(web) {
+	char root[PATH_MAX];
+	char big[PATH_MAX + 16];
+	struct srv nginx;
+	struct backend *be;
+};
+
+FIXTURE_SETUP(web)
+{
+	char path[PATH_MAX + 16];
+	int ret;
+
+	ASSERT_EQ(0, test_tmpdir(self->root, sizeof(self->root)));
+	snprintf(self->big, sizeof(self->big), "%s/big", self->root);
+	ASSERT_EQ(0, test_make_blob(self->big, BIG_SIZE, 1));
+	snprintf(path, sizeof(path), "%s/small", self->root);
+	ASSERT_EQ(0, test_make_blob(path, 1000, 2));
+	snprintf(path, sizeof(path), "--root %s", self->root);
+	ret = srv_start(&self->nginx, "nginx", path);
+	if (ret == 77)
+		SKIP(return, "nginx is not installed");
+	ASSERT_EQ(0, ret);
+}
+
+FIXTURE_TEARDOWN(web)
+{
+	char cmd[PATH_MAX + 16];
+
+	backend_destroy(self->be);
+	srv_stop(&self->nginx);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", self->root);
+	if (system(cmd))
+		return;
+}
+
+static struct backend *make(struct __test_metadata *_metadata,
+			    const char *json)
+{
+	struct backend *be = NULL;
+	char err[512] = "";
+	int ret = test_backend("http", json, &be, err, sizeof(err));
+
+	if (ret)
+		TH_LOG("%s: %s", json, err);
+	EXPECT_EQ(0, ret);
+	return be;
+}
+
+TEST_F(web, sizes_and_ranges_are_exact)
+{
+	char json[1024];
+	struct backend_blob *blob;
+
+	snprintf(json, sizeof(json), "{\"url\": \"%s/\"}",
+		 srv_env(&self->nginx, "HTTP_URL"));
+	self->be = make(_metadata, json);
+	ASSERT_NE(NULL, self->be);
+	ASSERT_EQ(0, backend_blob_open(self->be, "big", &blob));
+	EXPECT_EQ(BIG_SIZE, blob->size);
+	backend_blob_close(blob);
+	EXPECT_EQ(0, test_backend_compare(self->be, "big", self->big, 0, 4096));
+	EXPECT_EQ(0, test_backend_compare(self->be, "big", self->big, 1048576, 1048576));
+	EXPECT_EQ(0, test_backend_compare(self->be, "big", self->big, BIG_SIZE - 100, 100));
+	EXPECT_EQ(0, test_backend_compare(self->be, "big", self->big, 7, 3));
+	EXPECT_EQ(0, test_backend_compare_all(self->be, "big", self->big, 1 << 20));
+	EXPECT_EQ(-ENOENT, test_backend_compare(self->be, "missing", self->big, 0, 1));
+	EXPECT_GT(self->be->stats.reads, 5);
+}
+
+TEST_F(web, connections_are_reused)
+{
+	char json[1024], out[4096];
+	int i;
+
+	snprintf(json, sizeof(json), "{\"url\": \"%s\"}",
+		 srv_env(&self->nginx, "HTTP_URL"));
+	self->be = make(_metadata, json);
+	ASSERT_NE(NULL, self->be);
+	for (i = 0; i < 20; i++)
+		ASSERT_EQ(0, test_backend_compare(self->be, "big", self->big,
+						  i * 4096, 4096));
+	/* nginx logs the connection serial number of each request. */
+	ASSERT_EQ(0, srv_run(&self->nginx, "connections", NULL, out, sizeof(out)));
+	TH_LOG("connections used for 40 requests: %s", out);
+	EXPECT_LE(atoi(out), 2);
+}
+
+TEST(https_verifies_the_server)
+{
+	char root[PATH_MAX], json[2048], blob[PATH_MAX + 8], args[PATH_MAX + 16];
+	struct backend *be = NULL;
+	struct srv s;
+	char err[512];
+	int ret;
+
+	ASSERT_EQ(0, test_tmpdir(root, sizeof(root)));
+	snprintf(blob, sizeof(blob), "%s/b", root);
+	ASSERT_EQ(0, test_make_blob(blob, 300000, 3));
+	snprintf(args, sizeof(args), "--root %s --tls", root);
+	ret = srv_start(&s, "nginx", args);
+	if (ret == 77)
+		SKIP(return, "nginx is not installed");
+	ASSERT_EQ(0, ret);
+
+	/* Our CA: trusted. */
+	snprintf(json, sizeof(json), "{\"url\": \"%s\", \"ca_file\": \"%s\"}",
+		 srv_env(&s, "HTTP_URL"), srv_env(&s, "HTTP_CA"));
+	ASSERT_EQ(0, test_backend("http", json, &be, err, sizeof(err)));
+	EXPECT_EQ(0, test_backend_compare_all(be, "b", blob, 65536));
+	backend_destroy(be);
+
+	/* The system's CAs do not know it: refused, no data. */
+	snprintf(json, sizeof(json), "{\"url\": \"%s\", \"retry_limit\": 0}",
+		 srv_env(&s, "HTTP_URL"));
+	ASSERT_EQ(0, test_backend("http", json, &be, err, sizeof(err)));
+	EXPECT_EQ(-EIO, test_backend_compare(be, "b", blob, 0, 10));
+	backend_destroy(be);
+
+	/* Unless told to skip verification. */
+	snprintf(json, sizeof(json), "{\"url\": \"%s\", \"skip_verify\": true}",
+		 srv_env(&s, "HTTP_URL"));
+	ASSERT_EQ(0, test_backend("http", json, &be, err, sizeof(err)));
+	EXPECT_EQ(0, test_backend_compare(be, "b", blob, 1000, 5000));
+	backend_destroy(be);
+	srv_stop(&s);
+}
+
+TEST_F(web, through_a_proxy_and_around_a_dead_one)
+{
+	char json[2048], out[256];
+	struct srv squid;
+	int ret;
+
+	ret = srv_start(&squid, "squid", "");
+	if (ret == 77)
+		SKIP(return, "squid is not installed");
+	ASSERT_EQ(0, ret);
+	snprintf(json, sizeof(json), "{\"url\": \"%s\", \"proxy\": {\"url\": \"%s\"}}",
+		 srv_env(&self->nginx, "HTTP_URL"), srv_env(&squid, "PROXY_URL"));
+	self->be = make(_metadata, json);
+	ASSERT_NE(NULL, self->be);
+	EXPECT_EQ(0, test_backend_compare(self->be, "big", self->big, 4096, 65536));
+	/* The proxy really carried it. */
+	ASSERT_EQ(0, srv_run(&squid, "requests", NULL, out, sizeof(out)));
+	EXPECT_GE(atoi(out), 2);
+	backend_destroy(self->be);
+	self->be = NULL;
+	srv_stop(&squid);
+
+	/* Proxy down, fallback on (the default): direct. */
+	snprintf(json, sizeof(json), "{\"url\": \"%s\", \"proxy\": {\"url\": \"http://127.0.0.1:1\"}}",
+		 srv_env(&self->nginx, "HTTP_URL"));
+	self->be = make(_metadata, json);
+	ASSERT_NE(NULL, self->be);
+	EXPECT_EQ(0, test_backend_compare(self->be, "big", self->big, 0, 8192));
+	backend_destroy(self->be);
+
+	/* Fallback off: the request fails. */
+	snprintf(json, sizeof(json), "{\"url\": \"%s\", \"retry_limit\": 1, \"retry_delay_ms\": 10,"
+		 " \"proxy\": {\"url\": \"http://127.0.0.1:1\", \"fallback\": false}}",
+		 srv_env(&self->nginx, "HTTP_URL"));
+	self->be = make(_metadata, json);
+	ASSERT_NE(NULL, self->be);
+	EXPECT_EQ(-EIO, test_backend_compare(self->be, "big", self->big, 0, 8192));
+}
+
+/* ---- a server that misbehaves ---- */
+
+FIXTURE(faulty) {
+	char root[PATH_MAX];
+	char blob[PATH_MAX + 16];
+	struct srv srv;
+};
+
+FIXTURE_SETUP(faulty)
+{
+	char args[PATH_MAX + 16];
+	int ret;
+
+	ASSERT_EQ(0, test_tmpdir(self->root, sizeof(self->root)));
+	snprintf(self->blob, sizeof(self->blob), "%s/blob", self->root);
+	ASSERT_EQ(0, test_make_blob(self->blob, 3 * 1048576, 4));
+	snprintf(args, sizeof(args), "--root %s", self->root);
+	ret = srv_start(&self->srv, "faulty", args);
+	if (ret == 77)
+		SKIP(return, "python3 is not installed");
+	ASSERT_EQ(0, ret);
+}
+
+FIXTURE_TEARDOWN(faulty)
+{
+	char cmd[PATH_MAX + 16];
+
+	srv_stop(&self->srv);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", self->root);
+	if (system(cmd))
+		return;
+}
+
+/* Read 1 MiB at 1 MiB of "blob" with the server in @mode. */
+static int read_mode(struct srv *srv,
+		     const char *blob, const char *mode, const char *extra,
+		     unsigned int *requests)
+{
+	char json[1024], err[512], stats[4096], key[64], *p;
+	struct backend *be;
+	int ret;
+
+	snprintf(json, sizeof(json),
+		 "{\"url\": \"%s/%s\", \"retry_delay_ms\": 20%s%s}",
+		 srv_env(srv, "FAULTY_URL"), mode, extra ? ", " : "",
+		 extra ? extra : "");
+	ret = test_backend("http", json, &be, err, sizeof(err));
+	if (ret)
+		return ret;
+	ret = test_backend_compare(be, "blob", blob, 1048576, 1048576);
+	backend_destroy(be);
+	if (requests) {
+		*requests = 0;
+		srv_run(srv, "stats", NULL, stats, sizeof(stats));
+		snprintf(key, sizeof(key), "\"%s/blob\": ", mode);
+		p = strstr(stats, key);
+		if (p)
+			*requests = atoi(p + strlen(key));
+	}
+	return ret;
+}
+
+#define READ_MODE(mode, extra, reqs) \
+	read_mode(&self->srv, self->blob, mode, extra, reqs)
+
+TEST_F(faulty, transient_errors_are_retried)
+{
+	unsigned int n;
+
+	EXPECT_EQ(0, READ_MODE("503x2", NULL, &n));
+	EXPECT_EQ(2 + 2, n);		/* HEAD + GET, two 503s between */
+	EXPECT_EQ(0, READ_MODE("resetx1", NULL, NULL));
+	EXPECT_EQ(0, READ_MODE("ok", NULL, &n));
+	EXPECT_EQ(2, n);
+}
+
+TEST_F_TIMEOUT(faulty, retry_after_is_honoured, 60)
+{
+	struct timespec a, b;
+	unsigned int n;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	EXPECT_EQ(0, READ_MODE("429x1", NULL, &n));
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	EXPECT_EQ(3, n);
+	/* Retry-After: 1, not our 20 ms backoff. */
+	EXPECT_GE((b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000, 900);
+}
+
+TEST_F_TIMEOUT(faulty, a_stalled_server_times_out_and_the_retry_succeeds, 60)
+{
+	unsigned int n;
+
+	EXPECT_EQ(0, READ_MODE("stall5", "\"timeout\": 1", &n));
+	EXPECT_EQ(3, n);
+}
+
+TEST_F(faulty, bodies_that_do_not_match_are_never_data)
+{
+	EXPECT_EQ(-EIO, READ_MODE("truncate", "\"retry_limit\": 1", NULL));
+	EXPECT_EQ(-EIO, READ_MODE("short", "\"retry_limit\": 1", NULL));
+	EXPECT_EQ(-EIO, READ_MODE("overlong", "\"retry_limit\": 1", NULL));
+	EXPECT_EQ(-EIO, READ_MODE("badrange", "\"retry_limit\": 1", NULL));
+	EXPECT_EQ(-EIO, READ_MODE("reset", "\"retry_limit\": 2", NULL));
+}
+
+TEST_F(faulty, a_server_that_ignores_range_still_gives_the_right_bytes)
+{
+	EXPECT_EQ(0, READ_MODE("full200", NULL, NULL));
+}
+
+TEST_F(faulty, client_errors_are_not_retried)
+{
+	unsigned int n;
+
+	EXPECT_EQ(-ENOENT, READ_MODE("404", NULL, &n));
+	EXPECT_EQ(1, n);
+	EXPECT_EQ(-EACCES, READ_MODE("403", NULL, &n));
+	EXPECT_EQ(1, n);
+	EXPECT_EQ(-EACCES, READ_MODE("401", NULL, &n));
+	EXPECT_EQ(1, n);
+}
+
+TEST_F(faulty, persistent_5xx_gives_up_after_the_retry_limit)
+{
+	unsigned int n;
+
+	EXPECT_EQ(-EIO, READ_MODE("503x100", "\"retry_limit\": 3", &n));
+	EXPECT_EQ(4, n);
+}
+
+TEST(config_errors_name_the_field)
+{
+	static const struct { const char *json, *needle; } cases[] = {
+		{ "{}", "backend.url: missing" },
+		{ "{\"url\": \"ftp://x\"}", "must start with http:// or https://" },
+		{ "{\"url\": \"http://x\", \"timeout\": \"5\"}", "backend.timeout: must be an integer" },
+		{ "{\"url\": \"http://x\", \"timeout\": 0}", "at least 1 second" },
+		{ "{\"url\": \"http://x\", \"proxy\": {\"urll\": 1}}", "backend.proxy.urll: unknown field" },
+		{ "{\"url\": \"http://x\", \"resolve\": [\"a:1\"]}", "backend.resolve[0]" },
+		{ "{\"url\": \"http://x\", \"hedaers\": {}}", "backend.hedaers: unknown field" },
+	};
+	struct backend *be;
+	char err[512];
+	unsigned int i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		err[0] = '\0';
+		EXPECT_EQ(-EINVAL, test_backend("http", cases[i].json, &be, err, sizeof(err)));
+		if (!strstr(err, cases[i].needle))
+			TH_LOG("'%s' -> '%s', wanted '%s'", cases[i].json, err, cases[i].needle);
+		EXPECT_NE(NULL, strstr(err, cases[i].needle));
+	}
+}
+
+TEST_HARNESS_MAIN
