@@ -101,6 +101,9 @@ def is_ip_or_local(host):
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "AliyunOSS"
+
+    def version_string(self):
+        return "AliyunOSS"
     sys_version = ""
 
     def log_message(self, fmt, *args):
