@@ -688,8 +688,10 @@ int http_call_run(struct http_client *c, struct http_call *call)
 			if (retries >= c->cfg.retry_limit)
 				return call->error ? call->error : -EIO;
 			counter_add(&c->stats.retries, 1);
-			log_debug("%s %s: %s (status %ld); retry %u of %u",
-				  call->method, call->url, call->resp.error,
+			/* Never the query: signed URLs carry credentials. */
+			log_debug("%s %.*s: %s (status %ld); retry %u of %u",
+				  call->method, (int)strcspn(call->url, "?"),
+				  call->url, call->resp.error,
 				  call->resp.status, retries + 1,
 				  c->cfg.retry_limit);
 			sleep_ms(backoff_ms(c, retries,

@@ -350,12 +350,16 @@ main()
 	shift 2
 	if [ "$cmd" = stop ]; then
 		[ -d "$workdir" ] || exit 0
-		stop_groups "$workdir"
+		if declare -F stop_kind >/dev/null; then
+			stop_kind "$workdir"
+		else
+			stop_groups "$workdir"
+		fi
 		exit 0
 	fi
 	check_workdir "$workdir"
 	start_failed_workdir=$workdir
-	trap 'start_failed' EXIT
+	trap start_failed EXIT
 	start_kind "$workdir" "$@"
 	trap - EXIT
 	exit 0
@@ -365,6 +369,10 @@ start_failed()
 {
 	local rc=$?
 	[ "$rc" != 0 ] || rc=1
-	stop_groups "$start_failed_workdir"
+	if declare -F stop_kind >/dev/null; then
+		stop_kind "$start_failed_workdir"
+	else
+		stop_groups "$start_failed_workdir"
+	fi
 	exit "$rc"
 }
