@@ -100,7 +100,7 @@ $(BUILD)/tests/backend/%: $(BUILD)/tests/backend/%.o $(BTEST_LIB) $(HARNESS_OBJ)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) -o $@ $^ $(ALL_LDFLAGS) $(PKG_LIBS) -lcrypto
 
-$(BUILD)/tests/kernel/%: $(BUILD)/tests/kernel/%.o $(KTEST_LIB) $(HARNESS_OBJ) $(LIB)
+$(BUILD)/tests/kernel/%: $(BUILD)/tests/kernel/%.o $(KTEST_LIB) $(BTEST_LIB) $(HARNESS_OBJ) $(LIB)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) -o $@ $^ $(ALL_LDFLAGS) $(PKG_LIBS) -lcrypto
 

@@ -52,7 +52,8 @@
 #define EROFS_BLKSZBITS		12
 #define EROFS_BLKSIZ		(1u << EROFS_BLKSZBITS)
 
-#define TAG_MAX			(DEVT_TAG_SIZE - 1)
+/* The kernel reads the tag as up to 64 bytes, NUL-terminated or not. */
+#define TAG_MAX			DEVT_TAG_SIZE
 
 #define EXIT_USAGE		2
 

@@ -26,6 +26,7 @@ import urllib.parse
 import http.client
 
 PROG = "moto"
+HERE = os.path.dirname(os.path.abspath(__file__))
 REGION = "us-east-1"
 BUCKET = "fscached-test"
 USER = "fscached-test"
@@ -156,8 +157,8 @@ def start_server(workdir, pkgdir, port, log):
                                                  "all_proxy", "no_proxy"):
             del env[k]
     return subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1",
-         "-p", str(port)],
+        [sys.executable, os.path.join(HERE, "moto-server.py"),
+         "-H", "127.0.0.1", "-p", str(port)],
         stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
         env=env, cwd=workdir, start_new_session=True)
 
