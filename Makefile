@@ -44,7 +44,7 @@ ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS) -pthread
 
 LIB_SRCS := src/log.c src/blob_id.c src/config.c src/factory.c src/workqueue.c \
 	    src/backend/backend.c src/backend/localfs.c src/backend/sign.c \
-	    src/backend/http_client.c src/backend/www_auth.c \
+	    src/backend/http_client.c src/backend/http_config.c src/backend/www_auth.c \
 	    src/backend/remote.c src/backend/http.c src/backend/registry.c \
 	    src/backend/s3.c src/backend/oss.c \
 	    src/cache/cache_mgr.c src/cache/dummy.c
