@@ -21,6 +21,7 @@ struct backend_stats {
 	uint64_t reads;
 	uint64_t read_bytes;
 	uint64_t read_errors;
+	uint64_t connections;	/* new network connections (remote backends) */
 };
 
 /* One open blob of a backend; @size is known once it is open. */

@@ -60,7 +60,7 @@ static int http_create(struct json_object *cfg, struct backend **out)
 	len = strlen(hb->prefix);
 	while (len && hb->prefix[len - 1] == '/')
 		hb->prefix[--len] = '\0';
-	ret = remote_client_create(cfg, &hb->client);
+	ret = remote_client_create(cfg, &hb->be, &hb->client);
 	if (ret) {
 		free(hb->prefix);
 		free(hb);

@@ -28,6 +28,7 @@ struct http_client {
 	unsigned int nr_pool;
 	time_t proxy_down_until;
 	unsigned int seed;
+	uint64_t *connections;
 	struct http_client_stats stats;
 };
 
@@ -58,7 +59,8 @@ static void share_unlock(CURL *h, curl_lock_data data, void *arg)
 	pthread_mutex_unlock(&c->share_locks[data]);
 }
 
-int http_client_create(struct http_config *cfg, struct http_client **out)
+int http_client_create(struct http_config *cfg, uint64_t *connections,
+		       struct http_client **out)
 {
 	struct http_client *c;
 	unsigned int i;
@@ -72,6 +74,7 @@ int http_client_create(struct http_config *cfg, struct http_client **out)
 	/* The client takes over the configuration's allocations. */
 	c->cfg = *cfg;
 	memset(cfg, 0, sizeof(*cfg));
+	c->connections = connections;
 	pthread_mutex_init(&c->lock, NULL);
 	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_init(&c->share_locks[i], NULL);
@@ -281,8 +284,13 @@ static size_t sink_write(char *data, size_t size, size_t nmemb, void *arg)
 		break;
 	case SINK_ERROR:
 		take = MIN(n, sizeof(s->resp->error) - 1 - s->snippet_len);
-		memcpy(s->resp->error + s->snippet_len, data, take);
-		s->snippet_len += take;
+		for (skip = 0; skip < take; skip++) {
+			char ch = data[skip];
+
+			/* A log line stays one line of printable text. */
+			s->resp->error[s->snippet_len++] =
+				ch >= 0x20 && ch < 0x7f ? ch : ' ';
+		}
 		s->resp->error[s->snippet_len] = '\0';
 		break;
 	}
@@ -375,6 +383,12 @@ static void http_perform(struct http_client *c, struct http_call *call)
 	resp->curl_code = rc;
 	if (rc == CURLE_OK || rc == CURLE_WRITE_ERROR)
 		collect_headers(h, resp);
+	if (c->connections) {
+		long conns = 0;
+
+		if (!curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &conns) && conns > 0)
+			counter_add(c->connections, conns);
+	}
 	if (rc != CURLE_OK && !resp->error[0])
 		snprintf(resp->error, sizeof(resp->error), "%s",
 			 curl_easy_strerror(rc));

@@ -39,8 +39,12 @@ int http_config_parse(struct json_object *cfg, const char *where,
 		      struct http_config *out, char *err, size_t errlen);
 void http_config_release(struct http_config *cfg);
 
-/* Takes over @cfg's allocations (it is zeroed). */
-int http_client_create(struct http_config *cfg, struct http_client **out);
+/*
+ * Takes over @cfg's allocations (it is zeroed). New connections are counted
+ * in *@connections when it is not NULL.
+ */
+int http_client_create(struct http_config *cfg, uint64_t *connections,
+		       struct http_client **out);
 void http_client_destroy(struct http_client *c);
 
 struct http_response {

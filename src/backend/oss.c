@@ -97,7 +97,7 @@ static int oss_create(struct json_object *cfg, struct backend **out)
 	oss->secret = sec ? strdup(sec) : NULL;
 	if (oss->scheme && oss->endpoint && oss->bucket && oss->prefix &&
 	    (!kid || oss->key_id) && (!sec || oss->secret))
-		ret = remote_client_create(cfg, &oss->client);
+		ret = remote_client_create(cfg, &oss->be, &oss->client);
 	if (ret) {
 		oss_destroy(&oss->be);
 		return ret;

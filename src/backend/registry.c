@@ -217,7 +217,7 @@ static int registry_create(struct json_object *cfg, struct backend **out)
 		if (ret)
 			goto err;
 	}
-	ret = remote_client_create(cfg, &reg->client);
+	ret = remote_client_create(cfg, &reg->be, &reg->client);
 	if (ret)
 		goto err;
 	*out = &reg->be;

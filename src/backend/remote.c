@@ -109,7 +109,8 @@ bool remote_bool(struct json_object *cfg, const char *key, bool def)
 	return def;
 }
 
-int remote_client_create(struct json_object *cfg, struct http_client **out)
+int remote_client_create(struct json_object *cfg, struct backend *be,
+			 struct http_client **out)
 {
 	struct http_config hc;
 	char err[256];
@@ -118,7 +119,7 @@ int remote_client_create(struct json_object *cfg, struct http_client **out)
 	ret = http_config_parse(cfg, "backend", &hc, err, sizeof(err));
 	if (ret)
 		return ret;
-	ret = http_client_create(&hc, out);
+	ret = http_client_create(&hc, &be->stats.connections, out);
 	http_config_release(&hc);
 	return ret;
 }
@@ -136,9 +137,15 @@ int remote_blob_size(struct http_client *c, struct http_call *call,
 		*size = call->resp.content_length;
 		return 0;
 	}
-	if (ret && ret != -EIO)
+	/*
+	 * HEAD answered without a length, or refused as a method (405, 501;
+	 * or 403 from storage that signed its URL for GET only): ask for one
+	 * byte instead. Never after an outage: that would only double it.
+	 */
+	if (ret && !(call->resp.curl_code == 0 &&
+		     (call->resp.status == 403 || call->resp.status == 405 ||
+		      call->resp.status == 501)))
 		return ret;
-	/* HEAD refused or without a length: ask for one byte. */
 	call->method = "GET";
 	call->ranged = true;
 	call->off = 0;

@@ -34,8 +34,9 @@ int remote_check_config(struct json_object *cfg, const char *where,
 const char *remote_string(struct json_object *cfg, const char *key,
 			  const char *def);
 bool remote_bool(struct json_object *cfg, const char *key, bool def);
-/* An http_client for the common options of @cfg. */
-int remote_client_create(struct json_object *cfg, struct http_client **out);
+/* An http_client for the common options of @cfg, counting into @be. */
+int remote_client_create(struct json_object *cfg, struct backend *be,
+			 struct http_client **out);
 
 /*
  * The size of a blob with @call's prepare/inspect: HEAD, then a one-byte

@@ -117,7 +117,7 @@ static int s3_create(struct json_object *cfg, struct backend **out)
 	s3->secret = dup_opt(cfg, "access_key_secret", NULL, &oom);
 	s3->session_token = dup_opt(cfg, "session_token", NULL, &oom);
 	s3->path_style = remote_bool(cfg, "path_style", false);
-	ret = oom ? -ENOMEM : remote_client_create(cfg, &s3->client);
+	ret = oom ? -ENOMEM : remote_client_create(cfg, &s3->be, &s3->client);
 	if (ret) {
 		s3_destroy(&s3->be);
 		return ret;

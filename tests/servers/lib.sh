@@ -33,7 +33,7 @@ _nap_fd=
 
 die() { echo "$prog: error: $*" >&2; exit 1; }
 missing() { echo "$prog: $*" >&2; exit 77; }
-usage_error() { echo "$prog: $*" >&2; echo "${usage:-}" >&2; exit 2; }
+usage_error() { echo "$prog: $*" >&2; echo "${usage:-}" >&2; exit 1; }
 
 # need PROGRAM DEBIAN-PACKAGE: exit 77 unless PROGRAM is in PATH (or the
 # sbin directories, which a non-root PATH may lack).
@@ -111,7 +111,7 @@ spawn()
 {
 	local workdir=$1 name=$2 log=$3
 	shift 3
-	mkdir -p "$workdir/pids" || die "cannot create $workdir/pids"
+	[ -d "$workdir/pids" ] || mkdir -p "$workdir/pids" || die "cannot create $workdir/pids"
 	set -m
 	"$@" </dev/null >>"$log" 2>&1 &
 	SPAWNED_PID=$!
@@ -131,7 +131,9 @@ tcp_open()
 }
 
 # wait_port PORT PID LOG [TIMEOUT]: wait until 127.0.0.1:PORT accepts
-# connections while PID lives; on failure say why (with LOG's tail).
+# connections while PID lives.  0: it does; 3: PID exited and LOG says
+# "address already in use" (someone took the port: the caller may retry on
+# another one); 1: other failures, said on stderr with LOG's tail.
 wait_port()
 {
 	local port=$1 pid=$2 log=$3 timeout=${4:-30} deadline
@@ -139,6 +141,7 @@ wait_port()
 	deadline=$((REPLY + timeout * 1000000))
 	while ! tcp_open "$port"; do
 		if ! alive "$pid"; then
+			log_mentions "$log" "address already in use" && return 3
 			echo "$prog: error: the server (pid $pid) exited before listening on port $port; its log $log ends with:" >&2
 			log_tail "$log"
 			return 1
@@ -151,6 +154,47 @@ wait_port()
 		fi
 		nap 0.05
 	done
+}
+
+# probe_failed PID LOG MESSAGE: the port is open but a request did not get
+# the answer of the server PID started by spawn: is the port someone else's?
+# 3 (PID's process group stopped) if LOG says that the port was taken (PID
+# gets 5 s to say so); else 1, with MESSAGE and LOG's tail on stderr.
+probe_failed()
+{
+	local deadline
+	now_us
+	deadline=$((REPLY + 5000000))
+	while :; do
+		if log_mentions "$2" "address already in use"; then
+			kill_groups "$1"
+			return 3
+		fi
+		alive "$1" || break
+		now_us
+		[ "$REPLY" -lt "$deadline" ] || break
+		nap 0.1
+	done
+	echo "$prog: error: $3" >&2
+	log_tail "$2"
+	return 1
+}
+
+# port_taken PORT LOG: the failure message after the last retry.
+port_taken()
+{
+	echo "$prog: error: port $1 was taken by another process before the server could bind it, 3 times; log $2 ends with:" >&2
+	log_tail "$2"
+}
+
+log_mentions()	# FILE TEXT: FILE has a line with TEXT (any case)
+{
+	local line text=${2,,}
+	[ -r "$1" ] || return 1
+	while IFS= read -r line || [ -n "$line" ]; do
+		[[ ${line,,} == *"$text"* ]] && return 0
+	done < "$1"
+	return 1
 }
 
 # wait_file FILE PID LOG [TIMEOUT]: wait until FILE is non-empty while PID
@@ -188,12 +232,12 @@ log_tail()	# FILE: its last 15 lines on stderr, without tail(1)
 	done
 }
 
-# stop_groups WORKDIR: TERM every process group recorded in WORKDIR/pids and
-# WORKDIR/*/pids, wait (KILL after 10 s) until they are gone, remove the
-# records.  Groups whose leader pid now names another process are left alone.
+# stop_groups WORKDIR: stop every process group recorded in WORKDIR/pids and
+# WORKDIR/*/pids (kill_groups), remove the records.  Groups whose leader pid
+# now names another process are left alone.
 stop_groups()
 {
-	local workdir=$1 f pid start pids=() files=() deadline killed=0 left
+	local workdir=$1 f pid start pids=() files=()
 	for f in "$workdir"/pids/* "$workdir"/*/pids/*; do
 		[ -f "$f" ] || continue
 		files+=("$f")
@@ -202,6 +246,18 @@ stop_groups()
 		if proc_starttime "$pid" && [ "$REPLY" != "$start" ]; then
 			continue	# pid reused: not ours
 		fi
+		pids+=("$pid")
+	done
+	kill_groups "${pids[@]}"
+	[ ${#files[@]} -eq 0 ] || rm -f "${files[@]}"
+}
+
+# kill_groups PGID...: SIGTERM to each process group, wait until all are gone
+# (SIGKILL after 10 s).
+kill_groups()
+{
+	local pid pids=() left deadline killed=0
+	for pid; do
 		group_alive "$pid" || continue
 		pids+=("$pid")
 		kill -TERM -- "-$pid" 2>/dev/null
@@ -230,7 +286,6 @@ stop_groups()
 		fi
 		nap 0.02
 	done
-	[ ${#files[@]} -eq 0 ] || rm -f "${files[@]}"
 }
 
 # group_alive PGID: true while a process of group PGID is still running
@@ -270,8 +325,7 @@ write_env()
 		out+="$1=$REPLY"$'\n'
 		shift 2
 	done
-	{ printf '%s' "$out" > "$workdir/env.tmp" && mv -f "$workdir/env.tmp" "$workdir/env"; } ||
-		die "cannot write $workdir/env"
+	printf '%s' "$out" > "$workdir/env" || die "cannot write $workdir/env"
 	printf '%s' "$out"
 }
 
@@ -324,7 +378,7 @@ make_certs()
 check_workdir()
 {
 	local f pid start
-	mkdir -p "$1" || die "cannot create $1"
+	[ -d "$1" ] || mkdir -p "$1" || die "cannot create $1"
 	for f in "$1"/pids/* "$1"/*/pids/*; do
 		[ -f "$f" ] || continue
 		read -r pid start < "$f" 2>/dev/null || continue
@@ -332,7 +386,7 @@ check_workdir()
 			die "$1 has running servers (pid $pid): '$prog stop $1' first"
 		fi
 	done
-	rm -f "$1/env"
+	[ ! -e "$1/env" ] || rm -f "$1/env"
 }
 
 # main "$@": dispatch "start WORKDIR ..." / "stop WORKDIR" to the kind's
