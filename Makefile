@@ -120,9 +120,9 @@ kernel-tests: $(BUILD)/fscached $(KTEST_BINS) $(TOOL_BINS)
 
 # Every test run ends with one "N passed, N failed, N skipped" line.
 check: deps
-	$(Q)$(MAKE) --no-print-directory all unit-tests kernel-tests
+	$(Q)$(MAKE) --no-print-directory all unit-tests backend-tests kernel-tests
 	$(Q)$(MAKE) --no-print-directory NO_FSCACHE=1 all unit-tests
-	$(Q)$(MAKE) --no-print-directory SANITIZE=1 all unit-tests
+	$(Q)$(MAKE) --no-print-directory SANITIZE=1 all unit-tests backend-tests
 	$(Q)tests/run-all
 
 check-unit: deps
