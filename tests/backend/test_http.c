@@ -198,6 +198,24 @@ TEST_F(web, through_a_proxy_and_around_a_dead_one)
 	EXPECT_EQ(-EIO, test_backend_compare(self->be, "big", self->big, 0, 8192));
 }
 
+TEST_F(web, a_server_that_dies_is_an_error_not_a_hang)
+{
+	char json[1024];
+	struct backend_blob *blob;
+	char buf[4096];
+
+	snprintf(json, sizeof(json),
+		 "{\"url\": \"%s\", \"retry_limit\": 2, \"retry_delay_ms\": 10}",
+		 srv_env(&self->nginx, "HTTP_URL"));
+	self->be = make(_metadata, json);
+	ASSERT_NE(NULL, self->be);
+	ASSERT_EQ(0, backend_blob_open(self->be, "big", &blob));
+	EXPECT_EQ(4096, backend_blob_read(blob, buf, sizeof(buf), 0));
+	srv_stop(&self->nginx);
+	EXPECT_EQ(-EIO, backend_blob_read(blob, buf, sizeof(buf), 4096));
+	backend_blob_close(blob);
+}
+
 /* ---- a server that misbehaves ---- */
 
 FIXTURE(faulty) {

@@ -8,9 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "backend/backend.h"
+#include "log.h"
 #include "harness.h"
 #include "srv.h"
 
@@ -209,6 +211,47 @@ TEST_F(registry, dead_mirror_falls_back_to_the_registry)
 	START("--auth none");
 	MAKE("\"mirrors\": [{\"host\": \"127.0.0.1:1\", \"headers\": {\"X-Test\": \"1\"}}]");
 	EXPECT_EQ(0, test_backend_compare(self->be, self->digest, self->blob, 0, 65536));
+}
+
+/* Nothing we log, at any level, carries a credential. */
+TEST_F(registry, secrets_never_reach_the_log)
+{
+	char extra[512], log[PATH_MAX + 16], cmd[PATH_MAX * 2];
+	struct backend *bad = NULL;
+	char err[512];
+	int fd, saved;
+
+	START("--auth token --user carol --password Hunter2-secret");
+	snprintf(log, sizeof(log), "%s/log", self->dir);
+	fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ASSERT_GE(fd, 0);
+	fflush(stderr);
+	saved = dup(STDERR_FILENO);
+	dup2(fd, STDERR_FILENO);
+	log_set_level(LOG_TRACE);
+
+	snprintf(extra, sizeof(extra), "\"auth\": \"%s\"",
+		 srv_env(&self->reg, "REGISTRY_AUTH"));
+	ASSERT_EQ(0, make(self, extra, &self->be, err, sizeof(err)));
+	EXPECT_EQ(0, test_backend_compare(self->be, self->digest, self->blob, 0, 4096));
+	/* carol:Hunter2-wrong */
+	ASSERT_EQ(0, make(self, "\"auth\": \"Y2Fyb2w6SHVudGVyMi13cm9uZw==\"", &bad, err, sizeof(err)));
+	EXPECT_EQ(-EACCES, test_backend_compare(bad, self->digest, self->blob, 0, 10));
+	backend_destroy(bad);
+
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	close(fd);
+	log_set_level(LOG_INFO);
+	/* The failures were logged... */
+	snprintf(cmd, sizeof(cmd), "grep -q 'refused our credentials' %s", log);
+	EXPECT_EQ(0, system(cmd));
+	/* ...without the password, the auth string or a token. */
+	snprintf(cmd, sizeof(cmd),
+		 "grep -qE 'Hunter2|%s|Y2Fyb2w6|Bearer [A-Za-z0-9]|eyJ' %s",
+		 srv_env(&self->reg, "REGISTRY_AUTH"), log);
+	EXPECT_NE(0, system(cmd));
 }
 
 TEST(registry_config_errors)
