@@ -254,6 +254,59 @@ TEST_F(registry, secrets_never_reach_the_log)
 	EXPECT_NE(0, system(cmd));
 }
 
+/*
+ * A remembered redirect that has expired (403) sends us back to the
+ * registry, which redirects again; the read succeeds. The faulty server
+ * plays both the registry and the blob storage.
+ */
+TEST(expired_redirect_goes_back_to_the_registry)
+{
+	char root[PATH_MAX], blob[PATH_MAX + 80], json[1024], err[512];
+	char args[PATH_MAX + 16], stats[4096] = "", hex[65];
+	struct backend *be = NULL;
+	struct srv s;
+	FILE *p;
+	int ret;
+
+	ASSERT_EQ(0, test_tmpdir(root, sizeof(root)));
+	snprintf(blob, sizeof(blob), "%s/src", root);
+	ASSERT_EQ(0, test_make_blob(blob, 1048576, 9));
+	ASSERT_EQ(0, test_sha256_file(blob, hex));
+	snprintf(blob, sizeof(blob), "%s/%s", root, hex);
+	snprintf(args, sizeof(args), "mv %s/src %s", root, blob);
+	ASSERT_EQ(0, system(args));
+	snprintf(args, sizeof(args), "--root %s", root);
+	ret = srv_start(&s, "faulty", args);
+	if (ret == 77)
+		SKIP(return, "python3 is not installed");
+	ASSERT_EQ(0, ret);
+	snprintf(json, sizeof(json),
+		 "{\"scheme\": \"http\", \"host\": \"%s\", \"repo\": \"lib/403x1\","
+		 " \"retry_delay_ms\": 10}", strstr(srv_env(&s, "FAULTY_URL"), "://") + 3);
+	ASSERT_EQ(0, test_backend("registry", json, &be, err, sizeof(err)));
+	/* HEAD: 307, then 403 at the target (expired): back to the registry. */
+	EXPECT_EQ(0, test_backend_compare(be, hex, blob, 0, 65536));
+	snprintf(args, sizeof(args), "curl -sf %s/_stats", srv_env(&s, "FAULTY_URL"));
+	p = popen(args, "r");
+	if (p) {
+		stats[fread(stats, 1, sizeof(stats) - 1, p)] = '\0';
+		pclose(p);
+	}
+	TH_LOG("requests: %s", stats);
+	/*
+	 * The registry was asked twice (the HEAD, and again after the 403);
+	 * the GET went straight to the remembered target.
+	 */
+	snprintf(args, sizeof(args), "\"v2/%s\": 2", hex);
+	EXPECT_NE(NULL, strstr(stats, args));
+	snprintf(args, sizeof(args), "\"403x1/%s\": 3", hex);
+	EXPECT_NE(NULL, strstr(stats, args));
+	backend_destroy(be);
+	srv_stop(&s);
+	snprintf(args, sizeof(args), "rm -rf %s", root);
+	ASSERT_EQ(0, system(args));
+}
+
 TEST(registry_config_errors)
 {
 	static const struct { const char *json, *needle; } cases[] = {

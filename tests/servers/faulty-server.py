@@ -7,6 +7,8 @@ the first path segment picks a behaviour:  GET|HEAD /<mode>/<name>
 
   ok            200, or 206 with Content-Range for a Range request
   503x<N>       the first N requests for (mode, name) answer 503, then ok
+  403x<N>       the same with 403 (an expired signed URL)
+  /v2/<repo>/<mode>/blobs/sha256:<hex>: a registry answering 307 to /<mode>/<hex>
   429x<N>       the same with 429 and Retry-After: 1
   stall<S>      the first request sleeps S seconds before answering
   stallx<N>-<S> the first N requests do
@@ -70,7 +72,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "fscached-faulty/1"
     mode_re = re.compile(r"(ok|full200|short|overlong|badrange|corrupt|truncate|reset|401|403|404)"
-                         r"|(503|429|reset)x(\d+)|stall(\d+(?:\.\d+)?)|stallx(\d+)-(\d+(?:\.\d+)?)")
+                         r"|(503|429|403|reset)x(\d+)|stall(\d+(?:\.\d+)?)|stallx(\d+)-(\d+(?:\.\d+)?)")
 
     def log_message(self, fmt, *args):
         sys.stderr.write("%s %s\n" % (self.log_date_time_string(), fmt % args))
@@ -117,6 +119,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 body = json.dumps(self.server.counts, sort_keys=True)
             self.simple(200, body, [("Cache-Control", "no-store")])
             return
+        # A registry that redirects every blob to /<mode>/<hex>, the mode
+        # being the last component of the repository name.
+        reg = re.fullmatch(r"/v2/(.+)/blobs/sha256:([0-9a-f]+)", path)
+        if reg:
+            self.count("v2/" + reg.group(2))
+            mode = reg.group(1).rsplit("/", 1)[-1]
+            self.simple(307, "redirect",
+                        [("Location", "http://%s/%s/%s" % (self.headers.get("Host"),
+                                                          mode, reg.group(2)))])
+            return
         parts = path.lstrip("/").split("/", 1)
         if len(parts) != 2 or not parts[1]:
             self.simple(400, "usage: /<mode>/<name>")
@@ -133,7 +145,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             headers = [("WWW-Authenticate", 'Basic realm="faulty"')] if mode == "401" else []
             self.simple(int(mode), "status " + mode, headers)
             return
-        if m.group(2) in ("503", "429") and n <= int(m.group(3)):
+        if m.group(2) in ("503", "429", "403") and n <= int(m.group(3)):
             headers = [("Retry-After", "1")] if m.group(2) == "429" else []
             self.simple(int(m.group(2)), "fault %s (request %d of %s)" % (m.group(2), n, m.group(3)),
                         headers)

@@ -113,12 +113,30 @@ spawn()
 	shift 3
 	[ -d "$workdir/pids" ] || mkdir -p "$workdir/pids" || die "cannot create $workdir/pids"
 	set -m
-	"$@" </dev/null >>"$log" 2>&1 &
+	spawned "$@" </dev/null >>"$log" 2>&1 &
 	SPAWNED_PID=$!
 	set +m
 	proc_starttime "$SPAWNED_PID" || REPLY=0
 	echo "$SPAWNED_PID $REPLY" > "$workdir/pids/$name" ||
 		die "cannot write $workdir/pids/$name"
+}
+
+# spawned COMMAND... (spawn's background subshell): close every inherited
+# file descriptor but 0-2 (a caller that reads our stdout or another pipe to
+# its end must not wait for the server), then exec COMMAND, or run it if it
+# is a function.
+spawned()
+{
+	local f fd
+	for f in /proc/self/fd/*; do
+		fd=${f##*/}
+		[ "$fd" -gt 2 ] 2>/dev/null && exec {fd}>&-
+	done
+	if declare -F "$1" >/dev/null; then
+		"$@"
+		exit
+	fi
+	exec "$@"
 }
 
 # tcp_open PORT: true if something accepts connections on 127.0.0.1:PORT.
