@@ -7,8 +7,8 @@
 
 Only the standard library here (every import costs time inside UML): the
 requests are signed with a small SigV4 implementation of our own.  The
-self-test checks the server against independent signers (curl --aws-sigv4,
-boto3).
+self-test (moto-oss-selftest) checks the server with an independent signer,
+curl --aws-sigv4.
 """
 
 import datetime

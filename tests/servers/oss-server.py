@@ -26,7 +26,6 @@ import os
 import re
 import secrets
 import signal
-import socket
 import socketserver
 import sys
 import time
@@ -76,6 +75,7 @@ STATUS = {
     "RequestTimeTooSkewed": 403, "NoSuchBucket": 404, "NoSuchKey": 404,
     "InvalidRange": 416, "InvalidDigest": 400, "BadDigest": 400,
     "MethodNotAllowed": 405, "InvalidArgument": 400, "InvalidObjectName": 400,
+    "InternalError": 500,
 }
 
 
@@ -403,6 +403,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_error_xml(e)
         except (ConnectionError, ValueError) as e:
             self.log_message("bad request: %s", e)
+            self.close_connection = True
+        except OSError as e:
+            self.log_message("error: %s", e)
+            self.send_error_xml(OSSError("InternalError", str(e)))
             self.close_connection = True
 
     def do_GET(self):
