@@ -69,7 +69,7 @@ FIXTURE_TEARDOWN(registry)
 static int make(FIXTURE_DATA(registry) *self, const char *extra,
 		struct backend **be, char *err, size_t errlen)
 {
-	char json[4096];
+	char json[10240];
 
 	snprintf(json, sizeof(json),
 		 "{\"scheme\": \"%s\", \"host\": \"%s\", \"repo\": \"test/image\","
@@ -192,6 +192,47 @@ TEST_F(registry, redirect_to_blob_storage_is_followed)
 	}
 	ASSERT_NE(0, strlen(srv_env(&self->reg, "REDIRECT_URL")));
 	EXPECT_EQ(0, test_backend_compare_all(self->be, self->digest, self->blob, 1 << 20));
+	{
+		/* The bytes came from the storage nginx, not the registry. */
+		char cmd[PATH_MAX + 64];
+		FILE *p;
+		int n = 0;
+
+		snprintf(cmd, sizeof(cmd), "grep -c ' 206 ' %s/redirect/access.log",
+			 self->reg.dir);
+		p = popen(cmd, "r");
+		if (p && fscanf(p, "%d", &n) != 1)
+			n = 0;
+		if (p)
+			pclose(p);
+		EXPECT_EQ(4, n);	/* 3 MiB + 777 bytes in 1 MiB reads */
+	}
+}
+
+/* A static registry_token, here one fetched by hand from the token server. */
+TEST_F(registry, static_registry_token)
+{
+	char cmd[PATH_MAX * 2], extra[8192], tok[6144] = "";
+	FILE *p;
+
+	START("--auth token");
+	snprintf(cmd, sizeof(cmd),
+		 "curl -sf -u '%s:%s' '%s?service=%s&scope=repository:test/image:pull'"
+		 " | sed 's/.*\"token\": *\"\\([^\"]*\\)\".*/\\1/'",
+		 srv_env(&self->reg, "REGISTRY_USER"),
+		 srv_env(&self->reg, "REGISTRY_PASSWORD"),
+		 srv_env(&self->reg, "TOKEN_URL"),
+		 srv_env(&self->reg, "TOKEN_SERVICE"));
+	p = popen(cmd, "r");
+	ASSERT_NE(NULL, p);
+	if (!fgets(tok, sizeof(tok), p))
+		tok[0] = '\0';
+	pclose(p);
+	tok[strcspn(tok, "\n")] = '\0';
+	ASSERT_GT(strlen(tok), 20);
+	snprintf(extra, sizeof(extra), "\"registry_token\": \"%s\"", tok);
+	MAKE(extra);
+	EXPECT_EQ(0, test_backend_compare(self->be, self->digest, self->blob, 0, 65536));
 }
 
 TEST_F(registry, tls_with_our_ca)
