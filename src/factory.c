@@ -44,6 +44,10 @@ static void stats_add(struct cache_mgr_stats *sum,
 	sum->blobs_opened += s->blobs_opened;
 	sum->cache.fills += s->cache.fills;
 	sum->cache.fill_bytes += s->cache.fill_bytes;
+	sum->cache.readahead_fills += s->cache.readahead_fills;
+	sum->cache.readahead_bytes += s->cache.readahead_bytes;
+	sum->cache.present_bytes += s->cache.present_bytes;
+	sum->fill_waits += s->fill_waits;
 	sum->cache.reads += s->cache.reads;
 	sum->cache.read_bytes += s->cache.read_bytes;
 	sum->cache.errors += s->cache.errors;

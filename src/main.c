@@ -27,6 +27,8 @@
 #endif
 
 #define DEFAULT_THREADS		4
+#define DEFAULT_READAHEAD_KB	0
+#define MAX_READAHEAD_KB	(1024 * 1024)
 #define MAX_THREADS		1024
 #define STATS_INTERVAL_MS	5000
 
@@ -37,6 +39,7 @@ struct daemon_opts {
 	const char *blob_dir;
 	const char *stats_file;
 	unsigned int threads;
+	unsigned int readahead_kb;
 	enum log_level level;
 };
 
@@ -59,6 +62,8 @@ static void usage(FILE *out)
 "  --fscache DIR          cache directory (on ext4, xfs or btrfs)\n"
 "  --fscache-tag TAG      cachefiles tag of this cache\n"
 "  --fscache-threads N    request workers (default %d)\n"
+"  --readahead-kb N       fetch N KiB ahead of sequential readers\n"
+"                         (default %d: off; experimental, see README)\n"
 "  --blob-dir DIR         serve blobs from files in DIR, named by blob id\n"
 "  --config FILE          nydus ConfigV2-style JSON configuration\n"
 "  --stats-file FILE      where SIGUSR1 writes the counters as JSON\n"
@@ -67,7 +72,7 @@ static void usage(FILE *out)
 "  -V, --version          print the version\n"
 "\n"
 "Then: mount -t erofs none -o fsid=<blob id>[,domain_id=<domain>] <dir>\n",
-		DEFAULT_THREADS);
+		DEFAULT_THREADS, DEFAULT_READAHEAD_KB);
 }
 
 static int parse_uint(const char *s, unsigned int max, unsigned int *out)
@@ -86,11 +91,12 @@ static int parse_uint(const char *s, unsigned int max, unsigned int *out)
 static int parse_args(int argc, char **argv, struct daemon_opts *o)
 {
 	enum { OPT_TAG = 256, OPT_THREADS, OPT_CONFIG, OPT_BLOB_DIR,
-	       OPT_LOG_LEVEL, OPT_STATS_FILE };
+	       OPT_LOG_LEVEL, OPT_STATS_FILE, OPT_READAHEAD };
 	static const struct option longopts[] = {
 		{ "fscache", required_argument, NULL, 'F' },
 		{ "fscache-tag", required_argument, NULL, OPT_TAG },
 		{ "fscache-threads", required_argument, NULL, OPT_THREADS },
+		{ "readahead-kb", required_argument, NULL, OPT_READAHEAD },
 		{ "config", required_argument, NULL, OPT_CONFIG },
 		{ "blob-dir", required_argument, NULL, OPT_BLOB_DIR },
 		{ "stats-file", required_argument, NULL, OPT_STATS_FILE },
@@ -102,6 +108,7 @@ static int parse_args(int argc, char **argv, struct daemon_opts *o)
 	int c;
 
 	o->threads = DEFAULT_THREADS;
+	o->readahead_kb = DEFAULT_READAHEAD_KB;
 	o->level = LOG_INFO;
 	while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
 		switch (c) {
@@ -116,6 +123,13 @@ static int parse_args(int argc, char **argv, struct daemon_opts *o)
 			    !o->threads) {
 				fprintf(stderr, "fscached: --fscache-threads: '%s' is not a number from 1 to %d\n",
 					optarg, MAX_THREADS);
+				return -EINVAL;
+			}
+			break;
+		case OPT_READAHEAD:
+			if (parse_uint(optarg, MAX_READAHEAD_KB, &o->readahead_kb)) {
+				fprintf(stderr, "fscached: --readahead-kb: '%s' is not a number from 0 to %d\n",
+					optarg, MAX_READAHEAD_KB);
 				return -EINVAL;
 			}
 			break;
@@ -236,6 +250,8 @@ static struct json_object *stats_json(struct daemon *d)
 	ADD(read_bytes);
 	ADD(read_errors);
 	ADD(closes);
+	ADD(readaheads);
+	ADD(readahead_errors);
 	ADD(bad_messages);
 	ADD(objects);
 #undef ADD
@@ -331,6 +347,7 @@ int main(int argc, char **argv)
 	fo.cache_dir = d.opts.cache_dir;
 	fo.tag = d.opts.tag;
 	fo.threads = d.opts.threads;
+	fo.readahead = (uint64_t)d.opts.readahead_kb << 10;
 	fo.factory = &d.factory;
 	fo.resolve = resolve_blob;
 	fo.resolve_ctx = &d;

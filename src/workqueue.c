@@ -13,11 +13,15 @@ static void *worker_main(void *arg)
 
 	pthread_mutex_lock(&wq->lock);
 	for (;;) {
-		while (list_empty(&wq->queue) && !wq->stopping)
+		while (list_empty(&wq->queue) && list_empty(&wq->low) &&
+		       !wq->stopping)
 			pthread_cond_wait(&wq->more, &wq->lock);
-		if (list_empty(&wq->queue))
+		if (!list_empty(&wq->queue))
+			work = list_first_entry(&wq->queue, struct work, node);
+		else if (!list_empty(&wq->low))
+			work = list_first_entry(&wq->low, struct work, node);
+		else
 			break;
-		work = list_first_entry(&wq->queue, struct work, node);
 		list_del(&work->node);
 		wq->busy++;
 		pthread_mutex_unlock(&wq->lock);
@@ -26,7 +30,7 @@ static void *worker_main(void *arg)
 
 		pthread_mutex_lock(&wq->lock);
 		wq->busy--;
-		if (!wq->busy && list_empty(&wq->queue))
+		if (!wq->busy && list_empty(&wq->queue) && list_empty(&wq->low))
 			pthread_cond_broadcast(&wq->idle);
 	}
 	pthread_mutex_unlock(&wq->lock);
@@ -46,6 +50,7 @@ int workqueue_init(struct workqueue *wq, unsigned int nr_workers,
 	pthread_cond_init(&wq->more, NULL);
 	pthread_cond_init(&wq->idle, NULL);
 	list_init(&wq->queue);
+	list_init(&wq->low);
 	wq->workers = calloc(nr_workers, sizeof(*wq->workers));
 	if (!wq->workers)
 		return -ENOMEM;
@@ -80,10 +85,19 @@ void workqueue_queue(struct workqueue *wq, struct work *work, work_fn fn)
 	pthread_mutex_unlock(&wq->lock);
 }
 
+void workqueue_queue_low(struct workqueue *wq, struct work *work, work_fn fn)
+{
+	work->fn = fn;
+	pthread_mutex_lock(&wq->lock);
+	list_add_tail(&work->node, &wq->low);
+	pthread_cond_signal(&wq->more);
+	pthread_mutex_unlock(&wq->lock);
+}
+
 void workqueue_drain(struct workqueue *wq)
 {
 	pthread_mutex_lock(&wq->lock);
-	while (wq->busy || !list_empty(&wq->queue))
+	while (wq->busy || !list_empty(&wq->queue) || !list_empty(&wq->low))
 		pthread_cond_wait(&wq->idle, &wq->lock);
 	pthread_mutex_unlock(&wq->lock);
 }

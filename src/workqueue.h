@@ -33,6 +33,7 @@ struct workqueue {
 	pthread_cond_t more;	/* work queued or stopping */
 	pthread_cond_t idle;	/* queue empty and nobody busy */
 	struct list_head queue;
+	struct list_head low;	/* runs only when queue is empty */
 	unsigned int nr_workers;
 	unsigned int busy;
 	bool stopping;
@@ -42,6 +43,8 @@ struct workqueue {
 int workqueue_init(struct workqueue *wq, unsigned int nr_workers,
 		   size_t buf_size);
 void workqueue_queue(struct workqueue *wq, struct work *work, work_fn fn);
+/* Background work: behind every item of workqueue_queue(). */
+void workqueue_queue_low(struct workqueue *wq, struct work *work, work_fn fn);
 /* Waits until every queued work item has run. */
 void workqueue_drain(struct workqueue *wq);
 /* Drains, then stops and joins the workers. */

@@ -22,6 +22,8 @@
 #include <sys/types.h>
 
 #include "list.h"
+#include "range_lock.h"
+#include "readahead.h"
 
 struct backend;
 struct backend_blob;
@@ -48,8 +50,11 @@ struct blob_info {
 };
 
 struct blob_cache_stats {
-	uint64_t fills;		/* ranges made present in the cache file */
+	uint64_t fills;		/* demand ranges made present in the cache file */
 	uint64_t fill_bytes;
+	uint64_t readahead_fills;	/* ranges fetched ahead of the reader */
+	uint64_t readahead_bytes;
+	uint64_t present_bytes;	/* asked for, but already in the cache file */
 	uint64_t reads;		/* ranges read into memory */
 	uint64_t read_bytes;
 	uint64_t errors;
@@ -66,12 +71,21 @@ struct blob_cache {
 	unsigned int refs;		/* under mgr->lock */
 	struct list_head node;		/* in mgr->blobs */
 	struct blob_cache_stats stats;
+	struct range_lock inflight;	/* ranges being fetched */
+	struct readahead ra;
 };
 
+/* blob_cache_fill() flags */
+#define FILL_READAHEAD	(1U << 0)	/* not asked for (yet): statistics */
+
 struct blob_cache_ops {
-	/* Make [off, off + len) of the blob present in the cache file. */
+	/*
+	 * Make [off, off + len) of the blob present in the cache file,
+	 * fetching only what is missing, and each missing byte once even
+	 * when fills overlap.
+	 */
 	int (*fill)(struct blob_cache *bc, uint64_t off, uint64_t len,
-		    struct io_buf *buf);
+		    struct io_buf *buf, unsigned int flags);
 	/* Copy [off, off + len) of the blob into @buf. */
 	ssize_t (*read)(struct blob_cache *bc, void *buf, size_t len,
 			uint64_t off);
@@ -86,6 +100,7 @@ struct cache_mgr_stats {
 	uint64_t backend_reads;
 	uint64_t backend_read_bytes;
 	uint64_t backend_errors;
+	uint64_t fill_waits;		/* fills that waited for an overlap */
 };
 
 struct cache_mgr_ops {
@@ -109,6 +124,7 @@ struct cache_mgr {
 	unsigned int nr_blobs;
 	uint64_t blobs_opened;
 	struct blob_cache_stats retired;	/* counters of freed caches */
+	uint64_t retired_waits;
 	struct cache_mgr_stats snapshot;	/* refreshed by the checker */
 	struct list_head node;			/* in factory->mgrs */
 };
@@ -127,9 +143,19 @@ void blob_cache_get(struct blob_cache *bc);
 void blob_cache_put(struct blob_cache *bc);
 
 static inline int blob_cache_fill(struct blob_cache *bc, uint64_t off,
-				  uint64_t len, struct io_buf *buf)
+				  uint64_t len, struct io_buf *buf,
+				  unsigned int flags)
 {
-	return bc->ops->fill(bc, off, len, buf);
+	return bc->ops->fill(bc, off, len, buf, flags);
+}
+
+/* What to fetch ahead after a demand read of [off, off + len). */
+static inline bool blob_cache_readahead(struct blob_cache *bc, uint64_t off,
+					uint64_t len, uint64_t window,
+					uint64_t *ra_off, uint64_t *ra_len)
+{
+	return readahead_plan(&bc->ra, off, len, bc->size, window, ra_off,
+			      ra_len);
 }
 
 static inline ssize_t blob_cache_read(struct blob_cache *bc, void *buf,

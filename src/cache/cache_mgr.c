@@ -91,6 +91,8 @@ static void blob_cache_free(struct blob_cache *bc)
 	backend_blob_close(bc->bblob);
 	if (bc->cache_fd >= 0)
 		close(bc->cache_fd);
+	range_lock_destroy(&bc->inflight);
+	readahead_destroy(&bc->ra);
 	free(bc->id);
 	free(bc->domain);
 	free(bc);
@@ -101,6 +103,9 @@ static void stats_accumulate(struct blob_cache_stats *sum,
 {
 	sum->fills += counter_read(&s->fills);
 	sum->fill_bytes += counter_read(&s->fill_bytes);
+	sum->readahead_fills += counter_read(&s->readahead_fills);
+	sum->readahead_bytes += counter_read(&s->readahead_bytes);
+	sum->present_bytes += counter_read(&s->present_bytes);
 	sum->reads += counter_read(&s->reads);
 	sum->read_bytes += counter_read(&s->read_bytes);
 	sum->errors += counter_read(&s->errors);
@@ -112,6 +117,7 @@ static void blob_cache_unlink(struct cache_mgr *mgr, struct blob_cache *bc)
 	list_del(&bc->node);
 	mgr->nr_blobs--;
 	stats_accumulate(&mgr->retired, &bc->stats);
+	mgr->retired_waits += counter_read(&bc->inflight.waits);
 }
 
 void cache_mgr_destroy(struct cache_mgr *mgr)
@@ -153,6 +159,8 @@ static int blob_cache_create(struct cache_mgr *mgr,
 	bc->mgr = mgr;
 	bc->cache_fd = -1;
 	list_init(&bc->node);
+	range_lock_init(&bc->inflight);
+	readahead_init(&bc->ra);
 	bc->id = strdup(info->id);
 	bc->domain = strdup(info->domain ? info->domain : "");
 	if (!bc->id || !bc->domain) {
@@ -262,8 +270,11 @@ void cache_mgr_collect_stats(struct cache_mgr *mgr, struct cache_mgr_stats *st)
 	st->blobs = mgr->nr_blobs;
 	st->blobs_opened = mgr->blobs_opened;
 	st->cache = mgr->retired;
-	list_for_each_entry(bc, &mgr->blobs, node)
+	st->fill_waits = mgr->retired_waits;
+	list_for_each_entry(bc, &mgr->blobs, node) {
 		stats_accumulate(&st->cache, &bc->stats);
+		st->fill_waits += counter_read(&bc->inflight.waits);
+	}
 	pthread_mutex_unlock(&mgr->lock);
 	st->backend_opens = counter_read(&bs->opens);
 	st->backend_reads = counter_read(&bs->reads);
@@ -283,6 +294,10 @@ struct json_object *cache_mgr_stats_json(const struct cache_mgr_stats *st)
 	ADD("blobs_opened", st->blobs_opened);
 	ADD("fills", st->cache.fills);
 	ADD("fill_bytes", st->cache.fill_bytes);
+	ADD("readahead_fills", st->cache.readahead_fills);
+	ADD("readahead_bytes", st->cache.readahead_bytes);
+	ADD("present_bytes", st->cache.present_bytes);
+	ADD("fill_waits", st->fill_waits);
 	ADD("reads", st->cache.reads);
 	ADD("read_bytes", st->cache.read_bytes);
 	ADD("errors", st->cache.errors);

@@ -9,9 +9,9 @@
 #include "cache.h"
 
 static int dummy_fill(struct blob_cache *bc, uint64_t off, uint64_t len,
-		      struct io_buf *buf)
+		      struct io_buf *buf, unsigned int flags)
 {
-	(void)bc, (void)off, (void)len, (void)buf;
+	(void)bc, (void)off, (void)len, (void)buf, (void)flags;
 	return -EOPNOTSUPP;
 }
 

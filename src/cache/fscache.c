@@ -6,6 +6,7 @@
  * every write is block aligned, and a partial last block is zero padded.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
@@ -35,26 +36,11 @@ static int fscache_write_all(int fd, const void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
-static int fscache_fill(struct blob_cache *bc, uint64_t off, uint64_t len,
-			struct io_buf *buf)
+/* Fetch [pos, end) from the backend and write it, in buffer-sized pieces. */
+static int fscache_fetch(struct blob_cache *bc, uint64_t pos, uint64_t end,
+			 struct io_buf *buf)
 {
-	uint64_t pos, end;
-	int ret = 0;
-
-	/*
-	 * The kernel asks for block-aligned ranges; widen anything else to
-	 * whole blocks, but never past the end of the blob.
-	 */
-	if (off >= bc->size || len == 0 || len > bc->size - off) {
-		if (off >= bc->size || len == 0) {
-			counter_add(&bc->stats.errors, 1);
-			return -EINVAL;
-		}
-		len = bc->size - off;
-	}
-	pos = ALIGN_DOWN(off, CACHE_BLOCK_SIZE);
-	end = off + len;
-	end = MIN(ALIGN_UP(end, CACHE_BLOCK_SIZE), bc->size);
+	int ret;
 
 	while (pos < end) {
 		size_t want = MIN(end - pos, (uint64_t)buf->size);
@@ -62,10 +48,8 @@ static int fscache_fill(struct blob_cache *bc, uint64_t off, uint64_t len,
 		ssize_t n;
 
 		n = backend_blob_read(bc->bblob, buf->data, want, pos);
-		if (n < 0) {
-			ret = n;
-			break;
-		}
+		if (n < 0)
+			return n;
 		padded = ALIGN_UP((size_t)n, CACHE_BLOCK_SIZE);
 		if (padded != (size_t)n)
 			memset((char *)buf->data + n, 0, padded - n);
@@ -74,16 +58,79 @@ static int fscache_fill(struct blob_cache *bc, uint64_t off, uint64_t len,
 			log_debug("blob '%s': writing %zu bytes at %llu into the cache file failed: %s",
 				  bc->id, padded, (unsigned long long)pos,
 				  strerror(-ret));
-			break;
+			return ret;
 		}
 		pos += n;
 	}
+	return 0;
+}
+
+/*
+ * The next hole of the cache file in [pos, end): what the kernel, an
+ * earlier fill or a read-ahead already wrote is skipped. Without
+ * SEEK_DATA support everything counts as a hole.
+ */
+static bool fscache_next_hole(int fd, uint64_t pos, uint64_t end,
+			      uint64_t *hole, uint64_t *hole_end)
+{
+	off_t data, h;
+
+	data = lseek(fd, pos, SEEK_DATA);
+	if (data < 0 || (uint64_t)data > pos) {
+		/* ENXIO: no data at or after pos. */
+		*hole = pos;
+		*hole_end = data < 0 ? end : MIN((uint64_t)data, end);
+		return true;
+	}
+	h = lseek(fd, pos, SEEK_HOLE);
+	if (h < 0 || (uint64_t)h >= end)
+		return false;
+	*hole = h;
+	data = lseek(fd, h, SEEK_DATA);
+	*hole_end = data < 0 ? end : MIN((uint64_t)data, end);
+	return true;
+}
+
+static int fscache_fill(struct blob_cache *bc, uint64_t off, uint64_t len,
+			struct io_buf *buf, unsigned int flags)
+{
+	uint64_t pos, end, hole, hole_end, fetched = 0;
+	int ret = 0;
+
+	/*
+	 * The kernel asks for block-aligned ranges; widen anything else to
+	 * whole blocks, but never past the end of the blob.
+	 */
+	if (off >= bc->size || len == 0) {
+		counter_add(&bc->stats.errors, 1);
+		return -EINVAL;
+	}
+	len = MIN(len, bc->size - off);
+	pos = ALIGN_DOWN(off, CACHE_BLOCK_SIZE);
+	end = MIN(ALIGN_UP(off + len, CACHE_BLOCK_SIZE), bc->size);
+
+	range_lock_acquire(&bc->inflight, pos, end);
+	while (!ret && pos < end &&
+	       fscache_next_hole(bc->cache_fd, pos, end, &hole, &hole_end)) {
+		ret = fscache_fetch(bc, hole, hole_end, buf);
+		fetched += hole_end - hole;
+		pos = hole_end;
+	}
+	range_lock_release(&bc->inflight,
+			   ALIGN_DOWN(off, CACHE_BLOCK_SIZE), end);
 	if (ret) {
 		counter_add(&bc->stats.errors, 1);
 		return ret;
 	}
-	counter_add(&bc->stats.fills, 1);
-	counter_add(&bc->stats.fill_bytes, end - ALIGN_DOWN(off, CACHE_BLOCK_SIZE));
+	end -= ALIGN_DOWN(off, CACHE_BLOCK_SIZE);
+	counter_add(&bc->stats.present_bytes, end - MIN(end, fetched));
+	if (flags & FILL_READAHEAD) {
+		counter_add(&bc->stats.readahead_fills, 1);
+		counter_add(&bc->stats.readahead_bytes, end);
+	} else {
+		counter_add(&bc->stats.fills, 1);
+		counter_add(&bc->stats.fill_bytes, end);
+	}
 	return 0;
 }
 

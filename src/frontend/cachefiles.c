@@ -76,9 +76,34 @@ struct cachefiles_frontend {
 	struct cf_job *free_jobs;
 	unsigned int nr_jobs;
 
+	uint64_t readahead;
+	bool closing;
+
 	struct cachefiles_stats stats;
 	uint8_t msg[CACHEFILES_MSG_MAX_SIZE];
 };
+
+static struct cf_job *cf_job_get_nowait(struct cachefiles_frontend *fe)
+{
+	struct cf_job *job = NULL;
+
+	pthread_mutex_lock(&fe->jobs_lock);
+	if (fe->free_jobs) {
+		job = fe->free_jobs;
+		fe->free_jobs = job->next_free;
+	} else if (fe->nr_jobs < CF_MAX_INFLIGHT) {
+		job = malloc(sizeof(*job));
+		if (job)
+			fe->nr_jobs++;
+	}
+	pthread_mutex_unlock(&fe->jobs_lock);
+	if (job) {
+		memset(job, 0, offsetof(struct cf_job, names));
+		job->fe = fe;
+		job->fd = -1;
+	}
+	return job;
+}
 
 static struct cf_job *cf_job_get(struct cachefiles_frontend *fe)
 {
@@ -228,6 +253,60 @@ err:
 	cf_job_put(job);
 }
 
+static void cf_readahead_work(struct work *work, struct worker *worker)
+{
+	struct cf_job *job = container_of(work, struct cf_job, work);
+	struct cachefiles_frontend *fe = job->fe;
+	struct cf_object *obj = job->obj;
+	int ret;
+
+	if (!__atomic_load_n(&fe->closing, __ATOMIC_RELAXED)) {
+		ret = blob_cache_fill(obj->bc, job->off, job->len, &worker->buf,
+				      FILL_READAHEAD);
+		if (ret) {
+			/* The demand read of this range will say why. */
+			counter_add(&fe->stats.readahead_errors, 1);
+			log_debug("read-ahead of blob '%s' [%llu, +%llu) failed: %s",
+				  obj->bc->id, (unsigned long long)job->off,
+				  (unsigned long long)job->len, strerror(-ret));
+		} else {
+			counter_add(&fe->stats.readaheads, 1);
+		}
+	}
+	cf_object_put(obj);
+	cf_job_put(job);
+}
+
+/*
+ * Queue what to fetch ahead of a sequential reader, in buffer-sized pieces
+ * that several workers fetch at once, behind every demand request. From a
+ * worker: never wait for a free job (the waiters would be us).
+ */
+static void cf_queue_readahead(struct cachefiles_frontend *fe,
+			       struct cf_object *obj, uint64_t off,
+			       uint64_t len)
+{
+	uint64_t ra_off, ra_len, piece;
+	struct cf_job *job;
+
+	if (!fe->readahead ||
+	    !blob_cache_readahead(obj->bc, off, len, fe->readahead, &ra_off,
+				  &ra_len))
+		return;
+	for (; ra_len; ra_off += piece, ra_len -= piece) {
+		piece = MIN(ra_len, (uint64_t)CF_WORKER_BUF_SIZE);
+		job = cf_job_get_nowait(fe);
+		if (!job)
+			return;
+		cf_object_get(obj);
+		job->obj = obj;
+		job->object_id = obj->object_id;
+		job->off = ra_off;
+		job->len = piece;
+		workqueue_queue_low(&fe->wq, &job->work, cf_readahead_work);
+	}
+}
+
 static void cf_read_work(struct work *work, struct worker *worker)
 {
 	struct cf_job *job = container_of(work, struct cf_job, work);
@@ -235,7 +314,7 @@ static void cf_read_work(struct work *work, struct worker *worker)
 	struct cf_object *obj = job->obj;
 	int ret;
 
-	ret = blob_cache_fill(obj->bc, job->off, job->len, &worker->buf);
+	ret = blob_cache_fill(obj->bc, job->off, job->len, &worker->buf, 0);
 	if (ret) {
 		counter_add(&fe->stats.read_errors, 1);
 		log_warn("READ of blob '%s' [%llu, +%llu) failed: %s; the reader gets EIO",
@@ -256,6 +335,8 @@ static void cf_read_work(struct work *work, struct worker *worker)
 	trace("READ msg %u object %u [%llu, +%llu) -> %d", job->msg_id,
 	      obj->object_id, (unsigned long long)job->off,
 	      (unsigned long long)job->len, ret);
+	if (!ret)
+		cf_queue_readahead(fe, obj, job->off, job->len);
 	cf_object_put(obj);
 	cf_job_put(job);
 }
@@ -449,6 +530,7 @@ int cachefiles_frontend_open(const struct cachefiles_options *opts,
 		return -ENOMEM;
 	fe->dev_fd = -1;
 	fe->factory = opts->factory;
+	fe->readahead = opts->readahead;
 	fe->resolve = opts->resolve;
 	fe->resolve_ctx = opts->resolve_ctx;
 	pthread_mutex_init(&fe->jobs_lock, NULL);
@@ -502,7 +584,11 @@ void cachefiles_frontend_close(struct cachefiles_frontend *fe)
 {
 	if (!fe)
 		return;
-	/* In-flight requests complete (and so never hang a reader). */
+	/*
+	 * In-flight requests complete (and so never hang a reader); queued
+	 * read-ahead is dropped.
+	 */
+	__atomic_store_n(&fe->closing, true, __ATOMIC_RELAXED);
 	workqueue_destroy(&fe->wq);
 	object_table_destroy(&fe->objects);
 	io_uring_queue_exit(&fe->ring);
@@ -527,6 +613,8 @@ void cachefiles_frontend_stats(struct cachefiles_frontend *fe,
 	st->read_bytes = counter_read(&fe->stats.read_bytes);
 	st->read_errors = counter_read(&fe->stats.read_errors);
 	st->closes = counter_read(&fe->stats.closes);
+	st->readaheads = counter_read(&fe->stats.readaheads);
+	st->readahead_errors = counter_read(&fe->stats.readahead_errors);
 	st->bad_messages = counter_read(&fe->stats.bad_messages);
 	st->objects = object_table_count(&fe->objects);
 }

@@ -26,6 +26,7 @@ struct cachefiles_options {
 	const char *cache_dir;		/* "dir" of the cache */
 	const char *tag;		/* optional cache tag */
 	unsigned int threads;		/* request workers */
+	uint64_t readahead;		/* bytes fetched ahead of a sequential reader, 0: off */
 	struct factory *factory;
 	blob_resolve_fn resolve;
 	void *resolve_ctx;
@@ -37,6 +38,8 @@ struct cachefiles_stats {
 	uint64_t reads;
 	uint64_t read_bytes;
 	uint64_t read_errors;
+	uint64_t readaheads;		/* read-ahead fills done */
+	uint64_t readahead_errors;
 	uint64_t closes;
 	uint64_t bad_messages;
 	uint64_t objects;

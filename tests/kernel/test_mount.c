@@ -259,6 +259,34 @@ TEST_F_TIMEOUT(served, remount_reads_from_the_cache, 300)
 	EXPECT_EQ(breads1, breads2);
 }
 
+/*
+ * With read-ahead, a sequential reader finds most of the file already in
+ * the cache file: far fewer READs than the 256 of a 64 MiB file in 256 KiB
+ * requests, and the same bytes.
+ */
+TEST_F_TIMEOUT(served, readahead_serves_a_sequential_reader, 300)
+{
+	const char *const extra[] = { "--readahead-kb", "4096", NULL };
+	char file[PATH_MAX + 32], src[PATH_MAX];
+	unsigned char a[32], b[32];
+	uint64_t reads, readaheads;
+
+	ASSERT_EQ(0, ktest_daemon_stop(&self->d));
+	ASSERT_EQ(0, ktest_daemon_start(&self->d, self->blobs, extra));
+	ASSERT_EQ(0, ktest_mount("plain", NULL, self->mnt));
+	snprintf(file, sizeof(file), "%s/big/file-64m", self->mnt);
+	snprintf(src, sizeof(src), "%s/src/main/big/file-64m", ktest_images());
+	ASSERT_EQ(0, ktest_sha256_file(file, a));
+	ASSERT_EQ(0, ktest_sha256_file(src, b));
+	EXPECT_EQ(0, memcmp(a, b, sizeof(a)));
+	ASSERT_EQ(0, ktest_daemon_counter(&self->d, "frontend.reads", &reads));
+	ASSERT_EQ(0, ktest_daemon_counter(&self->d, "frontend.readaheads", &readaheads));
+	TH_LOG("64 MiB read with %llu READs and %llu read-ahead fills",
+	       (unsigned long long)reads, (unsigned long long)readaheads);
+	EXPECT_LT(reads, 200);
+	EXPECT_GT(readaheads, 10);
+}
+
 /* A blob that shrinks under the daemon: readers get EIO, never bad bytes. */
 TEST_F_TIMEOUT(served, truncated_blob_gives_eio_not_wrong_data, 120)
 {

@@ -91,7 +91,7 @@ TEST_F(blobs, dummy_reads_come_from_the_backend)
 	EXPECT_EQ(100, blob_cache_read(bc, buf, sizeof(buf), 99900));
 	EXPECT_EQ(0, blob_cache_read(bc, buf, sizeof(buf), 100000));
 	/* The dummy has no cache file to fill. */
-	EXPECT_EQ(-EOPNOTSUPP, blob_cache_fill(bc, 0, 4096, NULL));
+	EXPECT_EQ(-EOPNOTSUPP, blob_cache_fill(bc, 0, 4096, NULL, 0));
 	blob_cache_put(bc);
 }
 

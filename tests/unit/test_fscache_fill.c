@@ -17,6 +17,8 @@
 #include "config.h"
 #include "factory.h"
 #include "harness.h"
+#include "backend/backend.h"
+#include <pthread.h>
 
 #define BLOB_SIZE	(3 * 1048576 + 1000)
 
@@ -108,7 +110,7 @@ TEST_F(cachefile, aligned_range_is_written_exactly)
 {
 	struct stat st;
 
-	ASSERT_EQ(0, blob_cache_fill(self->bc, 1048576, 262144, &self->buf));
+	ASSERT_EQ(0, blob_cache_fill(self->bc, 1048576, 262144, &self->buf, 0));
 	EXPECT_EQ(0, check_range(self->cache_path, 1048576, 262144));
 	ASSERT_EQ(0, fstat(self->cache_fd, &st));
 	EXPECT_EQ(1048576 + 262144, st.st_size);
@@ -118,7 +120,7 @@ TEST_F(cachefile, aligned_range_is_written_exactly)
 
 TEST_F(cachefile, unaligned_range_is_widened_to_blocks)
 {
-	ASSERT_EQ(0, blob_cache_fill(self->bc, 5000, 100, &self->buf));
+	ASSERT_EQ(0, blob_cache_fill(self->bc, 5000, 100, &self->buf, 0));
 	EXPECT_EQ(0, check_range(self->cache_path, 4096, 4096));
 }
 
@@ -127,7 +129,7 @@ TEST_F(cachefile, tail_block_is_zero_padded)
 	struct stat st;
 	size_t tail = BLOB_SIZE & ~4095UL;
 
-	ASSERT_EQ(0, blob_cache_fill(self->bc, tail, 4096, &self->buf));
+	ASSERT_EQ(0, blob_cache_fill(self->bc, tail, 4096, &self->buf, 0));
 	ASSERT_EQ(0, fstat(self->cache_fd, &st));
 	EXPECT_EQ(tail + 4096, st.st_size);
 	/* The padding reads back as zeros (check_range expects that). */
@@ -136,18 +138,18 @@ TEST_F(cachefile, tail_block_is_zero_padded)
 
 TEST_F(cachefile, whole_blob_in_one_request)
 {
-	ASSERT_EQ(0, blob_cache_fill(self->bc, 0, BLOB_SIZE, &self->buf));
+	ASSERT_EQ(0, blob_cache_fill(self->bc, 0, BLOB_SIZE, &self->buf, 0));
 	EXPECT_EQ(0, check_range(self->cache_path, 0, BLOB_SIZE));
 }
 
 TEST_F(cachefile, ranges_past_the_end_are_errors)
 {
 	EXPECT_EQ(-EINVAL, blob_cache_fill(self->bc, BLOB_SIZE + 4096, 4096,
-					   &self->buf));
-	EXPECT_EQ(-EINVAL, blob_cache_fill(self->bc, 0, 0, &self->buf));
+					   &self->buf, 0));
+	EXPECT_EQ(-EINVAL, blob_cache_fill(self->bc, 0, 0, &self->buf, 0));
 	/* Overlapping the end: clamped to the blob. */
 	EXPECT_EQ(0, blob_cache_fill(self->bc, BLOB_SIZE - 10, 1 << 20,
-				     &self->buf));
+				     &self->buf, 0));
 	EXPECT_EQ(2, self->bc->stats.errors);
 }
 
@@ -158,9 +160,99 @@ TEST_F(cachefile, backend_failure_writes_nothing)
 
 	snprintf(path, sizeof(path), "%s/blob", self->dir);
 	ASSERT_EQ(0, truncate(path, 4096));
-	EXPECT_EQ(-EIO, blob_cache_fill(self->bc, 1048576, 65536, &self->buf));
+	EXPECT_EQ(-EIO, blob_cache_fill(self->bc, 1048576, 65536, &self->buf, 0));
 	ASSERT_EQ(0, fstat(self->cache_fd, &st));
 	EXPECT_EQ(0, st.st_size);
+}
+
+TEST_F(cachefile, what_is_present_is_not_fetched_again)
+{
+	uint64_t reads;
+
+	ASSERT_EQ(0, blob_cache_fill(self->bc, 0, 262144, &self->buf, 0));
+	reads = self->bc->bblob->backend->stats.reads;
+	EXPECT_GT(reads, 0);
+	/* Again, and a range around it: only the new part is fetched. */
+	ASSERT_EQ(0, blob_cache_fill(self->bc, 0, 262144, &self->buf, 0));
+	EXPECT_EQ(reads, self->bc->bblob->backend->stats.reads);
+	EXPECT_EQ(262144, self->bc->stats.present_bytes);
+	ASSERT_EQ(0, blob_cache_fill(self->bc, 131072, 262144, &self->buf, 0));
+	EXPECT_EQ(131072, self->bc->bblob->backend->stats.read_bytes - 262144);
+	EXPECT_EQ(0, check_range(self->cache_path, 0, 393216));
+}
+
+struct filler {
+	struct blob_cache *bc;
+	uint64_t off, len;
+	int ret;
+};
+
+static void *fill_thread(void *arg)
+{
+	struct filler *f = arg;
+	struct io_buf buf;
+
+	if (io_buf_init(&buf, 65536)) {
+		f->ret = -ENOMEM;
+		return NULL;
+	}
+	f->ret = blob_cache_fill(f->bc, f->off, f->len, &buf, FILL_READAHEAD);
+	io_buf_release(&buf);
+	return NULL;
+}
+
+TEST_F(cachefile, overlapping_fills_fetch_each_byte_once)
+{
+	struct filler f[8];
+	pthread_t t[8];
+	int i;
+
+	/* Eight threads, overlapping ranges of the first 2 MiB. */
+	for (i = 0; i < 8; i++) {
+		f[i] = (struct filler){ self->bc, (uint64_t)i * 131072, 1048576, 0 };
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, fill_thread, &f[i]));
+	}
+	for (i = 0; i < 8; i++) {
+		pthread_join(t[i], NULL);
+		EXPECT_EQ(0, f[i].ret);
+	}
+	EXPECT_EQ(0, check_range(self->cache_path, 0, 7 * 131072 + 1048576));
+	EXPECT_EQ(7 * 131072 + 1048576, self->bc->bblob->backend->stats.read_bytes);
+	EXPECT_EQ(8, self->bc->stats.readahead_fills);
+}
+
+TEST(readahead_follows_a_sequential_reader)
+{
+	struct readahead ra;
+	uint64_t off, len;
+	const uint64_t w = 4 << 20, size = 64 << 20;
+
+	readahead_init(&ra);
+	/* First read at 0: a stream; fetch the window after it. */
+	ASSERT_TRUE(readahead_plan(&ra, 0, 262144, size, w, &off, &len));
+	EXPECT_EQ(262144, off);
+	EXPECT_EQ(w, len);
+	/* The reader goes on inside what we fetch: nothing new yet. */
+	EXPECT_FALSE(readahead_plan(&ra, 262144, 262144, size, w, &off, &len));
+	/* It reaches the first hole after the read-ahead: more. */
+	ASSERT_TRUE(readahead_plan(&ra, w + 262144, 262144, size, w, &off, &len));
+	EXPECT_EQ(w + 524288, off);
+	EXPECT_EQ(w, len);
+	/* A jump elsewhere is a new stream: nothing ahead of it yet... */
+	EXPECT_FALSE(readahead_plan(&ra, 40 << 20, 4096, size, w, &off, &len));
+	/* ...until it goes on. */
+	ASSERT_TRUE(readahead_plan(&ra, (40 << 20) + 4096, 4096, size, w, &off, &len));
+	EXPECT_EQ((40 << 20) + 8192, off);
+	readahead_destroy(&ra);
+
+	/* Never past the end of the blob, never with a zero window. */
+	readahead_init(&ra);
+	ASSERT_TRUE(readahead_plan(&ra, 0, 4096, 65536, w, &off, &len));
+	EXPECT_EQ(4096, off);
+	EXPECT_EQ(65536 - 4096, len);
+	EXPECT_FALSE(readahead_plan(&ra, 4096, 4096, 65536, w, &off, &len));
+	EXPECT_FALSE(readahead_plan(&ra, 0, 4096, size, 0, &off, &len));
+	readahead_destroy(&ra);
 }
 
 TEST(fscache_needs_a_cache_file)

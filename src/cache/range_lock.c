@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <stdbool.h>
+
+#include "compiler.h"
+#include "range_lock.h"
+
+void range_lock_init(struct range_lock *rl)
+{
+	pthread_mutex_init(&rl->lock, NULL);
+	pthread_cond_init(&rl->released, NULL);
+	rl->nr = 0;
+	rl->waits = 0;
+}
+
+void range_lock_destroy(struct range_lock *rl)
+{
+	pthread_cond_destroy(&rl->released);
+	pthread_mutex_destroy(&rl->lock);
+}
+
+static bool range_lock_busy(struct range_lock *rl, uint64_t start,
+			    uint64_t end)
+{
+	unsigned int i;
+
+	if (rl->nr == RANGE_LOCK_SLOTS)
+		return true;
+	for (i = 0; i < rl->nr; i++)
+		if (start < rl->ranges[i].end && rl->ranges[i].start < end)
+			return true;
+	return false;
+}
+
+/*
+ * No fill holds a range while it waits for another, so waiting cannot
+ * deadlock: every range in the set belongs to a fill that is fetching.
+ */
+void range_lock_acquire(struct range_lock *rl, uint64_t start, uint64_t end)
+{
+	pthread_mutex_lock(&rl->lock);
+	if (range_lock_busy(rl, start, end))
+		counter_add(&rl->waits, 1);
+	while (range_lock_busy(rl, start, end))
+		pthread_cond_wait(&rl->released, &rl->lock);
+	rl->ranges[rl->nr].start = start;
+	rl->ranges[rl->nr].end = end;
+	rl->nr++;
+	pthread_mutex_unlock(&rl->lock);
+}
+
+void range_lock_release(struct range_lock *rl, uint64_t start, uint64_t end)
+{
+	unsigned int i;
+
+	pthread_mutex_lock(&rl->lock);
+	for (i = 0; i < rl->nr; i++) {
+		if (rl->ranges[i].start == start && rl->ranges[i].end == end) {
+			rl->ranges[i] = rl->ranges[--rl->nr];
+			break;
+		}
+	}
+	pthread_cond_broadcast(&rl->released);
+	pthread_mutex_unlock(&rl->lock);
+}

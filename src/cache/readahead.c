@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "compiler.h"
+#include "readahead.h"
+
+void readahead_init(struct readahead *ra)
+{
+	pthread_mutex_init(&ra->lock, NULL);
+	ra->seq_end = 0;
+	ra->ra_end = 0;
+}
+
+void readahead_destroy(struct readahead *ra)
+{
+	pthread_mutex_destroy(&ra->lock);
+}
+
+bool readahead_plan(struct readahead *ra, uint64_t off, uint64_t len,
+		    uint64_t size, uint64_t window, uint64_t *ra_off,
+		    uint64_t *ra_len)
+{
+	uint64_t end = off + len, start, stop;
+	bool sequential, plan = false;
+
+	if (!window || !len)
+		return false;
+	pthread_mutex_lock(&ra->lock);
+	/*
+	 * Sequential: the read starts where the stream ended, or inside
+	 * what we fetched ahead (the first hole after our read-ahead).
+	 */
+	sequential = off == ra->seq_end ||
+		     (off >= ra->seq_end && off <= ra->ra_end);
+	if (sequential) {
+		ra->seq_end = MAX(ra->seq_end, end);
+		start = MAX(end, ra->ra_end);
+		stop = MIN(end + window, size);
+		if (start - end < window / 2 && stop > start) {
+			*ra_off = start;
+			*ra_len = stop - start;
+			ra->ra_end = stop;
+			plan = true;
+		}
+	} else {
+		/*
+		 * A new stream starts here; its next read will be sequential.
+		 * What was fetched ahead elsewhere stays in the cache file.
+		 */
+		ra->seq_end = end;
+		ra->ra_end = end;
+	}
+	pthread_mutex_unlock(&ra->lock);
+	return plan;
+}

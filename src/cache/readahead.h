@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Sequential-read detection for one blob. The kernel only asks for holes
+ * of the cache file, so whatever we write ahead of a sequential reader is
+ * read without a request: after each demand read, readahead_plan() says
+ * which range to fetch ahead, in the background.
+ */
+#ifndef FSCACHED_READAHEAD_H
+#define FSCACHED_READAHEAD_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct readahead {
+	pthread_mutex_t lock;
+	uint64_t seq_end;	/* end of the sequential stream so far */
+	uint64_t ra_end;	/* how far ahead we have asked for */
+};
+
+void readahead_init(struct readahead *ra);
+void readahead_destroy(struct readahead *ra);
+/*
+ * A demand read of [off, off + len) of a blob of @size happened. Returns
+ * true with the range to fetch ahead in @ra_off/@ra_len when the reader is
+ * sequential and less than half a @window is already ahead of it.
+ */
+bool readahead_plan(struct readahead *ra, uint64_t off, uint64_t len,
+		    uint64_t size, uint64_t window, uint64_t *ra_off,
+		    uint64_t *ra_len);
+
+#endif
