@@ -14,16 +14,11 @@
 #include "remote.h"
 
 struct http_backend {
-	struct backend be;
-	struct http_client *client;
+	struct remote_backend rbe;
 	char *prefix;		/* without a trailing '/' */
 };
 
-struct http_backend_call {
-	struct http_call call;
-	struct http_backend *hb;
-	const char *id;
-};
+static int http_prepare(struct http_call *call);
 
 static int http_check_config(struct json_object *cfg, const char *where,
 			     char *err, size_t errlen)
@@ -60,81 +55,34 @@ static int http_create(struct json_object *cfg, struct backend **out)
 	len = strlen(hb->prefix);
 	while (len && hb->prefix[len - 1] == '/')
 		hb->prefix[--len] = '\0';
-	ret = remote_client_create(cfg, &hb->be, &hb->client);
+	hb->rbe.name = "http";
+	hb->rbe.prepare = http_prepare;
+	ret = remote_client_create(cfg, &hb->rbe.be, &hb->rbe.client);
 	if (ret) {
 		free(hb->prefix);
 		free(hb);
 		return ret;
 	}
-	*out = &hb->be;
+	*out = &hb->rbe.be;
 	return 0;
 }
 
 static void http_destroy(struct backend *be)
 {
-	struct http_backend *hb = container_of(be, struct http_backend, be);
+	struct http_backend *hb = container_of(be, struct http_backend, rbe.be);
 
-	http_client_destroy(hb->client);
+	http_client_destroy(hb->rbe.client);
 	free(hb->prefix);
 	free(hb);
 }
 
 static int http_prepare(struct http_call *call)
 {
-	struct http_backend_call *hc =
-		container_of(call, struct http_backend_call, call);
-
-	return http_call_set_url(call, "%s/%s", hc->hb->prefix, hc->id);
-}
-
-static int http_blob_open(struct backend *be, const char *id,
-			  struct backend_blob **out)
-{
-	struct http_backend *hb = container_of(be, struct http_backend, be);
-	struct http_backend_call hc = {
-		.call.prepare = http_prepare, .hb = hb, .id = id,
-	};
-	struct remote_blob *rb;
-	uint64_t size;
-	int ret;
-
-	ret = remote_blob_size(hb->client, &hc.call, &size);
-	if (ret && ret != -ENOENT)
-		remote_log_failure("http", id, "HEAD", ret, &hc.call);
-	http_call_release(&hc.call);
-	if (ret)
-		return ret;
-	ret = remote_blob_new(id, &rb);
-	if (ret)
-		return ret;
-	rb->blob.size = size;
-	*out = &rb->blob;
-	return 0;
-}
-
-static ssize_t http_blob_read(struct backend_blob *blob, void *buf,
-			      size_t len, uint64_t off)
-{
-	struct remote_blob *rb = container_of(blob, struct remote_blob, blob);
+	struct remote_call *rc = container_of(call, struct remote_call, call);
 	struct http_backend *hb =
-		container_of(blob->backend, struct http_backend, be);
-	struct http_backend_call hc = {
-		.call = { .method = "GET", .ranged = true, .off = off,
-			  .len = len, .buf = buf, .prepare = http_prepare },
-		.hb = hb, .id = rb->id,
-	};
-	int ret;
+		container_of(rc->rbe, struct http_backend, rbe);
 
-	ret = http_call_run(hb->client, &hc.call);
-	if (ret)
-		remote_log_failure("http", rb->id, "GET", ret, &hc.call);
-	http_call_release(&hc.call);
-	return ret ? ret : (ssize_t)len;
-}
-
-static void http_blob_close(struct backend_blob *blob)
-{
-	remote_blob_free(container_of(blob, struct remote_blob, blob));
+	return http_call_set_url(call, "%s/%s", hb->prefix, rc->id);
 }
 
 const struct backend_ops http_backend_ops = {
@@ -142,7 +90,7 @@ const struct backend_ops http_backend_ops = {
 	.check_config = http_check_config,
 	.create = http_create,
 	.destroy = http_destroy,
-	.blob_open = http_blob_open,
-	.blob_read = http_blob_read,
-	.blob_close = http_blob_close,
+	.blob_open = remote_blob_open,
+	.blob_read = remote_blob_read,
+	.blob_close = remote_blob_close,
 };

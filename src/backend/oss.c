@@ -17,16 +17,11 @@
 #include "sign.h"
 
 struct oss {
-	struct backend be;
-	struct http_client *client;
+	struct remote_backend rbe;
 	char *scheme, *endpoint, *bucket, *prefix, *key_id, *secret;
 };
 
-struct oss_call {
-	struct http_call call;
-	struct oss *oss;
-	const char *id;
-};
+static int oss_prepare(struct http_call *call);
 
 static int oss_check_config(struct json_object *cfg, const char *where,
 			    char *err, size_t errlen)
@@ -66,9 +61,9 @@ static int oss_check_config(struct json_object *cfg, const char *where,
 
 static void oss_destroy(struct backend *be)
 {
-	struct oss *oss = container_of(be, struct oss, be);
+	struct oss *oss = container_of(be, struct oss, rbe.be);
 
-	http_client_destroy(oss->client);
+	http_client_destroy(oss->rbe.client);
 	if (oss->secret)
 		explicit_bzero(oss->secret, strlen(oss->secret));
 	free(oss->scheme);
@@ -95,26 +90,28 @@ static int oss_create(struct json_object *cfg, struct backend **out)
 	oss->prefix = strdup(remote_string(cfg, "object_prefix", ""));
 	oss->key_id = kid ? strdup(kid) : NULL;
 	oss->secret = sec ? strdup(sec) : NULL;
+	oss->rbe.name = "oss";
+	oss->rbe.prepare = oss_prepare;
 	if (oss->scheme && oss->endpoint && oss->bucket && oss->prefix &&
 	    (!kid || oss->key_id) && (!sec || oss->secret))
-		ret = remote_client_create(cfg, &oss->be, &oss->client);
+		ret = remote_client_create(cfg, &oss->rbe.be, &oss->rbe.client);
 	if (ret) {
-		oss_destroy(&oss->be);
+		oss_destroy(&oss->rbe.be);
 		return ret;
 	}
-	*out = &oss->be;
+	*out = &oss->rbe.be;
 	return 0;
 }
 
 static int oss_prepare(struct http_call *call)
 {
-	struct oss_call *oc = container_of(call, struct oss_call, call);
-	struct oss *oss = oc->oss;
+	struct remote_call *rc = container_of(call, struct remote_call, call);
+	struct oss *oss = container_of(rc->rbe, struct oss, rbe);
 	char key[1024], path[3200], resource[3400], date[30], sig[64];
 	struct oss_request req;
 	int ret;
 
-	snprintf(key, sizeof(key), "%s%s", oss->prefix, oc->id);
+	snprintf(key, sizeof(key), "%s%s", oss->prefix, rc->id);
 	path[0] = '/';
 	if (sign_uri_encode(key, 1, path + 1, sizeof(path) - 1))
 		return -E2BIG;
@@ -137,59 +134,12 @@ static int oss_prepare(struct http_call *call)
 	return ret;
 }
 
-static int oss_blob_open(struct backend *be, const char *id,
-			 struct backend_blob **out)
-{
-	struct oss *oss = container_of(be, struct oss, be);
-	struct oss_call oc = { .call.prepare = oss_prepare, .oss = oss, .id = id };
-	struct remote_blob *rb;
-	uint64_t size;
-	int ret;
-
-	ret = remote_blob_size(oss->client, &oc.call, &size);
-	if (ret && ret != -ENOENT)
-		remote_log_failure("oss", id, "HEAD", ret, &oc.call);
-	http_call_release(&oc.call);
-	if (ret)
-		return ret;
-	ret = remote_blob_new(id, &rb);
-	if (ret)
-		return ret;
-	rb->blob.size = size;
-	*out = &rb->blob;
-	return 0;
-}
-
-static ssize_t oss_blob_read(struct backend_blob *blob, void *buf, size_t len,
-			     uint64_t off)
-{
-	struct remote_blob *rb = container_of(blob, struct remote_blob, blob);
-	struct oss *oss = container_of(blob->backend, struct oss, be);
-	struct oss_call oc = {
-		.call = { .method = "GET", .ranged = true, .off = off,
-			  .len = len, .buf = buf, .prepare = oss_prepare },
-		.oss = oss, .id = rb->id,
-	};
-	int ret;
-
-	ret = http_call_run(oss->client, &oc.call);
-	if (ret)
-		remote_log_failure("oss", rb->id, "GET", ret, &oc.call);
-	http_call_release(&oc.call);
-	return ret ? ret : (ssize_t)len;
-}
-
-static void oss_blob_close(struct backend_blob *blob)
-{
-	remote_blob_free(container_of(blob, struct remote_blob, blob));
-}
-
 const struct backend_ops oss_backend_ops = {
 	.type = "oss",
 	.check_config = oss_check_config,
 	.create = oss_create,
 	.destroy = oss_destroy,
-	.blob_open = oss_blob_open,
-	.blob_read = oss_blob_read,
-	.blob_close = oss_blob_close,
+	.blob_open = remote_blob_open,
+	.blob_read = remote_blob_read,
+	.blob_close = remote_blob_close,
 };

@@ -34,8 +34,7 @@ struct registry_mirror {
 };
 
 struct registry {
-	struct backend be;
-	struct http_client *client;
+	struct remote_backend rbe;
 	char *base;			/* scheme://host */
 	char *host;
 	char *repo;
@@ -55,15 +54,18 @@ struct registry {
 };
 
 struct registry_call {
-	struct http_call call;
-	struct registry *reg;
-	const char *id;
-	struct remote_blob *rb;		/* NULL while opening */
-	char *redirect;			/* when rb is NULL */
+	struct remote_call rc;
+	char *redirect;			/* while opening (rc.rb is NULL) */
 	bool via_redirect;
 	unsigned int mirror;		/* == nr_mirrors: the registry */
 	unsigned long token_gen;	/* of the token sent */
 };
+
+static int registry_prepare(struct http_call *call);
+static enum http_verdict registry_inspect(struct http_call *call,
+					  struct http_response *resp);
+static void registry_opened(struct remote_call *rc, struct remote_blob *rb);
+static void registry_call_release(struct remote_call *rc);
 
 /* ---- configuration ---- */
 
@@ -137,10 +139,10 @@ static int registry_check_config(struct json_object *cfg, const char *where,
 
 static void registry_destroy(struct backend *be)
 {
-	struct registry *reg = container_of(be, struct registry, be);
+	struct registry *reg = container_of(be, struct registry, rbe.be);
 	unsigned int i;
 
-	http_client_destroy(reg->client);
+	http_client_destroy(reg->rbe.client);
 	for (i = 0; i < reg->nr_mirrors; i++) {
 		free(reg->mirrors[i].base);
 		curl_slist_free_all(reg->mirrors[i].headers);
@@ -217,13 +219,18 @@ static int registry_create(struct json_object *cfg, struct backend **out)
 		if (ret)
 			goto err;
 	}
-	ret = remote_client_create(cfg, &reg->be, &reg->client);
+	reg->rbe.name = "registry";
+	reg->rbe.prepare = registry_prepare;
+	reg->rbe.inspect = registry_inspect;
+	reg->rbe.opened = registry_opened;
+	reg->rbe.release = registry_call_release;
+	ret = remote_client_create(cfg, &reg->rbe.be, &reg->rbe.client);
 	if (ret)
 		goto err;
-	*out = &reg->be;
+	*out = &reg->rbe.be;
 	return 0;
 err:
-	registry_destroy(&reg->be);
+	registry_destroy(&reg->rbe.be);
 	return ret;
 }
 
@@ -337,7 +344,7 @@ static int registry_fetch_token(struct registry *reg,
 		return -ENOMEM;
 	}
 	tc.call.buf = body;
-	ret = http_call_run(reg->client, &tc.call);
+	ret = http_call_run(reg->rbe.client, &tc.call);
 	if (ret == -EACCES)
 		log_error("registry %s: the token service %s refused %s (HTTP %ld): check \"auth\"",
 			  reg->host, ch->realm,
@@ -363,9 +370,19 @@ static int registry_fetch_token(struct registry *reg,
 
 /* ---- blob requests ---- */
 
+static struct registry_call *to_registry_call(struct http_call *call)
+{
+	return container_of(call, struct registry_call, rc.call);
+}
+
+static struct registry *registry_of(struct registry_call *rc)
+{
+	return container_of(rc->rc.rbe, struct registry, rbe);
+}
+
 static int registry_auth_header(struct registry_call *rc)
 {
-	struct registry *reg = rc->reg;
+	struct registry *reg = registry_of(rc);
 	struct www_auth ch;
 	bool renew = false;
 	int ret = 0;
@@ -382,15 +399,15 @@ static int registry_auth_header(struct registry_call *rc)
 	pthread_mutex_lock(&reg->lock);
 	rc->token_gen = reg->token_gen;
 	if (reg->token && reg->token_expiry > time(NULL))
-		ret = http_call_add_header(&rc->call,
+		ret = http_call_add_header(&rc->rc.call,
 					   "Authorization: Bearer %s",
 					   reg->token);
 	else if (reg->static_token)
-		ret = http_call_add_header(&rc->call,
+		ret = http_call_add_header(&rc->rc.call,
 					   "Authorization: Bearer %s",
 					   reg->static_token);
 	else if (reg->use_basic && reg->basic)
-		ret = http_call_add_header(&rc->call,
+		ret = http_call_add_header(&rc->rc.call,
 					   "Authorization: Basic %s",
 					   reg->basic);
 	pthread_mutex_unlock(&reg->lock);
@@ -399,36 +416,38 @@ static int registry_auth_header(struct registry_call *rc)
 
 static char *registry_redirect_get(struct registry_call *rc)
 {
+	struct remote_blob *rb = rc->rc.rb;
 	char *url = NULL;
 
-	if (!rc->rb)
+	if (!rb)
 		return rc->redirect ? strdup(rc->redirect) : NULL;
-	pthread_mutex_lock(&rc->rb->lock);
-	if (rc->rb->redirect)
-		url = strdup(rc->rb->redirect);
-	pthread_mutex_unlock(&rc->rb->lock);
+	pthread_mutex_lock(&rb->lock);
+	if (rb->redirect)
+		url = strdup(rb->redirect);
+	pthread_mutex_unlock(&rb->lock);
 	return url;
 }
 
 static void registry_redirect_set(struct registry_call *rc, const char *url)
 {
+	struct remote_blob *rb = rc->rc.rb;
 	char *copy = url ? strdup(url) : NULL;
 
-	if (!rc->rb) {
+	if (!rb) {
 		free(rc->redirect);
 		rc->redirect = copy;
 		return;
 	}
-	pthread_mutex_lock(&rc->rb->lock);
-	free(rc->rb->redirect);
-	rc->rb->redirect = copy;
-	pthread_mutex_unlock(&rc->rb->lock);
+	pthread_mutex_lock(&rb->lock);
+	free(rb->redirect);
+	rb->redirect = copy;
+	pthread_mutex_unlock(&rb->lock);
 }
 
 static int registry_prepare(struct http_call *call)
 {
-	struct registry_call *rc = container_of(call, struct registry_call, call);
-	struct registry *reg = rc->reg;
+	struct registry_call *rc = to_registry_call(call);
+	struct registry *reg = registry_of(rc);
 	struct curl_slist *h;
 	char *redirect;
 	const char *base;
@@ -445,7 +464,7 @@ static int registry_prepare(struct http_call *call)
 	base = rc->mirror < reg->nr_mirrors ? reg->mirrors[rc->mirror].base
 					    : reg->base;
 	ret = http_call_set_url(call, "%s/v2/%s/blobs/sha256:%s", base,
-				reg->repo, rc->id);
+				reg->repo, rc->rc.id);
 	if (ret)
 		return ret;
 	if (rc->mirror < reg->nr_mirrors) {
@@ -459,12 +478,12 @@ static int registry_prepare(struct http_call *call)
 static enum http_verdict registry_challenge(struct registry_call *rc,
 					    struct http_response *resp)
 {
-	struct registry *reg = rc->reg;
+	struct registry *reg = registry_of(rc);
 	struct www_auth ch;
 
 	if (!resp->www_authenticate ||
 	    www_auth_parse(resp->www_authenticate, &ch)) {
-		rc->call.error = -EACCES;
+		rc->rc.call.error = -EACCES;
 		return HTTP_FAIL;
 	}
 	if (ch.scheme == WWW_AUTH_BASIC) {
@@ -474,7 +493,7 @@ static enum http_verdict registry_challenge(struct registry_call *rc,
 			log_error("registry %s: %s (HTTP 401): check \"auth\"",
 				  reg->host, reg->basic ? "the credentials were refused"
 							: "it needs credentials");
-			rc->call.error = -EACCES;
+			rc->rc.call.error = -EACCES;
 			return HTTP_FAIL;
 		}
 		reg->use_basic = true;
@@ -482,7 +501,7 @@ static enum http_verdict registry_challenge(struct registry_call *rc,
 		return HTTP_AGAIN;
 	}
 	if (registry_fetch_token(reg, &ch, rc->token_gen)) {
-		rc->call.error = -EACCES;
+		rc->rc.call.error = -EACCES;
 		return HTTP_FAIL;
 	}
 	return HTTP_AGAIN;
@@ -491,7 +510,8 @@ static enum http_verdict registry_challenge(struct registry_call *rc,
 static enum http_verdict registry_inspect(struct http_call *call,
 					  struct http_response *resp)
 {
-	struct registry_call *rc = container_of(call, struct registry_call, call);
+	struct registry_call *rc = to_registry_call(call);
+	struct registry *reg = registry_of(rc);
 	long s = resp->status;
 	bool transport = resp->curl_code != 0;
 
@@ -500,17 +520,17 @@ static enum http_verdict registry_inspect(struct http_call *call,
 		if (transport || s == 400 || s == 401 || s == 403 ||
 		    s == 404 || s == 410 || s >= 500) {
 			log_debug("registry %s: redirect for blob '%s' failed (HTTP %ld); asking the registry again",
-				  rc->reg->host, rc->id, s);
+				  reg->host, rc->rc.id, s);
 			registry_redirect_set(rc, NULL);
 			return HTTP_AGAIN;
 		}
 		return HTTP_DEFAULT;
 	}
-	if (rc->mirror < rc->reg->nr_mirrors &&
+	if (rc->mirror < reg->nr_mirrors &&
 	    (transport || s >= 500 || s == 404 || s == 401 || s == 403)) {
 		log_debug("registry %s: mirror %s failed for blob '%s' (HTTP %ld); trying the next",
-			  rc->reg->host, rc->reg->mirrors[rc->mirror].base,
-			  rc->id, s);
+			  reg->host, reg->mirrors[rc->mirror].base,
+			  rc->rc.id, s);
 		rc->mirror++;
 		return HTTP_AGAIN;
 	}
@@ -522,81 +542,37 @@ static enum http_verdict registry_inspect(struct http_call *call,
 		registry_redirect_set(rc, resp->location);
 		return HTTP_AGAIN;
 	}
-	if (s == 401 && rc->mirror >= rc->reg->nr_mirrors)
+	if (s == 401 && rc->mirror >= reg->nr_mirrors)
 		return registry_challenge(rc, resp);
 	return HTTP_DEFAULT;
 }
 
-static void registry_call_init(struct registry_call *rc, struct registry *reg,
-			       const char *id, struct remote_blob *rb)
+/* Keep the redirect the HEAD found: the first GET goes there. */
+static void registry_opened(struct remote_call *rc, struct remote_blob *rb)
 {
-	memset(rc, 0, sizeof(*rc));
-	rc->call.prepare = registry_prepare;
-	rc->call.inspect = registry_inspect;
-	rc->reg = reg;
-	rc->id = id;
-	rc->rb = rb;
+	struct registry_call *reg_call = container_of(rc, struct registry_call, rc);
+
+	rb->redirect = reg_call->redirect;
+	reg_call->redirect = NULL;
 }
 
-static int registry_blob_open(struct backend *be, const char *id,
-			      struct backend_blob **out)
+static void registry_call_release(struct remote_call *rc)
 {
-	struct registry *reg = container_of(be, struct registry, be);
-	struct remote_blob *rb;
-	struct registry_call rc;
-	uint64_t size;
-	int ret;
+	struct registry_call *reg_call = container_of(rc, struct registry_call, rc);
 
-	registry_call_init(&rc, reg, id, NULL);
-	ret = remote_blob_size(reg->client, &rc.call, &size);
-	if (ret && ret != -ENOENT)
-		remote_log_failure("registry", id, "HEAD", ret, &rc.call);
-	http_call_release(&rc.call);
-	if (!ret)
-		ret = remote_blob_new(id, &rb);
-	if (!ret) {
-		/* Keep the redirect HEAD found: the first GET goes there. */
-		rb->redirect = rc.redirect;
-		rc.redirect = NULL;
-		rb->blob.size = size;
-		*out = &rb->blob;
-	}
-	free(rc.redirect);
-	return ret;
+	free(reg_call->redirect);
+	reg_call->redirect = NULL;
 }
 
-static ssize_t registry_blob_read(struct backend_blob *blob, void *buf,
-				  size_t len, uint64_t off)
-{
-	struct remote_blob *rb = container_of(blob, struct remote_blob, blob);
-	struct registry *reg = container_of(blob->backend, struct registry, be);
-	struct registry_call rc;
-	int ret;
-
-	registry_call_init(&rc, reg, rb->id, rb);
-	rc.call.method = "GET";
-	rc.call.ranged = true;
-	rc.call.off = off;
-	rc.call.len = len;
-	rc.call.buf = buf;
-	ret = http_call_run(reg->client, &rc.call);
-	if (ret)
-		remote_log_failure("registry", rb->id, "GET", ret, &rc.call);
-	http_call_release(&rc.call);
-	return ret ? ret : (ssize_t)len;
-}
-
-static void registry_blob_close(struct backend_blob *blob)
-{
-	remote_blob_free(container_of(blob, struct remote_blob, blob));
-}
+_Static_assert(sizeof(struct registry_call) <= REMOTE_CALL_MAX,
+	       "registry_call must fit in a remote call");
 
 const struct backend_ops registry_backend_ops = {
 	.type = "registry",
 	.check_config = registry_check_config,
 	.create = registry_create,
 	.destroy = registry_destroy,
-	.blob_open = registry_blob_open,
-	.blob_read = registry_blob_read,
-	.blob_close = registry_blob_close,
+	.blob_open = remote_blob_open,
+	.blob_read = remote_blob_read,
+	.blob_close = remote_blob_close,
 };

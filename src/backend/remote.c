@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "list.h"
 #include "log.h"
 #include "remote.h"
 
@@ -170,4 +171,85 @@ void remote_log_failure(const char *backend, const char *id,
 		 backend, what, id, call->attempts,
 		 call->attempts == 1 ? "" : "s", strerror(-err), r->status,
 		 r->error[0] ? ": " : "", r->error);
+}
+
+/* Calls live on the stack, in a buffer big enough for every backend's. */
+union remote_call_storage {
+	struct remote_call rc;
+	char bytes[REMOTE_CALL_MAX];
+};
+
+static struct remote_call *remote_call_init(union remote_call_storage *st,
+					    struct remote_backend *rbe,
+					    const char *id,
+					    struct remote_blob *rb)
+{
+	struct remote_call *rc = &st->rc;
+
+	memset(st, 0, sizeof(*st));
+	rc->call.prepare = rbe->prepare;
+	rc->call.inspect = rbe->inspect;
+	rc->rbe = rbe;
+	rc->id = id;
+	rc->rb = rb;
+	return rc;
+}
+
+static void remote_call_release(struct remote_call *rc)
+{
+	if (rc->rbe->release)
+		rc->rbe->release(rc);
+	http_call_release(&rc->call);
+}
+
+int remote_blob_open(struct backend *be, const char *id,
+		     struct backend_blob **out)
+{
+	struct remote_backend *rbe = container_of(be, struct remote_backend, be);
+	union remote_call_storage st;
+	struct remote_call *rc = remote_call_init(&st, rbe, id, NULL);
+	struct remote_blob *rb = NULL;
+	uint64_t size;
+	int ret;
+
+	ret = remote_blob_size(rbe->client, &rc->call, &size);
+	if (ret && ret != -ENOENT)
+		remote_log_failure(rbe->name, id, "HEAD", ret, &rc->call);
+	if (!ret)
+		ret = remote_blob_new(id, &rb);
+	if (!ret) {
+		rb->blob.size = size;
+		if (rbe->opened)
+			rbe->opened(rc, rb);
+		*out = &rb->blob;
+	}
+	remote_call_release(rc);
+	return ret;
+}
+
+ssize_t remote_blob_read(struct backend_blob *blob, void *buf, size_t len,
+			 uint64_t off)
+{
+	struct remote_blob *rb = container_of(blob, struct remote_blob, blob);
+	struct remote_backend *rbe =
+		container_of(blob->backend, struct remote_backend, be);
+	union remote_call_storage st;
+	struct remote_call *rc = remote_call_init(&st, rbe, rb->id, rb);
+	int ret;
+
+	rc->call.method = "GET";
+	rc->call.ranged = true;
+	rc->call.off = off;
+	rc->call.len = len;
+	rc->call.buf = buf;
+	ret = http_call_run(rbe->client, &rc->call);
+	if (ret)
+		remote_log_failure(rbe->name, rb->id, "GET", ret, &rc->call);
+	remote_call_release(rc);
+	return ret ? ret : (ssize_t)len;
+}
+
+void remote_blob_close(struct backend_blob *blob)
+{
+	remote_blob_free(container_of(blob, struct remote_blob, blob));
 }

@@ -45,6 +45,43 @@ int remote_client_create(struct json_object *cfg, struct backend *be,
 int remote_blob_size(struct http_client *c, struct http_call *call,
 		     uint64_t *size);
 
+/*
+ * A remote backend: the engine, and how to turn a call for a blob into a
+ * URL and headers. The blob operations below are the same for all of them.
+ */
+struct remote_call;
+
+struct remote_backend {
+	struct backend be;
+	struct http_client *client;
+	const char *name;			/* for log lines */
+	/* Sets call->url and call->headers for this attempt. */
+	int (*prepare)(struct http_call *call);
+	/* May look at a response first; NULL: the default verdicts. */
+	enum http_verdict (*inspect)(struct http_call *call,
+				     struct http_response *resp);
+	/* After a successful open, before the call is released. */
+	void (*opened)(struct remote_call *rc, struct remote_blob *rb);
+	/* Frees what prepare/inspect kept in the call. */
+	void (*release)(struct remote_call *rc);
+};
+
+/* A call of a remote backend; backends extend it (up to REMOTE_CALL_MAX). */
+struct remote_call {
+	struct http_call call;
+	struct remote_backend *rbe;
+	const char *id;
+	struct remote_blob *rb;		/* NULL while opening */
+};
+
+#define REMOTE_CALL_MAX		512
+
+int remote_blob_open(struct backend *be, const char *id,
+		     struct backend_blob **out);
+ssize_t remote_blob_read(struct backend_blob *blob, void *buf, size_t len,
+			 uint64_t off);
+void remote_blob_close(struct backend_blob *blob);
+
 /* Turn a failed call into a log line naming the blob (never secrets). */
 void remote_log_failure(const char *backend, const char *id,
 			const char *what, int err,

@@ -18,18 +18,13 @@
 #include "sign.h"
 
 struct s3 {
-	struct backend be;
-	struct http_client *client;
+	struct remote_backend rbe;
 	char *scheme, *endpoint, *region, *bucket, *prefix;
 	char *key_id, *secret, *session_token;
 	bool path_style;
 };
 
-struct s3_call {
-	struct http_call call;
-	struct s3 *s3;
-	const char *id;
-};
+static int s3_prepare(struct http_call *call);
 
 static int s3_check_config(struct json_object *cfg, const char *where,
 			   char *err, size_t errlen)
@@ -70,9 +65,9 @@ static int s3_check_config(struct json_object *cfg, const char *where,
 
 static void s3_destroy(struct backend *be)
 {
-	struct s3 *s3 = container_of(be, struct s3, be);
+	struct s3 *s3 = container_of(be, struct s3, rbe.be);
 
-	http_client_destroy(s3->client);
+	http_client_destroy(s3->rbe.client);
 	if (s3->secret)
 		explicit_bzero(s3->secret, strlen(s3->secret));
 	free(s3->scheme);
@@ -117,19 +112,22 @@ static int s3_create(struct json_object *cfg, struct backend **out)
 	s3->secret = dup_opt(cfg, "access_key_secret", NULL, &oom);
 	s3->session_token = dup_opt(cfg, "session_token", NULL, &oom);
 	s3->path_style = remote_bool(cfg, "path_style", false);
-	ret = oom ? -ENOMEM : remote_client_create(cfg, &s3->be, &s3->client);
+	s3->rbe.name = "s3";
+	s3->rbe.prepare = s3_prepare;
+	ret = oom ? -ENOMEM
+		  : remote_client_create(cfg, &s3->rbe.be, &s3->rbe.client);
 	if (ret) {
-		s3_destroy(&s3->be);
+		s3_destroy(&s3->rbe.be);
 		return ret;
 	}
-	*out = &s3->be;
+	*out = &s3->rbe.be;
 	return 0;
 }
 
 static int s3_prepare(struct http_call *call)
 {
-	struct s3_call *sc = container_of(call, struct s3_call, call);
-	struct s3 *s3 = sc->s3;
+	struct remote_call *rc = container_of(call, struct remote_call, call);
+	struct s3 *s3 = container_of(rc->rbe, struct s3, rbe);
 	char host[512], key[1024], path[3200], auth[1024], date[17];
 	char range[64];
 	struct sign_header h[2];
@@ -141,7 +139,7 @@ static int s3_prepare(struct http_call *call)
 		snprintf(host, sizeof(host), "%s", s3->endpoint);
 	else
 		snprintf(host, sizeof(host), "%s.%s", s3->bucket, s3->endpoint);
-	snprintf(key, sizeof(key), "%s%s", s3->prefix, sc->id);
+	snprintf(key, sizeof(key), "%s%s", s3->prefix, rc->id);
 	if (s3->path_style) {
 		char k[3072];
 
@@ -191,59 +189,12 @@ static int s3_prepare(struct http_call *call)
 	return ret;
 }
 
-static int s3_blob_open(struct backend *be, const char *id,
-			struct backend_blob **out)
-{
-	struct s3 *s3 = container_of(be, struct s3, be);
-	struct s3_call sc = { .call.prepare = s3_prepare, .s3 = s3, .id = id };
-	struct remote_blob *rb;
-	uint64_t size;
-	int ret;
-
-	ret = remote_blob_size(s3->client, &sc.call, &size);
-	if (ret && ret != -ENOENT)
-		remote_log_failure("s3", id, "HEAD", ret, &sc.call);
-	http_call_release(&sc.call);
-	if (ret)
-		return ret;
-	ret = remote_blob_new(id, &rb);
-	if (ret)
-		return ret;
-	rb->blob.size = size;
-	*out = &rb->blob;
-	return 0;
-}
-
-static ssize_t s3_blob_read(struct backend_blob *blob, void *buf, size_t len,
-			    uint64_t off)
-{
-	struct remote_blob *rb = container_of(blob, struct remote_blob, blob);
-	struct s3 *s3 = container_of(blob->backend, struct s3, be);
-	struct s3_call sc = {
-		.call = { .method = "GET", .ranged = true, .off = off,
-			  .len = len, .buf = buf, .prepare = s3_prepare },
-		.s3 = s3, .id = rb->id,
-	};
-	int ret;
-
-	ret = http_call_run(s3->client, &sc.call);
-	if (ret)
-		remote_log_failure("s3", rb->id, "GET", ret, &sc.call);
-	http_call_release(&sc.call);
-	return ret ? ret : (ssize_t)len;
-}
-
-static void s3_blob_close(struct backend_blob *blob)
-{
-	remote_blob_free(container_of(blob, struct remote_blob, blob));
-}
-
 const struct backend_ops s3_backend_ops = {
 	.type = "s3",
 	.check_config = s3_check_config,
 	.create = s3_create,
 	.destroy = s3_destroy,
-	.blob_open = s3_blob_open,
-	.blob_read = s3_blob_read,
-	.blob_close = s3_blob_close,
+	.blob_open = remote_blob_open,
+	.blob_read = remote_blob_read,
+	.blob_close = remote_blob_close,
 };
