@@ -246,6 +246,7 @@ static struct json_object *stats_json(struct daemon *d)
 #define ADD(name) json_object_object_add(fe, #name, json_object_new_uint64(st.name))
 	ADD(opens);
 	ADD(open_errors);
+	ADD(read_requests);
 	ADD(reads);
 	ADD(read_bytes);
 	ADD(read_errors);

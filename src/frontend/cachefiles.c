@@ -372,6 +372,7 @@ static void cf_handle_read(struct cachefiles_frontend *fe,
 	struct cf_object *obj;
 	struct cf_job *job;
 
+	counter_add(&fe->stats.read_requests, 1);
 	obj = object_table_lookup(&fe->objects, req->object_id);
 	if (!obj) {
 		/* No fd to complete it on; the reader can be killed. */
@@ -609,6 +610,7 @@ void cachefiles_frontend_stats(struct cachefiles_frontend *fe,
 {
 	st->opens = counter_read(&fe->stats.opens);
 	st->open_errors = counter_read(&fe->stats.open_errors);
+	st->read_requests = counter_read(&fe->stats.read_requests);
 	st->reads = counter_read(&fe->stats.reads);
 	st->read_bytes = counter_read(&fe->stats.read_bytes);
 	st->read_errors = counter_read(&fe->stats.read_errors);

@@ -35,6 +35,7 @@ struct cachefiles_options {
 struct cachefiles_stats {
 	uint64_t opens;
 	uint64_t open_errors;
+	uint64_t read_requests;		/* READs received */
 	uint64_t reads;
 	uint64_t read_bytes;
 	uint64_t read_errors;
