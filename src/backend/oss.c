@@ -31,32 +31,12 @@ static int oss_check_config(struct json_object *cfg, const char *where,
 		"access_key_id", "access_key_secret", NULL
 	};
 	static const char *const required[] = { "endpoint", "bucket_name", NULL };
-	const char *scheme;
 	int ret;
 
 	ret = remote_check_config(cfg, where, own, required, err, errlen);
 	if (ret)
 		return ret;
-	scheme = remote_string(cfg, "scheme", "https");
-	if (strcmp(scheme, "http") && strcmp(scheme, "https")) {
-		snprintf(err, errlen, "%s.scheme: '%s' must be http or https",
-			 where, scheme);
-		return -EINVAL;
-	}
-	if (!remote_string(cfg, "access_key_id", NULL) !=
-	    !remote_string(cfg, "access_key_secret", NULL)) {
-		snprintf(err, errlen,
-			 "%s: access_key_id and access_key_secret go together",
-			 where);
-		return -EINVAL;
-	}
-	if (strstr(remote_string(cfg, "endpoint", ""), "://")) {
-		snprintf(err, errlen,
-			 "%s.endpoint: a host[:port] without a scheme (use \"scheme\")",
-			 where);
-		return -EINVAL;
-	}
-	return 0;
+	return remote_check_object_store(cfg, where, err, errlen);
 }
 
 static void oss_destroy(struct backend *be)

@@ -113,18 +113,11 @@ static int registry_check_config(struct json_object *cfg, const char *where,
 	};
 	static const char *const required[] = { "host", "repo", NULL };
 	struct json_object *m;
-	const char *scheme;
 	int ret;
 
 	ret = remote_check_config(cfg, where, own, required, err, errlen);
 	if (ret)
 		return ret;
-	scheme = remote_string(cfg, "scheme", "https");
-	if (strcmp(scheme, "http") && strcmp(scheme, "https")) {
-		snprintf(err, errlen, "%s.scheme: '%s' must be http or https",
-			 where, scheme);
-		return -EINVAL;
-	}
 	if (remote_string(cfg, "blob_redirected_host", NULL) ||
 	    remote_string(cfg, "blob_url_scheme", NULL)) {
 		snprintf(err, errlen,

@@ -82,10 +82,40 @@ int remote_check_config(struct json_object *cfg, const char *where,
 			return -EINVAL;
 		}
 	}
+	/* Every backend with a "scheme" option speaks HTTP or HTTPS. */
+	if (in_list("scheme", own)) {
+		const char *scheme = remote_string(cfg, "scheme", "https");
+
+		if (strcmp(scheme, "http") && strcmp(scheme, "https")) {
+			snprintf(err, errlen,
+				 "%s.scheme: '%s' must be http or https",
+				 where, scheme);
+			return -EINVAL;
+		}
+	}
 	ret = http_config_parse(cfg, where, &hc, err, errlen);
 	if (!ret)
 		http_config_release(&hc);
 	return ret;
+}
+
+int remote_check_object_store(struct json_object *cfg, const char *where,
+			      char *err, size_t errlen)
+{
+	if (!remote_string(cfg, "access_key_id", NULL) !=
+	    !remote_string(cfg, "access_key_secret", NULL)) {
+		snprintf(err, errlen,
+			 "%s: access_key_id and access_key_secret go together",
+			 where);
+		return -EINVAL;
+	}
+	if (strstr(remote_string(cfg, "endpoint", ""), "://")) {
+		snprintf(err, errlen,
+			 "%s.endpoint: a host[:port] without a scheme (use \"scheme\")",
+			 where);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 const char *remote_string(struct json_object *cfg, const char *key,

@@ -25,11 +25,17 @@ void remote_blob_free(struct remote_blob *rb);
 /*
  * Check a backend's object: every key is one of @own or a common HTTP
  * option, every name of @required is a non-empty string, and the common
- * options parse.
+ * options parse; "scheme", when it is one of @own, is http or https.
  */
 int remote_check_config(struct json_object *cfg, const char *where,
 			const char *const *own, const char *const *required,
 			char *err, size_t errlen);
+/*
+ * For the object stores (s3, oss): access_key_id and access_key_secret go
+ * together, and the endpoint is a host[:port] without a scheme.
+ */
+int remote_check_object_store(struct json_object *cfg, const char *where,
+			      char *err, size_t errlen);
 /* The string at @key, or @def. */
 const char *remote_string(struct json_object *cfg, const char *key,
 			  const char *def);

@@ -83,29 +83,12 @@ struct cachefiles_frontend {
 	uint8_t msg[CACHEFILES_MSG_MAX_SIZE];
 };
 
-static struct cf_job *cf_job_get_nowait(struct cachefiles_frontend *fe)
-{
-	struct cf_job *job = NULL;
-
-	pthread_mutex_lock(&fe->jobs_lock);
-	if (fe->free_jobs) {
-		job = fe->free_jobs;
-		fe->free_jobs = job->next_free;
-	} else if (fe->nr_jobs < CF_MAX_INFLIGHT) {
-		job = malloc(sizeof(*job));
-		if (job)
-			fe->nr_jobs++;
-	}
-	pthread_mutex_unlock(&fe->jobs_lock);
-	if (job) {
-		memset(job, 0, offsetof(struct cf_job, names));
-		job->fe = fe;
-		job->fd = -1;
-	}
-	return job;
-}
-
-static struct cf_job *cf_job_get(struct cachefiles_frontend *fe)
+/*
+ * A job from the pool. With @wait, block while all CF_MAX_INFLIGHT are in
+ * use: back-pressure, the kernel queues what we do not read. Workers must
+ * not wait (the waiters would be themselves).
+ */
+static struct cf_job *cf_job_take(struct cachefiles_frontend *fe, bool wait)
 {
 	struct cf_job *job = NULL;
 
@@ -125,7 +108,8 @@ static struct cf_job *cf_job_get(struct cachefiles_frontend *fe)
 			if (!fe->nr_jobs)
 				break;
 		}
-		/* Back-pressure: the kernel queues what we do not read. */
+		if (!wait)
+			break;
 		pthread_cond_wait(&fe->job_freed, &fe->jobs_lock);
 	}
 	pthread_mutex_unlock(&fe->jobs_lock);
@@ -135,6 +119,16 @@ static struct cf_job *cf_job_get(struct cachefiles_frontend *fe)
 		job->fd = -1;
 	}
 	return job;
+}
+
+static struct cf_job *cf_job_get(struct cachefiles_frontend *fe)
+{
+	return cf_job_take(fe, true);
+}
+
+static struct cf_job *cf_job_get_nowait(struct cachefiles_frontend *fe)
+{
+	return cf_job_take(fe, false);
 }
 
 static void cf_job_put(struct cf_job *job)
