@@ -89,6 +89,9 @@ TEST(usage_errors_exit_2_and_say_why)
 	EXPECT_EQ(2, run_daemon("--fscache-threads 0 --fscache /x --blob-dir /tmp"));
 	EXPECT_OUTPUT("--fscache-threads: '0' is not a number from 1 to 1024");
 	EXPECT_EQ(2, run_daemon("--fscache-threads 12x --fscache /x --blob-dir /tmp"));
+	EXPECT_EQ(2, run_daemon("--readahead-kb lots --fscache /x --blob-dir /tmp"));
+	EXPECT_OUTPUT("--readahead-kb: 'lots' is not a number from 0 to 1048576");
+	EXPECT_EQ(2, run_daemon("--readahead-kb 2000000 --fscache /x --blob-dir /tmp"));
 	EXPECT_EQ(2, run_daemon("--log-level loud --fscache /x --blob-dir /tmp"));
 	EXPECT_OUTPUT("--log-level: 'loud' is not one of");
 	EXPECT_EQ(2, run_daemon("--frobnicate"));
