@@ -73,6 +73,7 @@ struct blob_cache {
 	struct blob_cache_stats stats;
 	struct range_lock inflight;	/* ranges being fetched */
 	struct readahead ra;
+	bool inspected;			/* superblock looked at */
 };
 
 /* blob_cache_fill() flags */
@@ -163,6 +164,13 @@ static inline ssize_t blob_cache_read(struct blob_cache *bc, void *buf,
 {
 	return bc->ops->read(bc, buf, len, off);
 }
+
+/*
+ * Bytes [off, off + len) of the blob were just fetched: if they hold an
+ * EROFS superblock, adapt to the image (no read-ahead when compressed).
+ */
+void blob_cache_inspect(struct blob_cache *bc, uint64_t off,
+			const void *data, size_t len);
 
 /* Reads straight from the backend; shared by the managers. */
 ssize_t blob_cache_read_backend(struct blob_cache *bc, void *buf, size_t len,

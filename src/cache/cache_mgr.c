@@ -10,6 +10,7 @@
 #include "cache.h"
 #include "compiler.h"
 #include "config.h"
+#include "erofs.h"
 #include "log.h"
 
 static const struct cache_mgr_ops *const cache_mgrs[] = {
@@ -96,6 +97,28 @@ static void blob_cache_free(struct blob_cache *bc)
 	free(bc->id);
 	free(bc->domain);
 	free(bc);
+}
+
+void blob_cache_inspect(struct blob_cache *bc, uint64_t off,
+			const void *data, size_t len)
+{
+	struct erofs_sb_summary sb;
+
+	if (off > EROFS_SB_OFFSET ||
+	    off + len < EROFS_SB_OFFSET + EROFS_SB_SIZE ||
+	    __atomic_exchange_n(&bc->inspected, true, __ATOMIC_RELAXED))
+		return;
+	if (erofs_sb_parse((const char *)data + (EROFS_SB_OFFSET - off),
+			   EROFS_SB_SIZE, &sb) || !sb.compressed)
+		return;
+	/*
+	 * Linux (6.12 at least) ends a compressed read once per piece when
+	 * the cache file has data and then a hole inside it, which wedges
+	 * the unmount; windows written ahead make exactly that layout.
+	 */
+	readahead_disable(&bc->ra);
+	log_info("blob '%s' is a compressed EROFS image: no read-ahead for it",
+		 bc->id);
 }
 
 static void stats_accumulate(struct blob_cache_stats *sum,

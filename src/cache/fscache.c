@@ -50,6 +50,7 @@ static int fscache_fetch(struct blob_cache *bc, uint64_t pos, uint64_t end,
 		n = backend_blob_read(bc->bblob, buf->data, want, pos);
 		if (n < 0)
 			return n;
+		blob_cache_inspect(bc, pos, buf->data, n);
 		padded = ALIGN_UP((size_t)n, CACHE_BLOCK_SIZE);
 		if (padded != (size_t)n)
 			memset((char *)buf->data + n, 0, padded - n);

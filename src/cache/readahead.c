@@ -7,11 +7,19 @@ void readahead_init(struct readahead *ra)
 	pthread_mutex_init(&ra->lock, NULL);
 	ra->seq_end = 0;
 	ra->ra_end = 0;
+	ra->disabled = false;
 }
 
 void readahead_destroy(struct readahead *ra)
 {
 	pthread_mutex_destroy(&ra->lock);
+}
+
+void readahead_disable(struct readahead *ra)
+{
+	pthread_mutex_lock(&ra->lock);
+	ra->disabled = true;
+	pthread_mutex_unlock(&ra->lock);
 }
 
 bool readahead_plan(struct readahead *ra, uint64_t off, uint64_t len,
@@ -24,6 +32,8 @@ bool readahead_plan(struct readahead *ra, uint64_t off, uint64_t len,
 	if (!window || !len)
 		return false;
 	pthread_mutex_lock(&ra->lock);
+	if (ra->disabled)
+		goto out;
 	/*
 	 * Sequential: the read starts where the stream ended, or inside
 	 * what we fetched ahead (the first hole after our read-ahead).
@@ -48,6 +58,7 @@ bool readahead_plan(struct readahead *ra, uint64_t off, uint64_t len,
 		ra->seq_end = end;
 		ra->ra_end = end;
 	}
+out:
 	pthread_mutex_unlock(&ra->lock);
 	return plan;
 }

@@ -3,7 +3,7 @@
  * Sequential-read detection for one blob. The kernel only asks for holes
  * of the cache file, so whatever we write ahead of a sequential reader is
  * read without a request: after each demand read, readahead_plan() says
- * which range to fetch ahead, in the background.
+ * which range to fetch ahead (see fill_group.h for how).
  */
 #ifndef FSCACHED_READAHEAD_H
 #define FSCACHED_READAHEAD_H
@@ -16,10 +16,13 @@ struct readahead {
 	pthread_mutex_t lock;
 	uint64_t seq_end;	/* end of the sequential stream so far */
 	uint64_t ra_end;	/* how far ahead we have asked for */
+	bool disabled;
 };
 
 void readahead_init(struct readahead *ra);
 void readahead_destroy(struct readahead *ra);
+/* Never plan anything for this blob again. */
+void readahead_disable(struct readahead *ra);
 /*
  * A demand read of [off, off + len) of a blob of @size happened. Returns
  * true with the range to fetch ahead in @ra_off/@ra_len when the reader is

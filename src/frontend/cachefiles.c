@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "cache/cache.h"
+#include "cache/fill_group.h"
 #include "cachefiles.h"
 #include "cachefiles_msg.h"
 #include "compiler.h"
@@ -54,6 +55,7 @@ struct cf_job {
 	int fd;
 	uint64_t off, len;
 	struct cf_object *obj;
+	struct fill_group *group;	/* of a read-ahead helper */
 	struct cachefiles_open_names names;
 	struct cf_job *next_free;
 };
@@ -247,58 +249,59 @@ err:
 	cf_job_put(job);
 }
 
-static void cf_readahead_work(struct work *work, struct worker *worker)
+/* A helper of a read-ahead window: fills what its owner has not claimed. */
+static void cf_window_help_work(struct work *work, struct worker *worker)
 {
 	struct cf_job *job = container_of(work, struct cf_job, work);
-	struct cachefiles_frontend *fe = job->fe;
-	struct cf_object *obj = job->obj;
-	int ret;
 
-	if (!__atomic_load_n(&fe->closing, __ATOMIC_RELAXED)) {
-		ret = blob_cache_fill(obj->bc, job->off, job->len, &worker->buf,
-				      FILL_READAHEAD);
-		if (ret) {
-			/* The demand read of this range will say why. */
-			counter_add(&fe->stats.readahead_errors, 1);
-			log_debug("read-ahead of blob '%s' [%llu, +%llu) failed: %s",
-				  obj->bc->id, (unsigned long long)job->off,
-				  (unsigned long long)job->len, strerror(-ret));
-		} else {
-			counter_add(&fe->stats.readaheads, 1);
-		}
-	}
-	cf_object_put(obj);
+	if (!__atomic_load_n(&job->fe->closing, __ATOMIC_RELAXED))
+		fill_group_run(job->group, &worker->buf);
+	fill_group_put(job->group);
 	cf_job_put(job);
 }
 
 /*
- * Queue what to fetch ahead of a sequential reader, in buffer-sized pieces
- * that several workers fetch at once, behind every demand request. From a
- * worker: never wait for a free job (the waiters would be us).
+ * After a demand read of [off, off + len): the window to fetch ahead of a
+ * sequential reader, with helpers queued to fetch it alongside the caller.
+ * From a worker: never wait for a free job (the waiters would be us).
  */
-static void cf_queue_readahead(struct cachefiles_frontend *fe,
-			       struct cf_object *obj, uint64_t off,
-			       uint64_t len)
+static struct fill_group *cf_window_start(struct cachefiles_frontend *fe,
+					  struct cf_object *obj, uint64_t off,
+					  uint64_t len)
 {
-	uint64_t ra_off, ra_len, piece;
+	uint64_t ra_off, ra_len;
+	struct fill_group *group;
+	unsigned int helpers;
 	struct cf_job *job;
 
 	if (!fe->readahead ||
 	    !blob_cache_readahead(obj->bc, off, len, fe->readahead, &ra_off,
 				  &ra_len))
-		return;
-	for (; ra_len; ra_off += piece, ra_len -= piece) {
-		piece = MIN(ra_len, (uint64_t)CF_WORKER_BUF_SIZE);
+		return NULL;
+	group = fill_group_create(obj->bc, ra_off, ra_len, CF_WORKER_BUF_SIZE);
+	if (!group)
+		return NULL;
+	helpers = MIN(fill_group_pieces(group), fe->wq.nr_workers) - 1;
+	while (helpers--) {
 		job = cf_job_get_nowait(fe);
 		if (!job)
-			return;
-		cf_object_get(obj);
-		job->obj = obj;
-		job->object_id = obj->object_id;
-		job->off = ra_off;
-		job->len = piece;
-		workqueue_queue_low(&fe->wq, &job->work, cf_readahead_work);
+			break;
+		fill_group_get(group);
+		job->group = group;
+		workqueue_queue(&fe->wq, &job->work, cf_window_help_work);
 	}
+	return group;
+}
+
+/* Fill the window with the helpers, then account for it. */
+static void cf_window_finish(struct cachefiles_frontend *fe,
+			     struct fill_group *group, struct io_buf *buf)
+{
+	fill_group_run(group, buf);
+	fill_group_wait(group);
+	counter_add(&fe->stats.readaheads, group->filled);
+	counter_add(&fe->stats.readahead_errors, group->failed);
+	fill_group_put(group);
 }
 
 static void cf_read_work(struct work *work, struct worker *worker)
@@ -306,9 +309,20 @@ static void cf_read_work(struct work *work, struct worker *worker)
 	struct cf_job *job = container_of(work, struct cf_job, work);
 	struct cachefiles_frontend *fe = job->fe;
 	struct cf_object *obj = job->obj;
+	struct fill_group *group;
 	int ret;
 
 	ret = blob_cache_fill(obj->bc, job->off, job->len, &worker->buf, 0);
+	/*
+	 * The window ahead is filled before the READ completes: written in
+	 * the background while the kernel reads a compressed image, it
+	 * wedges that image's unmount on 6.12 (Documentation/design.md).
+	 */
+	if (!ret) {
+		group = cf_window_start(fe, obj, job->off, job->len);
+		if (group)
+			cf_window_finish(fe, group, &worker->buf);
+	}
 	if (ret) {
 		counter_add(&fe->stats.read_errors, 1);
 		log_warn("READ of blob '%s' [%llu, +%llu) failed: %s; the reader gets EIO",
@@ -329,8 +343,6 @@ static void cf_read_work(struct work *work, struct worker *worker)
 	trace("READ msg %u object %u [%llu, +%llu) -> %d", job->msg_id,
 	      obj->object_id, (unsigned long long)job->off,
 	      (unsigned long long)job->len, ret);
-	if (!ret)
-		cf_queue_readahead(fe, obj, job->off, job->len);
 	cf_object_put(obj);
 	cf_job_put(job);
 }

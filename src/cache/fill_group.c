@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <stdlib.h>
+
+#include "cache.h"
+#include "compiler.h"
+#include "fill_group.h"
+
+struct fill_group *fill_group_create(struct blob_cache *bc, uint64_t off,
+				     uint64_t len, uint64_t piece)
+{
+	struct fill_group *g;
+
+	if (!len || !piece)
+		return NULL;
+	g = calloc(1, sizeof(*g));
+	if (!g)
+		return NULL;
+	blob_cache_get(bc);
+	g->bc = bc;
+	g->next = off;
+	g->end = off + len;
+	g->piece = piece;
+	g->refs = 1;
+	pthread_mutex_init(&g->lock, NULL);
+	pthread_cond_init(&g->done, NULL);
+	return g;
+}
+
+void fill_group_get(struct fill_group *g)
+{
+	pthread_mutex_lock(&g->lock);
+	g->refs++;
+	pthread_mutex_unlock(&g->lock);
+}
+
+void fill_group_put(struct fill_group *g)
+{
+	unsigned int refs;
+
+	pthread_mutex_lock(&g->lock);
+	refs = --g->refs;
+	pthread_mutex_unlock(&g->lock);
+	if (refs)
+		return;
+	blob_cache_put(g->bc);
+	pthread_cond_destroy(&g->done);
+	pthread_mutex_destroy(&g->lock);
+	free(g);
+}
+
+unsigned int fill_group_pieces(const struct fill_group *g)
+{
+	return (g->end - g->next + g->piece - 1) / g->piece;
+}
+
+static bool fill_group_claim(struct fill_group *g, uint64_t *off,
+			     uint64_t *len)
+{
+	bool claimed = false;
+
+	pthread_mutex_lock(&g->lock);
+	if (g->next < g->end) {
+		*off = g->next;
+		*len = MIN(g->piece, g->end - g->next);
+		g->next += *len;
+		g->running++;
+		claimed = true;
+	}
+	pthread_mutex_unlock(&g->lock);
+	return claimed;
+}
+
+static void fill_group_finish(struct fill_group *g, int ret)
+{
+	pthread_mutex_lock(&g->lock);
+	if (ret)
+		g->failed++;
+	else
+		g->filled++;
+	if (!--g->running && g->next >= g->end)
+		pthread_cond_broadcast(&g->done);
+	pthread_mutex_unlock(&g->lock);
+}
+
+void fill_group_run(struct fill_group *g, struct io_buf *buf)
+{
+	uint64_t off, len;
+
+	while (fill_group_claim(g, &off, &len))
+		/* A failed piece is the demand read's business, later. */
+		fill_group_finish(g, blob_cache_fill(g->bc, off, len, buf,
+						     FILL_READAHEAD));
+}
+
+void fill_group_wait(struct fill_group *g)
+{
+	pthread_mutex_lock(&g->lock);
+	while (g->running || g->next < g->end)
+		pthread_cond_wait(&g->done, &g->lock);
+	pthread_mutex_unlock(&g->lock);
+}
