@@ -2,6 +2,7 @@
 #
 #   make                  build build/fscached
 #   make check            build, then run every test (unit, NO_FSCACHE, kernel in UML)
+#   make bench            benchmark fscached against the alternatives (UML)
 #   make demo             mount a sample image lazily and show what was fetched
 #   make install PREFIX=/usr/local [DESTDIR=...]
 #   make NO_FSCACHE=1     build without the fscache manager and front end
@@ -42,7 +43,7 @@ ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) $(FEATURES) \
 	    -I. -Isrc -Itests/harness -Itests/kernel -Itests/backend -MMD -MP $(PKG_CFLAGS)
 ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS) -pthread
 
-LIB_SRCS := src/log.c src/blob_id.c src/erofs.c src/config.c src/factory.c src/workqueue.c \
+LIB_SRCS := src/log.c src/notify.c src/blob_id.c src/erofs.c src/config.c src/factory.c src/workqueue.c \
 	    src/backend/backend.c src/backend/localfs.c src/backend/sign.c \
 	    src/backend/http_client.c src/backend/http_config.c src/backend/www_auth.c \
 	    src/backend/remote.c src/backend/http.c src/backend/registry.c \
@@ -72,7 +73,7 @@ BTEST_LIB  := $(BUILD)/tests/backend/srv.o
 KTEST_SRCS := $(wildcard tests/kernel/test_*.c)
 KTEST_BINS := $(KTEST_SRCS:%.c=$(BUILD)/%)
 KTEST_LIB  := $(BUILD)/tests/kernel/ktest.o
-TOOL_BINS  := $(BUILD)/tools/erofs-set-tag
+TOOL_BINS  := $(BUILD)/tools/erofs-set-tag $(BUILD)/tools/bench/start-time
 
 ifneq ($(V),1)
 Q := @
@@ -134,6 +135,10 @@ check-kernel: deps
 	$(Q)$(MAKE) --no-print-directory kernel-tests
 	$(Q)tests/kernel/run $(BUILD)
 
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all $(TOOL_BINS)
+	$(Q)tools/bench/run $(BUILD)
+
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all $(TOOL_BINS)
 	$(Q)tools/demo $(BUILD)
@@ -150,7 +155,7 @@ install: all
 clean:
 	rm -rf build
 
-.PHONY: all check check-unit check-kernel unit-tests kernel-tests demo deps \
+.PHONY: all check check-unit check-kernel unit-tests kernel-tests bench demo deps \
 	uml-kernel install clean
 .SECONDARY:
 

@@ -21,6 +21,7 @@
 #include "factory.h"
 #include "frontend/cachefiles.h"
 #include "log.h"
+#include "notify.h"
 
 #ifndef FSCACHED_VERSION
 #define FSCACHED_VERSION "unknown"
@@ -329,6 +330,15 @@ static void block_signals(struct daemon *d)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+static void notify_ready(void)
+{
+	int ret = service_notify("READY=1");
+
+	if (ret < 0)
+		log_warn("cannot tell the service manager we are ready ($NOTIFY_SOCKET): %s",
+			 strerror(-ret));
+}
+
 int main(int argc, char **argv)
 {
 	struct cachefiles_options fo = { 0 };
@@ -367,6 +377,7 @@ int main(int argc, char **argv)
 	log_info("fscached %s ready: cache %s, %u workers, backend %s",
 		 FSCACHED_VERSION, d.opts.cache_dir, d.opts.threads,
 		 d.config->backend_type);
+	notify_ready();
 
 	ret = cachefiles_frontend_run(d.fe);
 	if (ret) {
