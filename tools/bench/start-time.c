@@ -2,7 +2,8 @@
 /*
  * Start a daemon and print how long it took to be ready, in microseconds:
  * the time from fork to its sd_notify "READY=1" on a socket of ours. The
- * daemon is left running; its pid goes to PIDFILE.
+ * daemon is left running, its stdout joined to its stderr; its pid goes to
+ * PIDFILE.
  *
  *   start-time PIDFILE TIMEOUT_S CMD [ARGS...]
  *
@@ -10,6 +11,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,7 +52,10 @@ int main(int argc, char **argv)
 	/* An abstract socket: nothing to clean up. */
 	snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1,
 		 "fscached-start-time-%d", (int)getpid());
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+	/* Abstract names are exact: no trailing NULs in the length. */
+	if (bind(fd, (struct sockaddr *)&sa,
+		 offsetof(struct sockaddr_un, sun_path) + 1 +
+		 strlen(sa.sun_path + 1)) < 0) {
 		perror("start-time: bind");
 		return 1;
 	}
@@ -62,6 +67,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (!pid) {
+		/* Our stdout is the caller's answer: the daemon must not hold it. */
+		dup2(STDERR_FILENO, STDOUT_FILENO);
 		setenv("NOTIFY_SOCKET", env, 1);
 		execvp(argv[3], argv + 3);
 		perror("start-time: exec");
