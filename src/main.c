@@ -30,6 +30,8 @@
 #define DEFAULT_THREADS		4
 #define DEFAULT_READAHEAD_KB	4096
 #define MAX_READAHEAD_KB	(1024 * 1024)
+#define DEFAULT_FETCH_UNIT_KB	1024
+#define MAX_FETCH_UNIT_KB	(64 * 1024)
 #define MAX_THREADS		1024
 #define STATS_INTERVAL_MS	5000
 
@@ -41,6 +43,7 @@ struct daemon_opts {
 	const char *stats_file;
 	unsigned int threads;
 	unsigned int readahead_kb;
+	unsigned int fetch_unit_kb;
 	enum log_level level;
 };
 
@@ -64,7 +67,9 @@ static void usage(FILE *out)
 "  --fscache-tag TAG      cachefiles tag of this cache\n"
 "  --fscache-threads N    request workers (default %d)\n"
 "  --readahead-kb N       fetch N KiB ahead of sequential readers\n"
-"                         (default %d: off; experimental, see README)\n"
+"                         (default %d, 0: off)\n"
+"  --fetch-unit-kb N      fetch whole aligned N KiB units, a power of two\n"
+"                         from 4 to %d (default %d)\n"
 "  --blob-dir DIR         serve blobs from files in DIR, named by blob id\n"
 "  --config FILE          nydus ConfigV2-style JSON configuration\n"
 "  --stats-file FILE      where SIGUSR1 writes the counters as JSON\n"
@@ -73,7 +78,8 @@ static void usage(FILE *out)
 "  -V, --version          print the version\n"
 "\n"
 "Then: mount -t erofs none -o fsid=<blob id>[,domain_id=<domain>] <dir>\n",
-		DEFAULT_THREADS, DEFAULT_READAHEAD_KB);
+		DEFAULT_THREADS, DEFAULT_READAHEAD_KB, MAX_FETCH_UNIT_KB,
+		DEFAULT_FETCH_UNIT_KB);
 }
 
 static int parse_uint(const char *s, unsigned int max, unsigned int *out)
@@ -92,12 +98,13 @@ static int parse_uint(const char *s, unsigned int max, unsigned int *out)
 static int parse_args(int argc, char **argv, struct daemon_opts *o)
 {
 	enum { OPT_TAG = 256, OPT_THREADS, OPT_CONFIG, OPT_BLOB_DIR,
-	       OPT_LOG_LEVEL, OPT_STATS_FILE, OPT_READAHEAD };
+	       OPT_LOG_LEVEL, OPT_STATS_FILE, OPT_READAHEAD, OPT_FETCH_UNIT };
 	static const struct option longopts[] = {
 		{ "fscache", required_argument, NULL, 'F' },
 		{ "fscache-tag", required_argument, NULL, OPT_TAG },
 		{ "fscache-threads", required_argument, NULL, OPT_THREADS },
 		{ "readahead-kb", required_argument, NULL, OPT_READAHEAD },
+		{ "fetch-unit-kb", required_argument, NULL, OPT_FETCH_UNIT },
 		{ "config", required_argument, NULL, OPT_CONFIG },
 		{ "blob-dir", required_argument, NULL, OPT_BLOB_DIR },
 		{ "stats-file", required_argument, NULL, OPT_STATS_FILE },
@@ -110,6 +117,7 @@ static int parse_args(int argc, char **argv, struct daemon_opts *o)
 
 	o->threads = DEFAULT_THREADS;
 	o->readahead_kb = DEFAULT_READAHEAD_KB;
+	o->fetch_unit_kb = DEFAULT_FETCH_UNIT_KB;
 	o->level = LOG_INFO;
 	while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
 		switch (c) {
@@ -131,6 +139,15 @@ static int parse_args(int argc, char **argv, struct daemon_opts *o)
 			if (parse_uint(optarg, MAX_READAHEAD_KB, &o->readahead_kb)) {
 				fprintf(stderr, "fscached: --readahead-kb: '%s' is not a number from 0 to %d\n",
 					optarg, MAX_READAHEAD_KB);
+				return -EINVAL;
+			}
+			break;
+		case OPT_FETCH_UNIT:
+			if (parse_uint(optarg, MAX_FETCH_UNIT_KB, &o->fetch_unit_kb) ||
+			    o->fetch_unit_kb < 4 ||
+			    (o->fetch_unit_kb & (o->fetch_unit_kb - 1))) {
+				fprintf(stderr, "fscached: --fetch-unit-kb: '%s' is not a power of two from 4 to %d\n",
+					optarg, MAX_FETCH_UNIT_KB);
 				return -EINVAL;
 			}
 			break;
@@ -359,6 +376,7 @@ int main(int argc, char **argv)
 	fo.tag = d.opts.tag;
 	fo.threads = d.opts.threads;
 	fo.readahead = (uint64_t)d.opts.readahead_kb << 10;
+	fo.fetch_unit = (uint64_t)d.opts.fetch_unit_kb << 10;
 	fo.factory = &d.factory;
 	fo.resolve = resolve_blob;
 	fo.resolve_ctx = &d;

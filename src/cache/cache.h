@@ -47,6 +47,7 @@ struct blob_info {
 	const char *id;		/* blob id: the cookie key */
 	const char *domain;	/* fsid or domain_id of the volume */
 	int cache_fd;		/* cache file to fill, or -1 */
+	uint64_t fetch_unit;	/* smallest fetch (power of two), 0: a block */
 };
 
 struct blob_cache_stats {
@@ -73,7 +74,15 @@ struct blob_cache {
 	struct blob_cache_stats stats;
 	struct range_lock inflight;	/* ranges being fetched */
 	struct readahead ra;
-	bool inspected;			/* superblock looked at */
+	uint64_t fetch_unit;		/* power of two, >= CACHE_BLOCK_SIZE */
+	int format;			/* enum blob_format, atomic */
+};
+
+/* What the blob's first bytes said. */
+enum blob_format {
+	BLOB_FORMAT_UNKNOWN,
+	BLOB_FORMAT_PLAIN,		/* uncompressed EROFS, or a data blob */
+	BLOB_FORMAT_COMPRESSED,		/* EROFS with compressed data */
 };
 
 /* blob_cache_fill() flags */
@@ -171,6 +180,13 @@ static inline ssize_t blob_cache_read(struct blob_cache *bc, void *buf,
  */
 void blob_cache_inspect(struct blob_cache *bc, uint64_t off,
 			const void *data, size_t len);
+
+/*
+ * Whether a fill at @off may be widened beyond what was asked for: not for
+ * a compressed image (see blob_cache_inspect()), and not for the read that
+ * tells (the superblock).
+ */
+bool blob_cache_may_widen(struct blob_cache *bc, uint64_t off);
 
 /* Reads straight from the backend; shared by the managers. */
 ssize_t blob_cache_read_backend(struct blob_cache *bc, void *buf, size_t len,

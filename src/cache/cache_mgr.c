@@ -103,22 +103,47 @@ void blob_cache_inspect(struct blob_cache *bc, uint64_t off,
 			const void *data, size_t len)
 {
 	struct erofs_sb_summary sb;
+	int unknown = BLOB_FORMAT_UNKNOWN, format = BLOB_FORMAT_PLAIN;
 
 	if (off > EROFS_SB_OFFSET ||
 	    off + len < EROFS_SB_OFFSET + EROFS_SB_SIZE ||
-	    __atomic_exchange_n(&bc->inspected, true, __ATOMIC_RELAXED))
+	    __atomic_load_n(&bc->format, __ATOMIC_RELAXED) != unknown)
 		return;
-	if (erofs_sb_parse((const char *)data + (EROFS_SB_OFFSET - off),
-			   EROFS_SB_SIZE, &sb) || !sb.compressed)
+	if (!erofs_sb_parse((const char *)data + (EROFS_SB_OFFSET - off),
+			    EROFS_SB_SIZE, &sb) && sb.compressed)
+		format = BLOB_FORMAT_COMPRESSED;
+	if (!__atomic_compare_exchange_n(&bc->format, &unknown, format, false,
+					 __ATOMIC_RELAXED, __ATOMIC_RELAXED) ||
+	    format != BLOB_FORMAT_COMPRESSED)
 		return;
 	/*
 	 * Linux (6.12 at least) ends a compressed read once per piece when
 	 * the cache file has data and then a hole inside it, which wedges
-	 * the unmount; windows written ahead make exactly that layout.
+	 * the unmount. Data written beyond what the kernel asked for makes
+	 * exactly that layout: fill only what is asked for.
 	 */
 	readahead_disable(&bc->ra);
-	log_info("blob '%s' is a compressed EROFS image: no read-ahead for it",
+	log_info("blob '%s' is a compressed EROFS image: no read-ahead, no widened fetches",
 		 bc->id);
+}
+
+bool blob_cache_may_widen(struct blob_cache *bc, uint64_t off)
+{
+	int format = __atomic_load_n(&bc->format, __ATOMIC_RELAXED);
+	int unknown = BLOB_FORMAT_UNKNOWN;
+
+	if (format != BLOB_FORMAT_UNKNOWN)
+		return format == BLOB_FORMAT_PLAIN;
+	if (off < EROFS_SB_OFFSET + EROFS_SB_SIZE)
+		return false;
+	/*
+	 * An image's first read is its superblock: a blob first read
+	 * elsewhere is the data blob of another image.
+	 */
+	__atomic_compare_exchange_n(&bc->format, &unknown, BLOB_FORMAT_PLAIN,
+				    false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+	return __atomic_load_n(&bc->format, __ATOMIC_RELAXED) ==
+	       BLOB_FORMAT_PLAIN;
 }
 
 static void stats_accumulate(struct blob_cache_stats *sum,
@@ -184,6 +209,7 @@ static int blob_cache_create(struct cache_mgr *mgr,
 	list_init(&bc->node);
 	range_lock_init(&bc->inflight);
 	readahead_init(&bc->ra);
+	bc->fetch_unit = MAX(info->fetch_unit, (uint64_t)CACHE_BLOCK_SIZE);
 	bc->id = strdup(info->id);
 	bc->domain = strdup(info->domain ? info->domain : "");
 	if (!bc->id || !bc->domain) {

@@ -92,45 +92,54 @@ static bool fscache_next_hole(int fd, uint64_t pos, uint64_t end,
 	return true;
 }
 
+/*
+ * The range to make present for a request of [off, off + len): whole
+ * blocks (O_DIRECT), and whole fetch units when the image allows it, so
+ * that a small random read brings its neighbours along in one fetch.
+ */
+static void fscache_fill_bounds(struct blob_cache *bc, uint64_t off,
+				uint64_t len, uint64_t *pos, uint64_t *end)
+{
+	uint64_t unit = blob_cache_may_widen(bc, off) ? bc->fetch_unit
+						      : CACHE_BLOCK_SIZE;
+
+	*pos = ALIGN_DOWN(off, unit);
+	*end = MIN(ALIGN_UP(off + len, unit), bc->size);
+}
+
 static int fscache_fill(struct blob_cache *bc, uint64_t off, uint64_t len,
 			struct io_buf *buf, unsigned int flags)
 {
-	uint64_t pos, end, hole, hole_end, fetched = 0;
+	uint64_t start, pos, end, hole, hole_end, fetched = 0;
 	int ret = 0;
 
-	/*
-	 * The kernel asks for block-aligned ranges; widen anything else to
-	 * whole blocks, but never past the end of the blob.
-	 */
 	if (off >= bc->size || len == 0) {
 		counter_add(&bc->stats.errors, 1);
 		return -EINVAL;
 	}
 	len = MIN(len, bc->size - off);
-	pos = ALIGN_DOWN(off, CACHE_BLOCK_SIZE);
-	end = MIN(ALIGN_UP(off + len, CACHE_BLOCK_SIZE), bc->size);
+	fscache_fill_bounds(bc, off, len, &start, &end);
 
-	range_lock_acquire(&bc->inflight, pos, end);
+	range_lock_acquire(&bc->inflight, start, end);
+	pos = start;
 	while (!ret && pos < end &&
 	       fscache_next_hole(bc->cache_fd, pos, end, &hole, &hole_end)) {
 		ret = fscache_fetch(bc, hole, hole_end, buf);
 		fetched += hole_end - hole;
 		pos = hole_end;
 	}
-	range_lock_release(&bc->inflight,
-			   ALIGN_DOWN(off, CACHE_BLOCK_SIZE), end);
+	range_lock_release(&bc->inflight, start, end);
 	if (ret) {
 		counter_add(&bc->stats.errors, 1);
 		return ret;
 	}
-	end -= ALIGN_DOWN(off, CACHE_BLOCK_SIZE);
-	counter_add(&bc->stats.present_bytes, end - MIN(end, fetched));
+	counter_add(&bc->stats.present_bytes, end - start - MIN(end - start, fetched));
 	if (flags & FILL_READAHEAD) {
 		counter_add(&bc->stats.readahead_fills, 1);
-		counter_add(&bc->stats.readahead_bytes, end);
+		counter_add(&bc->stats.readahead_bytes, end - start);
 	} else {
 		counter_add(&bc->stats.fills, 1);
-		counter_add(&bc->stats.fill_bytes, end);
+		counter_add(&bc->stats.fill_bytes, end - start);
 	}
 	return 0;
 }

@@ -79,6 +79,7 @@ struct cachefiles_frontend {
 	unsigned int nr_jobs;
 
 	uint64_t readahead;
+	uint64_t fetch_unit;
 	bool closing;
 
 	struct cachefiles_stats stats;
@@ -178,6 +179,7 @@ static int cf_resolve(struct cachefiles_frontend *fe, struct cf_job *job,
 		.id = job->names.blob_id,
 		.domain = job->names.domain,
 		.cache_fd = job->fd,
+		.fetch_unit = fe->fetch_unit,
 	};
 	int ret;
 
@@ -538,6 +540,7 @@ int cachefiles_frontend_open(const struct cachefiles_options *opts,
 	fe->dev_fd = -1;
 	fe->factory = opts->factory;
 	fe->readahead = opts->readahead;
+	fe->fetch_unit = opts->fetch_unit;
 	fe->resolve = opts->resolve;
 	fe->resolve_ctx = opts->resolve_ctx;
 	pthread_mutex_init(&fe->jobs_lock, NULL);

@@ -27,6 +27,7 @@ struct cachefiles_options {
 	const char *tag;		/* optional cache tag */
 	unsigned int threads;		/* request workers */
 	uint64_t readahead;		/* bytes fetched ahead of a sequential reader, 0: off */
+	uint64_t fetch_unit;		/* smallest fetch, a power of two */
 	struct factory *factory;
 	blob_resolve_fn resolve;
 	void *resolve_ctx;

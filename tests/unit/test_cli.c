@@ -92,6 +92,9 @@ TEST(usage_errors_exit_2_and_say_why)
 	EXPECT_EQ(2, run_daemon("--readahead-kb lots --fscache /x --blob-dir /tmp"));
 	EXPECT_OUTPUT("--readahead-kb: 'lots' is not a number from 0 to 1048576");
 	EXPECT_EQ(2, run_daemon("--readahead-kb 2000000 --fscache /x --blob-dir /tmp"));
+	EXPECT_EQ(2, run_daemon("--fetch-unit-kb 12 --fscache /x --blob-dir /tmp"));
+	EXPECT_OUTPUT("--fetch-unit-kb: '12' is not a power of two from 4 to 65536");
+	EXPECT_EQ(2, run_daemon("--fetch-unit-kb 2 --fscache /x --blob-dir /tmp"));
 	EXPECT_EQ(2, run_daemon("--log-level loud --fscache /x --blob-dir /tmp"));
 	EXPECT_OUTPUT("--log-level: 'loud' is not one of");
 	EXPECT_EQ(2, run_daemon("--frobnicate"));

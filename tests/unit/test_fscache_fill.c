@@ -182,6 +182,100 @@ TEST_F(cachefile, what_is_present_is_not_fetched_again)
 	EXPECT_EQ(0, check_range(self->cache_path, 0, 393216));
 }
 
+/* A second blob cache of the same blob, with its own cache file. */
+static struct blob_cache *open_with_unit(FIXTURE_DATA(cachefile) *self,
+					 const char *domain, uint64_t unit,
+					 int *fd, char *path, size_t size)
+{
+	struct blob_info info = { .id = "blob", .domain = domain,
+				  .fetch_unit = unit };
+	struct blob_cache *bc = NULL;
+
+	snprintf(path, size, "%s/cache-%s", self->dir, domain);
+	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (*fd < 0)
+		return NULL;
+	info.cache_fd = *fd;
+	if (factory_new_blob_cache(&self->f, self->cfg, &info, &bc))
+		return NULL;
+	return bc;
+}
+
+TEST_F(cachefile, fetch_unit_widens_fills_once_the_blob_is_known)
+{
+	char path[PATH_MAX];
+	struct blob_cache *bc;
+	uint64_t before;
+	int fd;
+
+	bc = open_with_unit(self, "w", 1048576, &fd, path, sizeof(path));
+	ASSERT_NE(NULL, bc);
+	/* The read that holds the superblock is filled as asked... */
+	ASSERT_EQ(0, blob_cache_fill(bc, 0, 4096, &self->buf, 0));
+	EXPECT_EQ(4096, bc->bblob->backend->stats.read_bytes);
+	EXPECT_EQ(BLOB_FORMAT_PLAIN, bc->format);
+	/* ...and then a 4 KiB read brings its whole aligned MiB. */
+	before = bc->bblob->backend->stats.read_bytes;
+	ASSERT_EQ(0, blob_cache_fill(bc, 2097152 + 8192, 4096, &self->buf, 0));
+	EXPECT_EQ(1048576, bc->bblob->backend->stats.read_bytes - before);
+	EXPECT_EQ(0, check_range(path, 2097152, 1048576));
+	/* Never past the end of the blob. */
+	ASSERT_EQ(0, blob_cache_fill(bc, BLOB_SIZE - 100, 100, &self->buf, 0));
+	EXPECT_EQ(0, check_range(path, 3 * 1048576, BLOB_SIZE - 3 * 1048576));
+	blob_cache_put(bc);
+	close(fd);
+}
+
+TEST_F(cachefile, data_blob_first_read_elsewhere_is_widened_at_once)
+{
+	char path[PATH_MAX];
+	struct blob_cache *bc;
+	int fd;
+
+	bc = open_with_unit(self, "d", 262144, &fd, path, sizeof(path));
+	ASSERT_NE(NULL, bc);
+	ASSERT_EQ(0, blob_cache_fill(bc, 300000, 4096, &self->buf, 0));
+	EXPECT_EQ(262144, bc->bblob->backend->stats.read_bytes);
+	EXPECT_EQ(0, check_range(path, 262144, 262144));
+	blob_cache_put(bc);
+	close(fd);
+}
+
+TEST_F(cachefile, compressed_erofs_image_is_filled_exactly)
+{
+	/* mkfs.erofs -zlz4hc: magic, 4 KiB blocks, zero padding, lz4 */
+	static const unsigned char sb[] = { 0xe2, 0xe1, 0xf5, 0xe0 };
+	unsigned char block[128] = { 0 };
+	char path[PATH_MAX], blob[PATH_MAX];
+	struct blob_cache *bc;
+	uint64_t before, ra_off, ra_len;
+	int fd, bfd;
+
+	memcpy(block, sb, sizeof(sb));
+	block[12] = 12;
+	block[80] = 0x01;
+	block[84] = 0xff;
+	block[85] = 0xff;
+	snprintf(blob, sizeof(blob), "%s/blob", self->dir);
+	bfd = open(blob, O_WRONLY);
+	ASSERT_GE(bfd, 0);
+	ASSERT_EQ(sizeof(block), pwrite(bfd, block, sizeof(block), 1024));
+	close(bfd);
+
+	bc = open_with_unit(self, "z", 1048576, &fd, path, sizeof(path));
+	ASSERT_NE(NULL, bc);
+	ASSERT_EQ(0, blob_cache_fill(bc, 0, 4096, &self->buf, 0));
+	EXPECT_EQ(BLOB_FORMAT_COMPRESSED, bc->format);
+	before = bc->bblob->backend->stats.read_bytes;
+	ASSERT_EQ(0, blob_cache_fill(bc, 2097152 + 8192, 4096, &self->buf, 0));
+	EXPECT_EQ(4096, bc->bblob->backend->stats.read_bytes - before);
+	/* Nothing is read ahead of a sequential reader either. */
+	EXPECT_FALSE(blob_cache_readahead(bc, 4096, 4096, 4 << 20, &ra_off,
+					  &ra_len));
+	blob_cache_put(bc);
+	close(fd);
+}
+
 struct filler {
 	struct blob_cache *bc;
 	uint64_t off, len;
