@@ -51,6 +51,8 @@ static void stats_add(struct cache_mgr_stats *sum,
 	sum->cache.reads += s->cache.reads;
 	sum->cache.read_bytes += s->cache.read_bytes;
 	sum->cache.errors += s->cache.errors;
+	sum->cache.fetch_us += s->cache.fetch_us;
+	sum->cache.write_us += s->cache.write_us;
 	sum->backend_opens += s->backend_opens;
 	sum->backend_reads += s->backend_reads;
 	sum->backend_read_bytes += s->backend_read_bytes;

@@ -59,6 +59,8 @@ struct blob_cache_stats {
 	uint64_t reads;		/* ranges read into memory */
 	uint64_t read_bytes;
 	uint64_t errors;
+	uint64_t fetch_us;	/* waiting for the backend, in fills */
+	uint64_t write_us;	/* writing the cache file */
 };
 
 struct blob_cache {

@@ -157,6 +157,8 @@ static void stats_accumulate(struct blob_cache_stats *sum,
 	sum->reads += counter_read(&s->reads);
 	sum->read_bytes += counter_read(&s->read_bytes);
 	sum->errors += counter_read(&s->errors);
+	sum->fetch_us += counter_read(&s->fetch_us);
+	sum->write_us += counter_read(&s->write_us);
 }
 
 /* Called with mgr->lock held. */
@@ -350,6 +352,8 @@ struct json_object *cache_mgr_stats_json(const struct cache_mgr_stats *st)
 	ADD("reads", st->cache.reads);
 	ADD("read_bytes", st->cache.read_bytes);
 	ADD("errors", st->cache.errors);
+	ADD("fetch_us", st->cache.fetch_us);
+	ADD("write_us", st->cache.write_us);
 	ADD("backend_opens", st->backend_opens);
 	ADD("backend_reads", st->backend_reads);
 	ADD("backend_read_bytes", st->backend_read_bytes);

@@ -9,12 +9,21 @@
 #include <stdbool.h>
 #include <fcntl.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "backend/backend.h"
 #include "cache.h"
 #include "compiler.h"
 #include "log.h"
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 static int fscache_write_all(int fd, const void *buf, size_t len, uint64_t off)
 {
@@ -44,10 +53,14 @@ static int fscache_fetch(struct blob_cache *bc, uint64_t pos, uint64_t end,
 
 	while (pos < end) {
 		size_t want = MIN(end - pos, (uint64_t)buf->size);
+		uint64_t t0, t1;
 		size_t padded;
 		ssize_t n;
 
+		t0 = now_us();
 		n = backend_blob_read(bc->bblob, buf->data, want, pos);
+		t1 = now_us();
+		counter_add(&bc->stats.fetch_us, t1 - t0);
 		if (n < 0)
 			return n;
 		blob_cache_inspect(bc, pos, buf->data, n);
@@ -55,6 +68,7 @@ static int fscache_fetch(struct blob_cache *bc, uint64_t pos, uint64_t end,
 		if (padded != (size_t)n)
 			memset((char *)buf->data + n, 0, padded - n);
 		ret = fscache_write_all(bc->cache_fd, buf->data, padded, pos);
+		counter_add(&bc->stats.write_us, now_us() - t1);
 		if (ret) {
 			log_debug("blob '%s': writing %zu bytes at %llu into the cache file failed: %s",
 				  bc->id, padded, (unsigned long long)pos,

@@ -7,6 +7,7 @@ void readahead_init(struct readahead *ra)
 	pthread_mutex_init(&ra->lock, NULL);
 	ra->seq_end = 0;
 	ra->ra_end = 0;
+	ra->cur = 0;
 	ra->disabled = false;
 }
 
@@ -26,7 +27,7 @@ bool readahead_plan(struct readahead *ra, uint64_t off, uint64_t len,
 		    uint64_t size, uint64_t window, uint64_t *ra_off,
 		    uint64_t *ra_len)
 {
-	uint64_t end = off + len, start, stop;
+	uint64_t end = off + len, start, stop, cur;
 	bool sequential, plan = false;
 
 	if (!window || !len)
@@ -42,13 +43,25 @@ bool readahead_plan(struct readahead *ra, uint64_t off, uint64_t len,
 		     (off >= ra->seq_end && off <= ra->ra_end);
 	if (sequential) {
 		ra->seq_end = MAX(ra->seq_end, end);
+		/*
+		 * Ramp up like the page cache does: a stream earns a big
+		 * window by going on, so a mount's first read or a short
+		 * run costs a small one.
+		 */
+		cur = ra->cur ? ra->cur
+			      : MIN(MAX(4 * len, READAHEAD_FIRST_WINDOW), window);
 		start = MAX(end, ra->ra_end);
-		stop = MIN(end + window, size);
-		if (start - end < window / 2 && stop > start) {
-			*ra_off = start;
-			*ra_len = stop - start;
-			ra->ra_end = stop;
-			plan = true;
+		if (start - end < cur / 2) {
+			if (ra->cur)
+				cur = MIN(cur * 2, window);
+			stop = MIN(end + cur, size);
+			if (stop > start) {
+				*ra_off = start;
+				*ra_len = stop - start;
+				ra->ra_end = stop;
+				ra->cur = cur;
+				plan = true;
+			}
 		}
 	} else {
 		/*
@@ -57,6 +70,7 @@ bool readahead_plan(struct readahead *ra, uint64_t off, uint64_t len,
 		 */
 		ra->seq_end = end;
 		ra->ra_end = end;
+		ra->cur = 0;
 	}
 out:
 	pthread_mutex_unlock(&ra->lock);

@@ -12,10 +12,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* A new stream's first window, unless its reads are bigger. */
+#define READAHEAD_FIRST_WINDOW	(1ULL << 20)
+
 struct readahead {
 	pthread_mutex_t lock;
 	uint64_t seq_end;	/* end of the sequential stream so far */
 	uint64_t ra_end;	/* how far ahead we have asked for */
+	uint64_t cur;		/* window of the stream, grows to the max */
 	bool disabled;
 };
 
@@ -26,7 +30,9 @@ void readahead_disable(struct readahead *ra);
 /*
  * A demand read of [off, off + len) of a blob of @size happened. Returns
  * true with the range to fetch ahead in @ra_off/@ra_len when the reader is
- * sequential and less than half a @window is already ahead of it.
+ * sequential and less than half its window is already ahead of it. The
+ * window starts at READAHEAD_FIRST_WINDOW (or four reads) and doubles
+ * with every plan, up to @window.
  */
 bool readahead_plan(struct readahead *ra, uint64_t off, uint64_t len,
 		    uint64_t size, uint64_t window, uint64_t *ra_off,

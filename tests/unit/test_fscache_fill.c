@@ -389,24 +389,34 @@ TEST(readahead_follows_a_sequential_reader)
 {
 	struct readahead ra;
 	uint64_t off, len;
-	const uint64_t w = 4 << 20, size = 64 << 20;
+	const uint64_t m = 1 << 20, w = 16 * m, size = 64 * m, r = 262144;
 
 	readahead_init(&ra);
-	/* First read at 0: a stream; fetch the window after it. */
-	ASSERT_TRUE(readahead_plan(&ra, 0, 262144, size, w, &off, &len));
-	EXPECT_EQ(262144, off);
-	EXPECT_EQ(w, len);
+	/* First read at 0: a stream; a first window of 1 MiB after it. */
+	ASSERT_TRUE(readahead_plan(&ra, 0, r, size, w, &off, &len));
+	EXPECT_EQ(r, off);
+	EXPECT_EQ(m, len);
 	/* The reader goes on inside what we fetch: nothing new yet. */
-	EXPECT_FALSE(readahead_plan(&ra, 262144, 262144, size, w, &off, &len));
-	/* It reaches the first hole after the read-ahead: more. */
-	ASSERT_TRUE(readahead_plan(&ra, w + 262144, 262144, size, w, &off, &len));
-	EXPECT_EQ(w + 524288, off);
+	EXPECT_FALSE(readahead_plan(&ra, r, r, size, w, &off, &len));
+	/* It reaches the first hole after the window: twice as much. */
+	ASSERT_TRUE(readahead_plan(&ra, r + m, r, size, w, &off, &len));
+	EXPECT_EQ(2 * r + m, off);
+	EXPECT_EQ(2 * m, len);
+	/* And so on, up to the maximum window. */
+	ASSERT_TRUE(readahead_plan(&ra, off + len, r, size, w, &off, &len));
+	EXPECT_EQ(4 * m, len);
+	ASSERT_TRUE(readahead_plan(&ra, off + len, r, size, w, &off, &len));
+	EXPECT_EQ(8 * m, len);
+	ASSERT_TRUE(readahead_plan(&ra, off + len, r, size, w, &off, &len));
+	EXPECT_EQ(w, len);
+	ASSERT_TRUE(readahead_plan(&ra, off + len, r, size, w, &off, &len));
 	EXPECT_EQ(w, len);
 	/* A jump elsewhere is a new stream: nothing ahead of it yet... */
-	EXPECT_FALSE(readahead_plan(&ra, 40 << 20, 4096, size, w, &off, &len));
-	/* ...until it goes on. */
-	ASSERT_TRUE(readahead_plan(&ra, (40 << 20) + 4096, 4096, size, w, &off, &len));
-	EXPECT_EQ((40 << 20) + 8192, off);
+	EXPECT_FALSE(readahead_plan(&ra, 50 * m, 4096, size, w, &off, &len));
+	/* ...until it goes on, with a small window again. */
+	ASSERT_TRUE(readahead_plan(&ra, 50 * m + 4096, 4096, size, w, &off, &len));
+	EXPECT_EQ(50 * m + 8192, off);
+	EXPECT_EQ(m, len);
 	readahead_destroy(&ra);
 
 	/* Never past the end of the blob, never with a zero window. */
