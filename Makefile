@@ -49,7 +49,7 @@ LIB_SRCS := src/log.c src/notify.c src/blob_id.c src/erofs.c src/config.c src/fa
 	    src/backend/remote.c src/backend/http.c src/backend/registry.c \
 	    src/backend/s3.c src/backend/oss.c \
 	    src/cache/cache_mgr.c src/cache/dummy.c src/cache/range_lock.c \
-	    src/cache/readahead.c src/cache/fill_group.c
+	    src/cache/readahead.c src/cache/fill_group.c src/cache/prefetch.c
 ifneq ($(NO_FSCACHE),1)
 LIB_SRCS += src/cache/fscache.c src/frontend/cachefiles.c \
 	    src/frontend/cachefiles_msg.c src/frontend/device.c \

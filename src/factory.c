@@ -51,6 +51,9 @@ static void stats_add(struct cache_mgr_stats *sum,
 	sum->cache.reads += s->cache.reads;
 	sum->cache.read_bytes += s->cache.read_bytes;
 	sum->cache.errors += s->cache.errors;
+	sum->cache.prefetch_fills += s->cache.prefetch_fills;
+	sum->cache.prefetch_bytes += s->cache.prefetch_bytes;
+	sum->cache.prefetch_errors += s->cache.prefetch_errors;
 	sum->cache.fetch_us += s->cache.fetch_us;
 	sum->cache.write_us += s->cache.write_us;
 	sum->backend_opens += s->backend_opens;

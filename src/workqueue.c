@@ -94,6 +94,21 @@ void workqueue_queue_low(struct workqueue *wq, struct work *work, work_fn fn)
 	pthread_mutex_unlock(&wq->lock);
 }
 
+bool workqueue_demand_pending(struct workqueue *wq)
+{
+	bool pending;
+
+	pthread_mutex_lock(&wq->lock);
+	pending = !list_empty(&wq->queue);
+	pthread_mutex_unlock(&wq->lock);
+	return pending;
+}
+
+bool workqueue_stopping(struct workqueue *wq)
+{
+	return __atomic_load_n(&wq->stopping, __ATOMIC_RELAXED);
+}
+
 void workqueue_drain(struct workqueue *wq)
 {
 	pthread_mutex_lock(&wq->lock);
@@ -109,7 +124,7 @@ void workqueue_destroy(struct workqueue *wq)
 	if (!wq->workers)
 		return;
 	pthread_mutex_lock(&wq->lock);
-	wq->stopping = true;
+	__atomic_store_n(&wq->stopping, true, __ATOMIC_RELAXED);
 	pthread_cond_broadcast(&wq->more);
 	pthread_mutex_unlock(&wq->lock);
 	for (i = 0; i < wq->nr_workers; i++) {

@@ -45,6 +45,10 @@ int workqueue_init(struct workqueue *wq, unsigned int nr_workers,
 void workqueue_queue(struct workqueue *wq, struct work *work, work_fn fn);
 /* Background work: behind every item of workqueue_queue(). */
 void workqueue_queue_low(struct workqueue *wq, struct work *work, work_fn fn);
+/* Whether a workqueue_queue() item waits for a worker. */
+bool workqueue_demand_pending(struct workqueue *wq);
+/* Whether workqueue_destroy() has begun: background work should end. */
+bool workqueue_stopping(struct workqueue *wq);
 /* Waits until every queued work item has run. */
 void workqueue_drain(struct workqueue *wq);
 /* Drains, then stops and joins the workers. */

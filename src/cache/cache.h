@@ -29,6 +29,7 @@ struct backend;
 struct backend_blob;
 struct fscached_config;
 struct json_object;
+struct prefetch;
 
 /* The cache file is written with O_DIRECT: everything aligned to this. */
 #define CACHE_BLOCK_SIZE	4096
@@ -59,6 +60,9 @@ struct blob_cache_stats {
 	uint64_t reads;		/* ranges read into memory */
 	uint64_t read_bytes;
 	uint64_t errors;
+	uint64_t prefetch_fills;	/* pieces prefetched */
+	uint64_t prefetch_bytes;
+	uint64_t prefetch_errors;
 	uint64_t fetch_us;	/* waiting for the backend, in fills */
 	uint64_t write_us;	/* writing the cache file */
 };
@@ -78,6 +82,8 @@ struct blob_cache {
 	struct readahead ra;
 	uint64_t fetch_unit;		/* power of two, >= CACHE_BLOCK_SIZE */
 	int format;			/* enum blob_format, atomic */
+	bool prefetch_started;		/* atomic */
+	struct prefetch *prefetch;	/* once started */
 };
 
 /* What the blob's first bytes said. */
@@ -89,6 +95,7 @@ enum blob_format {
 
 /* blob_cache_fill() flags */
 #define FILL_READAHEAD	(1U << 0)	/* not asked for (yet): statistics */
+#define FILL_PREFETCH	(1U << 1)	/* the whole-blob prefetch: statistics */
 
 struct blob_cache_ops {
 	/*
@@ -161,14 +168,12 @@ static inline int blob_cache_fill(struct blob_cache *bc, uint64_t off,
 	return bc->ops->fill(bc, off, len, buf, flags);
 }
 
-/* What to fetch ahead after a demand read of [off, off + len). */
-static inline bool blob_cache_readahead(struct blob_cache *bc, uint64_t off,
-					uint64_t len, uint64_t window,
-					uint64_t *ra_off, uint64_t *ra_len)
-{
-	return readahead_plan(&bc->ra, off, len, bc->size, window, ra_off,
-			      ra_len);
-}
+/*
+ * What to fetch ahead after a demand read of [off, off + len) was filled:
+ * the stream goes on from the end of what the fill made present.
+ */
+bool blob_cache_readahead(struct blob_cache *bc, uint64_t off, uint64_t len,
+			  uint64_t window, uint64_t *ra_off, uint64_t *ra_len);
 
 static inline ssize_t blob_cache_read(struct blob_cache *bc, void *buf,
 				      size_t len, uint64_t off)
@@ -189,6 +194,14 @@ void blob_cache_inspect(struct blob_cache *bc, uint64_t off,
  * tells (the superblock).
  */
 bool blob_cache_may_widen(struct blob_cache *bc, uint64_t off);
+
+/*
+ * What a fill of [off, off + len) makes present: whole blocks (O_DIRECT),
+ * and whole fetch units when blob_cache_may_widen(), so that a small
+ * random read brings its neighbours along in one fetch.
+ */
+void blob_cache_fill_bounds(struct blob_cache *bc, uint64_t off,
+			    uint64_t len, uint64_t *start, uint64_t *end);
 
 /* Reads straight from the backend; shared by the managers. */
 ssize_t blob_cache_read_backend(struct blob_cache *bc, void *buf, size_t len,

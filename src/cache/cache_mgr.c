@@ -12,6 +12,7 @@
 #include "config.h"
 #include "erofs.h"
 #include "log.h"
+#include "prefetch.h"
 
 static const struct cache_mgr_ops *const cache_mgrs[] = {
 #ifdef FSCACHED_HAVE_FSCACHE
@@ -92,6 +93,7 @@ static void blob_cache_free(struct blob_cache *bc)
 	backend_blob_close(bc->bblob);
 	if (bc->cache_fd >= 0)
 		close(bc->cache_fd);
+	prefetch_free(bc->prefetch);
 	range_lock_destroy(&bc->inflight);
 	readahead_destroy(&bc->ra);
 	free(bc->id);
@@ -146,6 +148,27 @@ bool blob_cache_may_widen(struct blob_cache *bc, uint64_t off)
 	       BLOB_FORMAT_PLAIN;
 }
 
+void blob_cache_fill_bounds(struct blob_cache *bc, uint64_t off,
+			    uint64_t len, uint64_t *start, uint64_t *end)
+{
+	uint64_t unit = blob_cache_may_widen(bc, off) ? bc->fetch_unit
+						      : CACHE_BLOCK_SIZE;
+
+	*start = ALIGN_DOWN(off, unit);
+	*end = MIN(ALIGN_UP(off + len, unit), bc->size);
+}
+
+bool blob_cache_readahead(struct blob_cache *bc, uint64_t off, uint64_t len,
+			  uint64_t window, uint64_t *ra_off, uint64_t *ra_len)
+{
+	uint64_t start, end;
+
+	blob_cache_fill_bounds(bc, off, len, &start, &end);
+	/* The kernel's next READ of the stream starts at the next hole. */
+	return readahead_plan(&bc->ra, off, MAX(end, off + len) - off,
+			      bc->size, window, ra_off, ra_len);
+}
+
 static void stats_accumulate(struct blob_cache_stats *sum,
 			     const struct blob_cache_stats *s)
 {
@@ -157,6 +180,9 @@ static void stats_accumulate(struct blob_cache_stats *sum,
 	sum->reads += counter_read(&s->reads);
 	sum->read_bytes += counter_read(&s->read_bytes);
 	sum->errors += counter_read(&s->errors);
+	sum->prefetch_fills += counter_read(&s->prefetch_fills);
+	sum->prefetch_bytes += counter_read(&s->prefetch_bytes);
+	sum->prefetch_errors += counter_read(&s->prefetch_errors);
 	sum->fetch_us += counter_read(&s->fetch_us);
 	sum->write_us += counter_read(&s->write_us);
 }
@@ -352,6 +378,9 @@ struct json_object *cache_mgr_stats_json(const struct cache_mgr_stats *st)
 	ADD("reads", st->cache.reads);
 	ADD("read_bytes", st->cache.read_bytes);
 	ADD("errors", st->cache.errors);
+	ADD("prefetch_fills", st->cache.prefetch_fills);
+	ADD("prefetch_bytes", st->cache.prefetch_bytes);
+	ADD("prefetch_errors", st->cache.prefetch_errors);
 	ADD("fetch_us", st->cache.fetch_us);
 	ADD("write_us", st->cache.write_us);
 	ADD("backend_opens", st->backend_opens);

@@ -106,21 +106,6 @@ static bool fscache_next_hole(int fd, uint64_t pos, uint64_t end,
 	return true;
 }
 
-/*
- * The range to make present for a request of [off, off + len): whole
- * blocks (O_DIRECT), and whole fetch units when the image allows it, so
- * that a small random read brings its neighbours along in one fetch.
- */
-static void fscache_fill_bounds(struct blob_cache *bc, uint64_t off,
-				uint64_t len, uint64_t *pos, uint64_t *end)
-{
-	uint64_t unit = blob_cache_may_widen(bc, off) ? bc->fetch_unit
-						      : CACHE_BLOCK_SIZE;
-
-	*pos = ALIGN_DOWN(off, unit);
-	*end = MIN(ALIGN_UP(off + len, unit), bc->size);
-}
-
 static int fscache_fill(struct blob_cache *bc, uint64_t off, uint64_t len,
 			struct io_buf *buf, unsigned int flags)
 {
@@ -132,7 +117,7 @@ static int fscache_fill(struct blob_cache *bc, uint64_t off, uint64_t len,
 		return -EINVAL;
 	}
 	len = MIN(len, bc->size - off);
-	fscache_fill_bounds(bc, off, len, &start, &end);
+	blob_cache_fill_bounds(bc, off, len, &start, &end);
 
 	range_lock_acquire(&bc->inflight, start, end);
 	pos = start;
@@ -148,7 +133,10 @@ static int fscache_fill(struct blob_cache *bc, uint64_t off, uint64_t len,
 		return ret;
 	}
 	counter_add(&bc->stats.present_bytes, end - start - MIN(end - start, fetched));
-	if (flags & FILL_READAHEAD) {
+	if (flags & FILL_PREFETCH) {
+		counter_add(&bc->stats.prefetch_fills, 1);
+		counter_add(&bc->stats.prefetch_bytes, end - start);
+	} else if (flags & FILL_READAHEAD) {
 		counter_add(&bc->stats.readahead_fills, 1);
 		counter_add(&bc->stats.readahead_bytes, end - start);
 	} else {

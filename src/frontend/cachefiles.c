@@ -23,6 +23,7 @@
 
 #include "cache/cache.h"
 #include "cache/fill_group.h"
+#include "cache/prefetch.h"
 #include "cachefiles.h"
 #include "cachefiles_msg.h"
 #include "compiler.h"
@@ -324,6 +325,8 @@ static void cf_read_work(struct work *work, struct worker *worker)
 		group = cf_window_start(fe, obj, job->off, job->len);
 		if (group)
 			cf_window_finish(fe, group, &worker->buf);
+		/* After the first read: the image's format is known then. */
+		prefetch_maybe_start(obj->bc, &fe->wq);
 	}
 	if (ret) {
 		counter_add(&fe->stats.read_errors, 1);

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "cache/cache.h"
+#include "cache/prefetch.h"
 #include "objects.h"
 
 static struct list_head *bucket(struct object_table *t, uint32_t id)
@@ -59,8 +60,11 @@ void cf_object_put(struct cf_object *obj)
 {
 	if (__atomic_sub_fetch(&obj->refs, 1, __ATOMIC_ACQ_REL))
 		return;
-	if (obj->bc)
+	if (obj->bc) {
+		/* Its cache file is closed: nothing more goes into it. */
+		prefetch_stop(obj->bc);
 		blob_cache_put(obj->bc);
+	}
 	if (obj->fd >= 0)
 		close(obj->fd);
 	free(obj);

@@ -268,6 +268,84 @@ TEST_F_TIMEOUT(served, remount_reads_from_the_cache, 300)
 	EXPECT_EQ(breads1, breads2);
 }
 
+/* The first mount of each image, with prefetch on: a JSON config. */
+static int write_prefetch_config(const char *path, const char *blobs)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return -1;
+	fprintf(f, "{\"version\": 2, \"id\": \"pf\", "
+		   "\"backend\": {\"type\": \"localfs\", \"localfs\": {\"dir\": \"%s\"}}, "
+		   "\"cache\": {\"type\": \"fscache\", \"prefetch\": "
+		   "{\"enable\": true, \"threads\": 2, \"batch_size\": 1048576}}}\n",
+		blobs);
+	return fclose(f);
+}
+
+/*
+ * Prefetch fills the whole blob in the background after the first read;
+ * then reading every file asks the daemon for nothing, for an uncompressed
+ * image (several pieces at once) and a compressed one (one at a time, from
+ * the end, so its unmount in the teardown does not wedge).
+ */
+static void prefetch_fills_the_blob(struct __test_metadata *_metadata,
+				    FIXTURE_DATA(served) *self,
+				    const char *image)
+{
+	char config[PATH_MAX + 32], dir[PATH_MAX], blob[PATH_MAX * 2];
+	struct stat sb;
+	uint64_t size;
+	const char *extra[] = { "--config", config, NULL };
+	uint64_t bytes = 0, requests1, requests2, breads1, breads2, errors;
+	struct ktest_tree_stats st;
+	unsigned int waited;
+
+	snprintf(blob, sizeof(blob), "%s/%s", self->blobs, image);
+	ASSERT_EQ(0, stat(blob, &sb));
+	size = sb.st_size;
+	ASSERT_EQ(0, ktest_daemon_stop(&self->d));
+	ASSERT_EQ(0, ktest_mkdtemp("pf", dir, sizeof(dir)));
+	snprintf(config, sizeof(config), "%s/config.json", dir);
+	ASSERT_EQ(0, write_prefetch_config(config, self->blobs));
+	ASSERT_EQ(0, ktest_daemon_start(&self->d, NULL, extra));
+	ASSERT_EQ(0, ktest_mount(image, NULL, self->mnt));
+	for (waited = 0; waited < 60000; waited += 100) {
+		ASSERT_EQ(0, ktest_daemon_counter(&self->d,
+				"factory.total.backend_read_bytes", &bytes));
+		if (bytes >= size)
+			break;
+		usleep(100000);
+	}
+	TH_LOG("%s: %llu of %llu bytes prefetched in %u ms", image,
+	       (unsigned long long)bytes, (unsigned long long)size, waited);
+	ASSERT_EQ(size, bytes);
+	ASSERT_EQ(0, ktest_daemon_counter(&self->d, "frontend.read_requests",
+					  &requests1));
+	ASSERT_EQ(0, ktest_daemon_counter(&self->d,
+					  "factory.total.backend_reads", &breads1));
+	ASSERT_EQ(0, compare_image(_metadata, "main", self->mnt, &st));
+	ASSERT_EQ(0, ktest_daemon_counter(&self->d, "frontend.read_requests",
+					  &requests2));
+	ASSERT_EQ(0, ktest_daemon_counter(&self->d,
+					  "factory.total.backend_reads", &breads2));
+	ASSERT_EQ(0, ktest_daemon_counter(&self->d,
+					  "factory.total.prefetch_errors", &errors));
+	EXPECT_EQ(requests1, requests2);
+	EXPECT_EQ(breads1, breads2);
+	EXPECT_EQ(0, errors);
+}
+
+TEST_F_TIMEOUT(served, prefetch_fills_an_uncompressed_blob, 300)
+{
+	prefetch_fills_the_blob(_metadata, self, "plain");
+}
+
+TEST_F_TIMEOUT(served, prefetch_fills_a_compressed_blob, 300)
+{
+	prefetch_fills_the_blob(_metadata, self, "lz4hc");
+}
+
 /*
  * With read-ahead (on by default), a sequential reader finds most of the
  * file already in the cache file: far fewer READs than the 256 of a 64 MiB

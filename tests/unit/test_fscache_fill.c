@@ -15,6 +15,9 @@
 
 #include "cache/cache.h"
 #include "cache/fill_group.h"
+#include "cache/prefetch.h"
+#include "workqueue.h"
+#include <time.h>
 #include "config.h"
 #include "factory.h"
 #include "harness.h"
@@ -273,6 +276,104 @@ TEST_F(cachefile, compressed_erofs_image_is_filled_exactly)
 	EXPECT_FALSE(blob_cache_readahead(bc, 4096, 4096, 4 << 20, &ra_off,
 					  &ra_len));
 	blob_cache_put(bc);
+	close(fd);
+}
+
+/* A blob cache whose configuration prefetches, and a pool to run it. */
+static struct blob_cache *open_prefetching(FIXTURE_DATA(cachefile) *self,
+					   const char *id, uint64_t limit,
+					   struct fscached_config **cfg,
+					   int *fd, char *path, size_t size)
+{
+	struct blob_info info = { .id = "blob", .domain = id };
+	char err[CONFIG_ERR_MAX];
+	struct blob_cache *bc = NULL;
+
+	if (config_new_localfs(id, self->dir, "fscache", cfg, err, sizeof(err)))
+		return NULL;
+	(*cfg)->prefetch.enable = true;
+	(*cfg)->prefetch.threads = 3;
+	(*cfg)->prefetch.batch_size = 1048576;
+	(*cfg)->prefetch.bandwidth_limit = limit;
+	snprintf(path, size, "%s/cache-%s", self->dir, id);
+	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (*fd < 0)
+		return NULL;
+	info.cache_fd = *fd;
+	if (factory_new_blob_cache(&self->f, *cfg, &info, &bc))
+		return NULL;
+	return bc;
+}
+
+TEST_F(cachefile, prefetch_fills_the_whole_blob_once)
+{
+	struct fscached_config *cfg;
+	char path[PATH_MAX];
+	struct workqueue wq;
+	struct blob_cache *bc;
+	int fd;
+
+	bc = open_prefetching(self, "pf", 0, &cfg, &fd, path, sizeof(path));
+	ASSERT_NE(NULL, bc);
+	ASSERT_EQ(0, workqueue_init(&wq, 4, 1048576));
+	/* Not before the first read has told what the blob is... */
+	bc->format = BLOB_FORMAT_PLAIN;
+	ASSERT_TRUE(prefetch_maybe_start(bc, &wq));
+	/* ...and only once. */
+	EXPECT_FALSE(prefetch_maybe_start(bc, &wq));
+	workqueue_drain(&wq);
+	EXPECT_EQ(0, check_range(path, 0, BLOB_SIZE));
+	EXPECT_EQ(BLOB_SIZE, bc->bblob->backend->stats.read_bytes);
+	EXPECT_EQ(4, bc->stats.prefetch_fills);
+	EXPECT_EQ(0, bc->stats.prefetch_errors);
+	workqueue_destroy(&wq);
+	blob_cache_put(bc);
+	config_free(cfg);
+	close(fd);
+}
+
+TEST_F(cachefile, prefetch_keeps_to_its_bandwidth_and_stops)
+{
+	struct timespec t0, t1;
+	struct fscached_config *cfg;
+	char path[PATH_MAX];
+	struct workqueue wq;
+	struct blob_cache *bc;
+	long ms;
+	int fd;
+
+	/* 4 MiB/s: the last of four 1 MiB pieces may start after 0.75 s. */
+	bc = open_prefetching(self, "paced", 4 << 20, &cfg, &fd, path,
+			      sizeof(path));
+	ASSERT_NE(NULL, bc);
+	ASSERT_EQ(0, workqueue_init(&wq, 4, 1048576));
+	bc->format = BLOB_FORMAT_PLAIN;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ASSERT_TRUE(prefetch_maybe_start(bc, &wq));
+	workqueue_drain(&wq);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	TH_LOG("3 MiB prefetched at 4 MiB/s in %ld ms", ms);
+	EXPECT_GE(ms, 700);
+	EXPECT_EQ(0, check_range(path, 0, BLOB_SIZE));
+	workqueue_destroy(&wq);
+	blob_cache_put(bc);
+	config_free(cfg);
+	close(fd);
+
+	/* Stopped at once (the kernel closed the blob): at most a piece. */
+	bc = open_prefetching(self, "stopped", 1 << 20, &cfg, &fd, path,
+			      sizeof(path));
+	ASSERT_NE(NULL, bc);
+	ASSERT_EQ(0, workqueue_init(&wq, 4, 1048576));
+	bc->format = BLOB_FORMAT_PLAIN;
+	ASSERT_TRUE(prefetch_maybe_start(bc, &wq));
+	prefetch_stop(bc);
+	workqueue_drain(&wq);
+	EXPECT_LE(bc->stats.prefetch_fills, 1);
+	workqueue_destroy(&wq);
+	blob_cache_put(bc);
+	config_free(cfg);
 	close(fd);
 }
 

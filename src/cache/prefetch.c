@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "compiler.h"
+#include "config.h"
+#include "log.h"
+#include "prefetch.h"
+#include "workqueue.h"
+
+/* Longest sleep of a paced worker before it looks for demand work again. */
+#define PREFETCH_PACE_SLICE_US	20000
+
+struct prefetch_worker {
+	struct work work;
+	struct prefetch *pf;
+};
+
+struct prefetch {
+	struct blob_cache *bc;		/* a reference of ours */
+	struct workqueue *wq;
+	pthread_mutex_t lock;
+	uint64_t next;			/* pieces are claimed below this */
+	uint64_t batch;
+	uint64_t limit;			/* bytes per second, 0: no limit */
+	uint64_t start_us;
+	uint64_t claimed;		/* bytes, for the pacing */
+	unsigned int refs;		/* workers still queued or running */
+	bool stopped;
+	struct prefetch_worker *workers;
+};
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/*
+ * A worker is done for good. The last one drops the blob cache reference
+ * taken at the start; the blob cache frees us (prefetch_free()).
+ */
+static void prefetch_put(struct prefetch *pf)
+{
+	struct blob_cache *bc = pf->bc;
+	unsigned int refs;
+
+	pthread_mutex_lock(&pf->lock);
+	refs = --pf->refs;
+	pthread_mutex_unlock(&pf->lock);
+	if (!refs)
+		blob_cache_put(bc);
+}
+
+void prefetch_free(struct prefetch *pf)
+{
+	if (!pf)
+		return;
+	pthread_mutex_destroy(&pf->lock);
+	free(pf->workers);
+	free(pf);
+}
+
+static bool prefetch_stopped(struct prefetch *pf)
+{
+	return __atomic_load_n(&pf->stopped, __ATOMIC_RELAXED) ||
+	       workqueue_stopping(pf->wq);
+}
+
+/* How long until the next piece may start, in microseconds. */
+static uint64_t prefetch_pace(struct prefetch *pf)
+{
+	uint64_t due, now;
+
+	if (!pf->limit)
+		return 0;
+	due = pf->start_us + pf->claimed * 1000000 / pf->limit;
+	now = now_us();
+	return due > now ? due - now : 0;
+}
+
+static bool prefetch_claim(struct prefetch *pf, uint64_t *off, uint64_t *len)
+{
+	bool claimed = false;
+
+	pthread_mutex_lock(&pf->lock);
+	if (!prefetch_stopped(pf) && pf->next > 0) {
+		*len = pf->next % pf->batch ? pf->next % pf->batch : pf->batch;
+		*off = pf->next - *len;
+		pf->next = *off;
+		pf->claimed += *len;
+		claimed = true;
+	}
+	pthread_mutex_unlock(&pf->lock);
+	return claimed;
+}
+
+static void prefetch_work(struct work *work, struct worker *worker)
+{
+	struct prefetch_worker *w = container_of(work, struct prefetch_worker,
+						 work);
+	struct prefetch *pf = w->pf;
+	struct blob_cache *bc = pf->bc;
+	uint64_t off, len, wait;
+	int ret;
+
+	while ((wait = prefetch_pace(pf)) && !prefetch_stopped(pf)) {
+		/* Never hold a worker that a demand request could use. */
+		if (workqueue_demand_pending(pf->wq)) {
+			workqueue_queue_low(pf->wq, &w->work, prefetch_work);
+			return;
+		}
+		usleep(MIN(wait, (uint64_t)PREFETCH_PACE_SLICE_US));
+	}
+	if (!prefetch_claim(pf, &off, &len)) {
+		prefetch_put(pf);
+		return;
+	}
+	ret = blob_cache_fill(bc, off, len, &worker->buf, FILL_PREFETCH);
+	if (ret) {
+		counter_add(&bc->stats.prefetch_errors, 1);
+		log_debug("prefetch of blob '%s' [%llu, +%llu) failed: %s",
+			  bc->id, (unsigned long long)off,
+			  (unsigned long long)len, strerror(-ret));
+	}
+	if (!off && !ret)
+		log_info("blob '%s' is all in the cache (prefetched)", bc->id);
+	/* Behind whatever demand arrived meanwhile. */
+	workqueue_queue_low(pf->wq, &w->work, prefetch_work);
+}
+
+bool prefetch_maybe_start(struct blob_cache *bc, struct workqueue *wq)
+{
+	const struct prefetch_config *cfg = &bc->mgr->config->prefetch;
+	unsigned int threads, i;
+	struct prefetch *pf;
+
+	if (!cfg->enable || !bc->size ||
+	    __atomic_exchange_n(&bc->prefetch_started, true, __ATOMIC_RELAXED))
+		return false;
+	threads = cfg->threads ? cfg->threads : PREFETCH_DEFAULT_THREADS;
+	threads = MIN(threads, wq->nr_workers);
+	/* One piece at a time keeps a compressed image's data one suffix. */
+	if (__atomic_load_n(&bc->format, __ATOMIC_RELAXED) !=
+	    BLOB_FORMAT_PLAIN)
+		threads = 1;
+	pf = calloc(1, sizeof(*pf));
+	if (pf)
+		pf->workers = calloc(threads, sizeof(*pf->workers));
+	if (!pf || !pf->workers) {
+		free(pf);
+		log_warn("no memory to prefetch blob '%s'", bc->id);
+		return false;
+	}
+	pthread_mutex_init(&pf->lock, NULL);
+	blob_cache_get(bc);
+	pf->bc = bc;
+	pf->wq = wq;
+	pf->next = bc->size;
+	pf->batch = cfg->batch_size ? MAX(cfg->batch_size, PREFETCH_MIN_BATCH)
+				    : PREFETCH_DEFAULT_BATCH;
+	pf->batch = ALIGN_UP(pf->batch, (uint64_t)CACHE_BLOCK_SIZE);
+	pf->limit = cfg->bandwidth_limit;
+	pf->start_us = now_us();
+	pf->refs = threads;
+	__atomic_store_n(&bc->prefetch, pf, __ATOMIC_RELEASE);
+	log_info("prefetching blob '%s' (%llu bytes, %u workers, %llu-byte pieces%s)",
+		 bc->id, (unsigned long long)bc->size, threads,
+		 (unsigned long long)pf->batch, pf->limit ? ", paced" : "");
+	for (i = 0; i < threads; i++) {
+		pf->workers[i].pf = pf;
+		workqueue_queue_low(wq, &pf->workers[i].work, prefetch_work);
+	}
+	return true;
+}
+
+void prefetch_stop(struct blob_cache *bc)
+{
+	struct prefetch *pf = __atomic_load_n(&bc->prefetch, __ATOMIC_ACQUIRE);
+
+	if (!pf)
+		return;
+	__atomic_store_n(&pf->stopped, true, __ATOMIC_RELAXED);
+}
