@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cache/cache.h"
@@ -347,6 +348,14 @@ static void block_signals(struct daemon *d)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+static uint64_t monotonic_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static void notify_ready(void)
 {
 	int ret = service_notify("READY=1");
@@ -359,6 +368,7 @@ static void notify_ready(void)
 int main(int argc, char **argv)
 {
 	struct cachefiles_options fo = { 0 };
+	uint64_t start_us = monotonic_us();
 	struct daemon d = { 0 };
 	int ret;
 
@@ -392,9 +402,9 @@ int main(int argc, char **argv)
 		log_error("cannot start threads: %s", strerror(-ret));
 		goto out_frontend;
 	}
-	log_info("fscached %s ready: cache %s, %u workers, backend %s",
+	log_info("fscached %s ready: cache %s, %u workers, backend %s (%.1f ms after main)",
 		 FSCACHED_VERSION, d.opts.cache_dir, d.opts.threads,
-		 d.config->backend_type);
+		 d.config->backend_type, (monotonic_us() - start_us) / 1000.0);
 	notify_ready();
 
 	ret = cachefiles_frontend_run(d.fe);

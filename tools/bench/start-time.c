@@ -6,6 +6,7 @@
  * PIDFILE.
  *
  *   start-time PIDFILE TIMEOUT_S CMD [ARGS...]
+ *   start-time -x CMD [ARGS...]     time from fork to CMD's exit instead
  *
  * Exit status: 0, 1 if it exited or timed out before it was ready.
  */
@@ -29,6 +30,26 @@ static double now_us(void)
 	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
 }
 
+/* The floor under any start time: fork, exec and exit of a command. */
+static int time_to_exit(char **cmd)
+{
+	double t0 = now_us();
+	pid_t pid = fork();
+
+	if (pid < 0) {
+		perror("start-time: fork");
+		return 1;
+	}
+	if (!pid) {
+		execvp(cmd[0], cmd);
+		_exit(127);
+	}
+	if (waitpid(pid, NULL, 0) != pid)
+		return 1;
+	printf("%.0f\n", now_us() - t0);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -40,6 +61,8 @@ int main(int argc, char **argv)
 	ssize_t n;
 	int fd;
 
+	if (argc >= 3 && !strcmp(argv[1], "-x"))
+		return time_to_exit(argv + 2);
 	if (argc < 4) {
 		fprintf(stderr, "usage: start-time PIDFILE TIMEOUT_S CMD [ARGS...]\n");
 		return 2;
