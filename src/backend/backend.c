@@ -119,6 +119,48 @@ ssize_t backend_blob_read(struct backend_blob *blob, void *buf, size_t len,
 	return n;
 }
 
+bool backend_blob_can_stream(const struct backend_blob *blob)
+{
+	return blob->backend->ops->blob_stream != NULL;
+}
+
+struct stream_count {
+	backend_consume_fn consume;
+	void *ctx;
+	uint64_t got;
+};
+
+static int stream_count_consume(void *arg, const void *data, size_t n)
+{
+	struct stream_count *sc = arg;
+
+	sc->got += n;
+	return sc->consume(sc->ctx, data, n);
+}
+
+int backend_blob_stream(struct backend_blob *blob, uint64_t off, uint64_t len,
+			backend_consume_fn consume, void *ctx)
+{
+	struct stream_count sc = { .consume = consume, .ctx = ctx };
+	struct backend *be = blob->backend;
+	uint64_t want;
+	int ret;
+
+	if (!be->ops->blob_stream)
+		return -EOPNOTSUPP;
+	if (off >= blob->size)
+		return 0;
+	want = MIN(len, blob->size - off);
+	counter_add(&be->stats.reads, 1);
+	ret = be->ops->blob_stream(blob, off, want, stream_count_consume, &sc);
+	if (!ret && sc.got != want)
+		ret = -EIO;
+	counter_add(&be->stats.read_bytes, sc.got);
+	if (ret)
+		counter_add(&be->stats.read_errors, 1);
+	return ret;
+}
+
 void backend_blob_close(struct backend_blob *blob)
 {
 	if (blob)

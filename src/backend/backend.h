@@ -8,6 +8,7 @@
 #ifndef FSCACHED_BACKEND_H
 #define FSCACHED_BACKEND_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -30,6 +31,9 @@ struct backend_blob {
 	uint64_t size;
 };
 
+/* Takes the next @n bytes of a streamed range; a negative return stops it. */
+typedef int (*backend_consume_fn)(void *ctx, const void *data, size_t n);
+
 struct backend_ops {
 	const char *type;
 	/*
@@ -49,6 +53,14 @@ struct backend_ops {
 	 */
 	ssize_t (*blob_read)(struct backend_blob *blob, void *buf, size_t len,
 			     uint64_t off);
+	/*
+	 * Optional, for backends where a request costs more than its bytes:
+	 * give [off, off + len) (inside the blob) to @consume in order, in
+	 * pieces of any size, from one request. Returns 0 or -errno; what
+	 * was consumed before an error stays consumed.
+	 */
+	int (*blob_stream)(struct backend_blob *blob, uint64_t off,
+			   uint64_t len, backend_consume_fn consume, void *ctx);
 	void (*blob_close)(struct backend_blob *blob);
 };
 
@@ -68,6 +80,14 @@ int backend_blob_open(struct backend *be, const char *id,
 /* Reads exactly the part of [off, off + len) that lies inside the blob. */
 ssize_t backend_blob_read(struct backend_blob *blob, void *buf, size_t len,
 			  uint64_t off);
+/* Whether backend_blob_stream() makes one request of a whole range. */
+bool backend_blob_can_stream(const struct backend_blob *blob);
+/*
+ * Streams exactly the part of [off, off + len) that lies inside the blob;
+ * -EIO when the backend gives fewer bytes.
+ */
+int backend_blob_stream(struct backend_blob *blob, uint64_t off, uint64_t len,
+			backend_consume_fn consume, void *ctx);
 void backend_blob_close(struct backend_blob *blob);
 
 int backend_type_known(const char *type);

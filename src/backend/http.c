@@ -92,5 +92,6 @@ const struct backend_ops http_backend_ops = {
 	.destroy = http_destroy,
 	.blob_open = remote_blob_open,
 	.blob_read = remote_blob_read,
+	.blob_stream = remote_blob_stream,
 	.blob_close = remote_blob_close,
 };

@@ -248,6 +248,25 @@ static void sink_decide(struct body_sink *s)
 	}
 }
 
+/* Body bytes of our range: into the buffer, or to the consumer. */
+static int sink_deliver(struct body_sink *s, const char *data, size_t n)
+{
+	struct http_call *call = s->call;
+	int ret;
+
+	if (call->consume) {
+		ret = call->consume(call->consume_ctx, data, n);
+		if (ret < 0) {
+			s->resp->consume_error = ret;
+			return ret;
+		}
+	} else {
+		memcpy((char *)call->buf + s->resp->got, data, n);
+	}
+	s->resp->got += n;
+	return 0;
+}
+
 static size_t sink_write(char *data, size_t size, size_t nmemb, void *arg)
 {
 	struct body_sink *s = arg;
@@ -256,7 +275,7 @@ static size_t sink_write(char *data, size_t size, size_t nmemb, void *arg)
 
 	if (!s->decided)
 		sink_decide(s);
-	if (s->resp->data_error)
+	if (s->resp->data_error || s->resp->consume_error)
 		return 0;
 	switch (s->mode) {
 	case SINK_RANGE:
@@ -267,14 +286,14 @@ static size_t sink_write(char *data, size_t size, size_t nmemb, void *arg)
 			s->resp->data_error = -EIO;
 			return 0;
 		}
-		memcpy((char *)call->buf + s->resp->got, data, n);
-		s->resp->got += n;
+		if (sink_deliver(s, data, n))
+			return 0;
 		break;
 	case SINK_WHOLE:
 		skip = s->pos < call->off ? MIN(n, call->off - s->pos) : 0;
 		take = MIN(n - skip, call->len - s->resp->got);
-		memcpy((char *)call->buf + s->resp->got, data + skip, take);
-		s->resp->got += take;
+		if (take && sink_deliver(s, data + skip, take))
+			return 0;
 		s->pos += n;
 		if (s->resp->got == call->len) {
 			/* The rest of the blob is of no use: stop here. */
@@ -412,6 +431,10 @@ static enum http_verdict default_verdict(struct http_call *call)
 {
 	struct http_response *resp = &call->resp;
 
+	if (resp->consume_error) {
+		call->error = resp->consume_error;
+		return HTTP_FAIL;
+	}
 	if (resp->curl_code == CURLE_OPERATION_TIMEDOUT) {
 		call->error = -ETIMEDOUT;
 		return HTTP_RETRY;
@@ -474,6 +497,17 @@ static void sleep_ms(unsigned int ms)
 		;
 }
 
+/* A streamed GET goes on after what was consumed already. */
+static void call_resume(struct http_call *call)
+{
+	uint64_t got = call->resp.got;
+
+	if (!call->consume || !got || got >= call->len)
+		return;
+	call->off += got;
+	call->len -= got;
+}
+
 int http_call_run(struct http_client *c, struct http_call *call)
 {
 	unsigned int retries = 0, agains = 0;
@@ -492,10 +526,16 @@ int http_call_run(struct http_client *c, struct http_call *call)
 		call->attempts++;
 		http_perform(c, call);
 
+		/* Every byte of a streamed range arrived: never again. */
+		if (call->consume && call->len && call->resp.got == call->len &&
+		    !call->resp.data_error && !call->resp.consume_error)
+			return 0;
 		if (c->cfg.proxy_fallback && proxy_failed(&call->resp)) {
 			proxy_mark_down(c);
-			if (++agains <= HTTP_AGAIN_MAX)
+			if (++agains <= HTTP_AGAIN_MAX) {
+				call_resume(call);
 				continue;
+			}
 		}
 		v = call->inspect ? call->inspect(call, &call->resp)
 				  : HTTP_DEFAULT;
@@ -505,12 +545,15 @@ int http_call_run(struct http_client *c, struct http_call *call)
 		case HTTP_DONE:
 			return 0;
 		case HTTP_AGAIN:
-			if (++agains <= HTTP_AGAIN_MAX)
+			if (++agains <= HTTP_AGAIN_MAX) {
+				call_resume(call);
 				continue;
+			}
 			return call->error ? call->error : -EIO;
 		case HTTP_RETRY:
 			if (retries >= c->cfg.retry_limit)
 				return call->error ? call->error : -EIO;
+			call_resume(call);
 			counter_add(&c->stats.retries, 1);
 			/* Never the query: signed URLs carry credentials. */
 			log_debug("%s %.*s: %s (status %ld); retry %u of %u",

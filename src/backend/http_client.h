@@ -57,6 +57,7 @@ struct http_response {
 	char *location;			/* Location header, malloc'd */
 	char *www_authenticate;		/* malloc'd */
 	int data_error;			/* body did not match the request */
+	int consume_error;		/* call->consume() failed: -errno */
 	bool via_proxy;
 	char error[256];		/* curl's error or the body's start */
 };
@@ -81,6 +82,13 @@ struct http_call {
 	bool ranged;
 	uint64_t off, len;		/* the range, for GET */
 	void *buf;			/* len bytes, for GET */
+	/*
+	 * Instead of @buf: the body of a ranged GET, in order, in pieces.
+	 * What was consumed stays consumed: a retry asks for the rest only.
+	 * A negative return ends the call with that error, without retries.
+	 */
+	int (*consume)(void *ctx, const void *data, size_t n);
+	void *consume_ctx;
 	bool up_to_len;			/* unranged GET: any length <= len */
 	char *url;			/* set by prepare(); freed by the engine */
 	struct curl_slist *headers;	/* set by prepare(); freed likewise */
@@ -94,8 +102,8 @@ struct http_call {
 };
 
 /*
- * Run @call to completion: returns 0 with the body in call->buf (or the
- * size in call->resp for HEAD), or -errno: -ENOENT (404), -EACCES
+ * Run @call to completion: returns 0 with the body in call->buf or given
+ * to call->consume() (or the size in call->resp for HEAD), or -errno: -ENOENT (404), -EACCES
  * (401/403), -ETIMEDOUT, -EIO (anything else, including a body that does
  * not match the range).
  */

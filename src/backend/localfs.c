@@ -181,6 +181,8 @@ err_close:
 	return ret;
 }
 
+#define LOCALFS_WILLNEED_MIN	(128U << 10)
+
 static ssize_t localfs_blob_read(struct backend_blob *blob, void *buf,
 				 size_t len, uint64_t off)
 {
@@ -188,6 +190,12 @@ static ssize_t localfs_blob_read(struct backend_blob *blob, void *buf,
 	size_t done = 0;
 	ssize_t n;
 
+	/*
+	 * The whole range in one go: the page cache would otherwise ramp its
+	 * read-ahead up from a small window for every piece of a worker.
+	 */
+	if (len > LOCALFS_WILLNEED_MIN)
+		posix_fadvise(lb->fd, off, len, POSIX_FADV_WILLNEED);
 	while (done < len) {
 		n = pread(lb->fd, (char *)buf + done, len - done, off + done);
 		if (n < 0) {

@@ -84,6 +84,8 @@ struct remote_call {
 
 int remote_blob_open(struct backend *be, const char *id,
 		     struct backend_blob **out);
+int remote_blob_stream(struct backend_blob *blob, uint64_t off, uint64_t len,
+		       backend_consume_fn consume, void *ctx);
 ssize_t remote_blob_read(struct backend_blob *blob, void *buf, size_t len,
 			 uint64_t off);
 void remote_blob_close(struct backend_blob *blob);

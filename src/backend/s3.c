@@ -176,5 +176,6 @@ const struct backend_ops s3_backend_ops = {
 	.destroy = s3_destroy,
 	.blob_open = remote_blob_open,
 	.blob_read = remote_blob_read,
+	.blob_stream = remote_blob_stream,
 	.blob_close = remote_blob_close,
 };

@@ -203,6 +203,14 @@ bool blob_cache_may_widen(struct blob_cache *bc, uint64_t off);
 void blob_cache_fill_bounds(struct blob_cache *bc, uint64_t off,
 			    uint64_t len, uint64_t *start, uint64_t *end);
 
+/*
+ * The piece size for filling @len bytes with @workers at once: a buffer
+ * each, or for a backend that streams (where a request costs more than its
+ * bytes) one piece per worker.
+ */
+uint64_t blob_cache_piece_size(struct blob_cache *bc, uint64_t len,
+			       unsigned int workers, uint64_t buf_size);
+
 /* Reads straight from the backend; shared by the managers. */
 ssize_t blob_cache_read_backend(struct blob_cache *bc, void *buf, size_t len,
 				uint64_t off);

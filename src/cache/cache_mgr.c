@@ -169,6 +169,15 @@ bool blob_cache_readahead(struct blob_cache *bc, uint64_t off, uint64_t len,
 			      bc->size, window, ra_off, ra_len);
 }
 
+uint64_t blob_cache_piece_size(struct blob_cache *bc, uint64_t len,
+			       unsigned int workers, uint64_t buf_size)
+{
+	/* A request costs more than its bytes: one per worker. */
+	if (backend_blob_can_stream(bc->bblob) && workers)
+		return MAX(buf_size, ALIGN_UP(len / workers, buf_size));
+	return buf_size;
+}
+
 static void stats_accumulate(struct blob_cache_stats *sum,
 			     const struct blob_cache_stats *s)
 {

@@ -45,39 +45,115 @@ static int fscache_write_all(int fd, const void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
-/* Fetch [pos, end) from the backend and write it, in buffer-sized pieces. */
-static int fscache_fetch(struct blob_cache *bc, uint64_t pos, uint64_t end,
-			 struct io_buf *buf)
+/*
+ * Write @n fetched bytes at @pos from @buf: a partial last block (the end
+ * of the blob) is zero padded for O_DIRECT.
+ */
+static int fscache_store(struct blob_cache *bc, struct io_buf *buf, size_t n,
+			 uint64_t pos)
+{
+	size_t padded = ALIGN_UP(n, CACHE_BLOCK_SIZE);
+	uint64_t t0 = now_us();
+	int ret;
+
+	blob_cache_inspect(bc, pos, buf->data, n);
+	if (padded != n)
+		memset((char *)buf->data + n, 0, padded - n);
+	ret = fscache_write_all(bc->cache_fd, buf->data, padded, pos);
+	counter_add(&bc->stats.write_us, now_us() - t0);
+	if (ret)
+		log_debug("blob '%s': writing %zu bytes at %llu into the cache file failed: %s",
+			  bc->id, padded, (unsigned long long)pos,
+			  strerror(-ret));
+	return ret;
+}
+
+/* Fetch [pos, end) with one backend read per buffer. */
+static int fscache_fetch_pieces(struct blob_cache *bc, uint64_t pos,
+				uint64_t end, struct io_buf *buf)
 {
 	int ret;
 
 	while (pos < end) {
 		size_t want = MIN(end - pos, (uint64_t)buf->size);
-		uint64_t t0, t1;
-		size_t padded;
+		uint64_t t0 = now_us();
 		ssize_t n;
 
-		t0 = now_us();
 		n = backend_blob_read(bc->bblob, buf->data, want, pos);
-		t1 = now_us();
-		counter_add(&bc->stats.fetch_us, t1 - t0);
+		counter_add(&bc->stats.fetch_us, now_us() - t0);
 		if (n < 0)
 			return n;
-		blob_cache_inspect(bc, pos, buf->data, n);
-		padded = ALIGN_UP((size_t)n, CACHE_BLOCK_SIZE);
-		if (padded != (size_t)n)
-			memset((char *)buf->data + n, 0, padded - n);
-		ret = fscache_write_all(bc->cache_fd, buf->data, padded, pos);
-		counter_add(&bc->stats.write_us, now_us() - t1);
-		if (ret) {
-			log_debug("blob '%s': writing %zu bytes at %llu into the cache file failed: %s",
-				  bc->id, padded, (unsigned long long)pos,
-				  strerror(-ret));
+		ret = fscache_store(bc, buf, n, pos);
+		if (ret)
 			return ret;
-		}
 		pos += n;
 	}
 	return 0;
+}
+
+/* A streamed range, gathered into the buffer and written as it fills. */
+struct fscache_stream {
+	struct blob_cache *bc;
+	struct io_buf *buf;
+	uint64_t pos;		/* blob offset of buf->data[0] */
+	size_t used;
+	uint64_t write_us;	/* spent in fscache_store(), not waiting */
+};
+
+static int fscache_stream_consume(void *ctx, const void *data, size_t n)
+{
+	struct fscache_stream *st = ctx;
+	uint64_t t0;
+	size_t take;
+	int ret;
+
+	while (n) {
+		take = MIN(n, st->buf->size - st->used);
+		memcpy((char *)st->buf->data + st->used, data, take);
+		st->used += take;
+		data = (const char *)data + take;
+		n -= take;
+		if (st->used < st->buf->size)
+			break;
+		t0 = now_us();
+		ret = fscache_store(st->bc, st->buf, st->used, st->pos);
+		st->write_us += now_us() - t0;
+		if (ret)
+			return ret;
+		st->pos += st->used;
+		st->used = 0;
+	}
+	return 0;
+}
+
+/* Fetch [pos, end) with one backend request, written as it arrives. */
+static int fscache_fetch_stream(struct blob_cache *bc, uint64_t pos,
+				uint64_t end, struct io_buf *buf)
+{
+	struct fscache_stream st = { .bc = bc, .buf = buf, .pos = pos };
+	uint64_t t0 = now_us();
+	int ret;
+
+	ret = backend_blob_stream(bc->bblob, pos, end - pos,
+				  fscache_stream_consume, &st);
+	counter_add(&bc->stats.fetch_us, now_us() - t0 - st.write_us);
+	/* Whole blocks that arrived are good data even when the rest failed. */
+	if (ret)
+		st.used = ALIGN_DOWN(st.used, (size_t)CACHE_BLOCK_SIZE);
+	if (st.used) {
+		int wret = fscache_store(bc, buf, st.used, st.pos);
+
+		ret = ret ? ret : wret;
+	}
+	return ret;
+}
+
+static int fscache_fetch(struct blob_cache *bc, uint64_t pos, uint64_t end,
+			 struct io_buf *buf)
+{
+	if (backend_blob_can_stream(bc->bblob) && end - pos > buf->size)
+		return fscache_fetch_stream(bc, pos, end, buf);
+	return fscache_fetch_pieces(bc, pos, end, buf);
 }
 
 /*

@@ -281,7 +281,10 @@ static struct fill_group *cf_window_start(struct cachefiles_frontend *fe,
 	    !blob_cache_readahead(obj->bc, off, len, fe->readahead, &ra_off,
 				  &ra_len))
 		return NULL;
-	group = fill_group_create(obj->bc, ra_off, ra_len, CF_WORKER_BUF_SIZE);
+	group = fill_group_create(obj->bc, ra_off, ra_len,
+				  blob_cache_piece_size(obj->bc, ra_len,
+							fe->wq.nr_workers,
+							CF_WORKER_BUF_SIZE));
 	if (!group)
 		return NULL;
 	helpers = MIN(fill_group_pieces(group), fe->wq.nr_workers) - 1;

@@ -5,6 +5,7 @@
  * misbehaves on purpose (tests/servers/faulty).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,10 @@
 #include <unistd.h>
 
 #include "backend/backend.h"
+#include "cache/cache.h"
+#include "config.h"
+#include "factory.h"
+#include <limits.h>
 #include "harness.h"
 #include "srv.h"
 
@@ -98,6 +103,70 @@ TEST_F(web, sizes_and_ranges_are_exact)
 	EXPECT_EQ(0, test_backend_compare_all(self->be, "big", self->big, 1 << 20));
 	EXPECT_EQ(-ENOENT, test_backend_compare(self->be, "missing", self->big, 0, 1));
 	EXPECT_GT(self->be->stats.reads, 5);
+}
+
+/* A streamed range, checked byte by byte against the file it came from. */
+struct stream_check {
+	int fd;
+	uint64_t off, got;
+	int mismatch;
+};
+
+static int stream_check_consume(void *ctx, const void *data, size_t n)
+{
+	struct stream_check *sc = ctx;
+	char *want = malloc(n);
+
+	if (!want || pread(sc->fd, want, n, sc->off + sc->got) != (ssize_t)n ||
+	    memcmp(want, data, n))
+		sc->mismatch = 1;
+	free(want);
+	sc->got += n;
+	return 0;
+}
+
+/* Stream [off, off + len) of @id; returns the backend's answer. */
+static int stream_range(struct backend *be, const char *id, const char *path,
+			uint64_t off, uint64_t len, struct stream_check *sc)
+{
+	struct backend_blob *blob;
+	int ret;
+
+	memset(sc, 0, sizeof(*sc));
+	sc->off = off;
+	sc->fd = open(path, O_RDONLY);
+	if (sc->fd < 0)
+		return -errno;
+	ret = backend_blob_open(be, id, &blob);
+	if (!ret) {
+		ret = backend_blob_stream(blob, off, len, stream_check_consume, sc);
+		backend_blob_close(blob);
+	}
+	close(sc->fd);
+	return ret;
+}
+
+TEST_F(web, ranges_stream_in_one_request)
+{
+	struct stream_check sc;
+	uint64_t reads;
+	char json[1024];
+
+	snprintf(json, sizeof(json), "{\"url\": \"%s/\"}",
+		 srv_env(&self->nginx, "HTTP_URL"));
+	self->be = make(_metadata, json);
+	ASSERT_NE(NULL, self->be);
+	reads = self->be->stats.reads;
+	ASSERT_EQ(0, stream_range(self->be, "big", self->big, 4096,
+				  3 * 1048576, &sc));
+	EXPECT_EQ(3 * 1048576, sc.got);
+	EXPECT_EQ(0, sc.mismatch);
+	EXPECT_EQ(reads + 1, self->be->stats.reads);
+	/* Clamped to the blob, like a read. */
+	ASSERT_EQ(0, stream_range(self->be, "big", self->big, BIG_SIZE - 100,
+				  1 << 20, &sc));
+	EXPECT_EQ(100, sc.got);
+	EXPECT_EQ(0, sc.mismatch);
 }
 
 TEST_F(web, connections_are_reused)
@@ -331,6 +400,67 @@ TEST_F(faulty, bodies_that_do_not_match_are_never_data)
 	EXPECT_EQ(-EIO, READ_MODE("overlong", "\"retry_limit\": 1", NULL));
 	EXPECT_EQ(-EIO, READ_MODE("badrange", "\"retry_limit\": 1", NULL));
 	EXPECT_EQ(-EIO, READ_MODE("reset", "\"retry_limit\": 2", NULL));
+}
+
+/*
+ * A stream cut in the middle goes on where it stopped: every retry asks for
+ * the rest only, so what was consumed is never given twice. The server cuts
+ * every body in half: after 4 requests, 15/16 of the range have arrived,
+ * in order, and the call fails.
+ */
+TEST_F(faulty, a_cut_stream_resumes_where_it_stopped)
+{
+	struct stream_check sc;
+	struct backend *be;
+	char json[1024], err[512];
+
+	snprintf(json, sizeof(json),
+		 "{\"url\": \"%s/truncate\", \"retry_delay_ms\": 20, \"retry_limit\": 3}",
+		 srv_env(&self->srv, "FAULTY_URL"));
+	ASSERT_EQ(0, test_backend("http", json, &be, err, sizeof(err)));
+	EXPECT_EQ(-EIO, stream_range(be, "blob", self->blob, 1048576, 1048576,
+				     &sc));
+	EXPECT_EQ(1048576 - 65536, sc.got);
+	EXPECT_EQ(0, sc.mismatch);
+	backend_destroy(be);
+}
+
+/*
+ * A fill whose stream is cut keeps the whole blocks that arrived and
+ * nothing else: never a zero-padded block in the middle of the blob.
+ */
+TEST_F(faulty, a_cut_fill_keeps_only_whole_blocks)
+{
+	struct blob_info info = { .id = "blob", .domain = "d" };
+	char json[1024], err[CONFIG_ERR_MAX], path[PATH_MAX + 16];
+	struct fscached_config *cfg;
+	struct blob_cache *bc;
+	struct io_buf buf;
+	struct factory f;
+	off_t hole;
+	int fd;
+
+	snprintf(json, sizeof(json),
+		 "{\"version\": 2, \"id\": \"cut\", \"cache\": {\"type\": \"fscache\"}, "
+		 "\"backend\": {\"type\": \"http\", \"http\": {\"url\": \"%s/truncate\", "
+		 "\"retry_limit\": 0}}}", srv_env(&self->srv, "FAULTY_URL"));
+	ASSERT_EQ(0, config_parse_string(json, &cfg, err, sizeof(err)));
+	snprintf(path, sizeof(path), "%s/cache", self->root);
+	fd = open(path, O_RDWR | O_CREAT, 0600);
+	ASSERT_GE(fd, 0);
+	info.cache_fd = fd;
+	ASSERT_EQ(0, factory_init(&f));
+	ASSERT_EQ(0, factory_new_blob_cache(&f, cfg, &info, &bc));
+	ASSERT_EQ(0, io_buf_init(&buf, 1048576));
+	/* 1 MiB + 3 blocks, cut after 129.5 blocks. */
+	EXPECT_EQ(-EIO, blob_cache_fill(bc, 0, 1048576 + 3 * 4096, &buf, 0));
+	hole = lseek(fd, 0, SEEK_HOLE);
+	EXPECT_EQ(129 * 4096, hole);
+	io_buf_release(&buf);
+	blob_cache_put(bc);
+	factory_destroy(&f);
+	config_free(cfg);
+	close(fd);
 }
 
 TEST_F(faulty, a_server_that_ignores_range_still_gives_the_right_bytes)
