@@ -27,9 +27,9 @@ endif
 
 # liburing is only for the /dev/cachefiles front end.
 ifeq ($(NO_FSCACHE),1)
-PKGS     := json-c libcrypto libcurl
+PKGS     := json-c libcrypto libcurl libmicrohttpd
 else
-PKGS     := json-c libcrypto libcurl liburing
+PKGS     := json-c libcrypto libcurl libmicrohttpd liburing
 endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo $(PKGS:%=-l%) | sed 's/-llib/-l/g')
@@ -47,7 +47,7 @@ LIB_SRCS := src/log.c src/notify.c src/blob_id.c src/erofs.c src/config.c src/fa
 	    src/backend/backend.c src/backend/localfs.c src/backend/sign.c \
 	    src/backend/http_client.c src/backend/http_config.c src/backend/www_auth.c \
 	    src/backend/remote.c src/backend/http.c src/backend/registry.c \
-	    src/backend/s3.c src/backend/oss.c \
+	    src/backend/s3.c src/backend/oss.c src/api/server.c src/api/routes.c \
 	    src/cache/cache_mgr.c src/cache/dummy.c src/cache/range_lock.c \
 	    src/cache/readahead.c src/cache/fill_group.c src/cache/prefetch.c
 ifneq ($(NO_FSCACHE),1)
@@ -79,7 +79,7 @@ ifneq ($(V),1)
 Q := @
 endif
 
-all: $(BUILD)/fscached
+all: $(BUILD)/fscached $(BUILD)/fscachectl
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -89,6 +89,10 @@ $(BUILD)/%.o: %.c
 $(LIB): $(LIB_OBJS)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/fscachectl: $(BUILD)/src/fscachectl.o
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) -o $@ $^ $(ALL_LDFLAGS) $(PKG_LIBS)
 
 $(BUILD)/fscached: $(BUILD)/src/main.o $(LIB)
 	@$(if $(Q),echo "  LD      $@")
@@ -151,6 +155,7 @@ uml-kernel:
 
 install: all
 	install -D -m 0755 $(BUILD)/fscached $(DESTDIR)$(BINDIR)/fscached
+	install -D -m 0755 $(BUILD)/fscachectl $(DESTDIR)$(BINDIR)/fscachectl
 
 clean:
 	rm -rf build

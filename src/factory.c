@@ -41,6 +41,7 @@ static void stats_add(struct cache_mgr_stats *sum,
 		      const struct cache_mgr_stats *s)
 {
 	sum->blobs += s->blobs;
+	sum->blob_bytes += s->blob_bytes;
 	sum->blobs_opened += s->blobs_opened;
 	sum->cache.fills += s->cache.fills;
 	sum->cache.fill_bytes += s->cache.fill_bytes;

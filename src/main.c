@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api/api.h"
 #include "cache/cache.h"
 #include "config.h"
 #include "factory.h"
@@ -42,6 +43,8 @@ struct daemon_opts {
 	const char *config_path;
 	const char *blob_dir;
 	const char *stats_file;
+	const char *apisock;
+	const char *id;
 	unsigned int threads;
 	unsigned int readahead_kb;
 	unsigned int fetch_unit_kb;
@@ -55,6 +58,9 @@ struct daemon {
 	struct cachefiles_frontend *fe;
 	pthread_t signal_thread;
 	sigset_t signals;
+	struct api_server *api;
+	struct api_daemon api_ops;
+	const char *state;		/* nydusd's names: INIT, RUNNING, ... */
 };
 
 static void usage(FILE *out)
@@ -74,6 +80,8 @@ static void usage(FILE *out)
 "  --blob-dir DIR         serve blobs from files in DIR, named by blob id\n"
 "  --config FILE          nydus ConfigV2-style JSON configuration\n"
 "  --stats-file FILE      where SIGUSR1 writes the counters as JSON\n"
+"  --apisock PATH         serve the control API (nydusd's) on this unix socket\n"
+"  --id ID                the daemon's id in the API\n"
 "  --log-level LEVEL      error, warn, info (default), debug, trace\n"
 "  -h, --help             this text\n"
 "  -V, --version          print the version\n"
@@ -99,7 +107,8 @@ static int parse_uint(const char *s, unsigned int max, unsigned int *out)
 static int parse_args(int argc, char **argv, struct daemon_opts *o)
 {
 	enum { OPT_TAG = 256, OPT_THREADS, OPT_CONFIG, OPT_BLOB_DIR,
-	       OPT_LOG_LEVEL, OPT_STATS_FILE, OPT_READAHEAD, OPT_FETCH_UNIT };
+	       OPT_LOG_LEVEL, OPT_STATS_FILE, OPT_READAHEAD, OPT_FETCH_UNIT,
+	       OPT_APISOCK, OPT_ID };
 	static const struct option longopts[] = {
 		{ "fscache", required_argument, NULL, 'F' },
 		{ "fscache-tag", required_argument, NULL, OPT_TAG },
@@ -109,6 +118,8 @@ static int parse_args(int argc, char **argv, struct daemon_opts *o)
 		{ "config", required_argument, NULL, OPT_CONFIG },
 		{ "blob-dir", required_argument, NULL, OPT_BLOB_DIR },
 		{ "stats-file", required_argument, NULL, OPT_STATS_FILE },
+		{ "apisock", required_argument, NULL, OPT_APISOCK },
+		{ "id", required_argument, NULL, OPT_ID },
 		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -151,6 +162,12 @@ static int parse_args(int argc, char **argv, struct daemon_opts *o)
 					optarg, MAX_FETCH_UNIT_KB);
 				return -EINVAL;
 			}
+			break;
+		case OPT_APISOCK:
+			o->apisock = optarg;
+			break;
+		case OPT_ID:
+			o->id = optarg;
 			break;
 		case OPT_CONFIG:
 			o->config_path = optarg;
@@ -348,6 +365,62 @@ static void block_signals(struct daemon *d)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+static struct json_object *api_info(void *ctx)
+{
+	struct daemon *d = ctx;
+	struct json_object *o = json_object_new_object();
+	struct json_object *v = json_object_new_object();
+
+	json_object_object_add(v, "package_ver",
+			       json_object_new_string(FSCACHED_VERSION));
+	json_object_object_add(v, "git_commit",
+			       json_object_new_string(FSCACHED_VERSION));
+	json_object_object_add(v, "build_time",
+			       json_object_new_string(__DATE__ " " __TIME__));
+	json_object_object_add(v, "profile", json_object_new_string("release"));
+	json_object_object_add(o, "id",
+			       json_object_new_string(d->opts.id ? d->opts.id
+								 : "fscached"));
+	json_object_object_add(o, "version", v);
+	json_object_object_add(o, "supervisor", NULL);
+	json_object_object_add(o, "state", json_object_new_string(
+		__atomic_load_n(&d->state, __ATOMIC_ACQUIRE)));
+	return o;
+}
+
+static struct json_object *api_stats(void *ctx)
+{
+	return stats_json(ctx);
+}
+
+static void api_exit(void *ctx)
+{
+	struct daemon *d = ctx;
+
+	cachefiles_frontend_stop(d->fe);
+}
+
+static int start_api(struct daemon *d)
+{
+	int ret;
+
+	if (!d->opts.apisock)
+		return 0;
+	d->api_ops = (struct api_daemon){
+		.ctx = d,
+		.info = api_info,
+		.stats = api_stats,
+		.exit = api_exit,
+	};
+	ret = api_start(d->opts.apisock, &d->api_ops, &d->api);
+	if (ret)
+		log_error("cannot serve the API on %s: %s%s", d->opts.apisock,
+			  strerror(-ret),
+			  ret == -EADDRINUSE ? " (another daemon answers there)" :
+			  ret == -EEXIST ? " (a file that is not a socket is in the way)" : "");
+	return ret;
+}
+
 static uint64_t monotonic_us(void)
 {
 	struct timespec ts;
@@ -395,26 +468,32 @@ int main(int argc, char **argv)
 		log_error("this fscached was built without fscache support (NO_FSCACHE=1)");
 	if (ret)
 		goto out_factory;
+	__atomic_store_n(&d.state, "INIT", __ATOMIC_RELEASE);
+	ret = start_api(&d);
+	if (ret)
+		goto out_frontend;
 	ret = factory_start_checker(&d.factory, STATS_INTERVAL_MS);
 	if (!ret)
 		ret = start_signal_thread(&d);
 	if (ret) {
 		log_error("cannot start threads: %s", strerror(-ret));
-		goto out_frontend;
+		goto out_api;
 	}
+	__atomic_store_n(&d.state, "RUNNING", __ATOMIC_RELEASE);
 	log_info("fscached %s ready: cache %s, %u workers, backend %s (%.1f ms after main)",
 		 FSCACHED_VERSION, d.opts.cache_dir, d.opts.threads,
 		 d.config->backend_type, (monotonic_us() - start_us) / 1000.0);
 	notify_ready();
 
 	ret = cachefiles_frontend_run(d.fe);
-	if (ret) {
-		/* The signal thread still waits: stop it the same way. */
-		pthread_cancel(d.signal_thread);
-	}
+	/* Stopped by the API or an error: the signal thread still waits. */
+	pthread_cancel(d.signal_thread);
 	pthread_join(d.signal_thread, NULL);
 	if (d.opts.stats_file)
 		write_stats(&d);
+out_api:
+	__atomic_store_n(&d.state, "STOPPED", __ATOMIC_RELEASE);
+	api_server_stop(d.api);
 out_frontend:
 	cachefiles_frontend_close(d.fe);
 out_factory:

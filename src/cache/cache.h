@@ -113,6 +113,7 @@ struct blob_cache_ops {
 
 struct cache_mgr_stats {
 	uint64_t blobs;			/* blob caches alive */
+	uint64_t blob_bytes;		/* their sizes */
 	uint64_t blobs_opened;		/* blob caches ever created */
 	struct blob_cache_stats cache;	/* live + retired blob caches */
 	uint64_t backend_opens;

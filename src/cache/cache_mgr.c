@@ -360,6 +360,7 @@ void cache_mgr_collect_stats(struct cache_mgr *mgr, struct cache_mgr_stats *st)
 	list_for_each_entry(bc, &mgr->blobs, node) {
 		stats_accumulate(&st->cache, &bc->stats);
 		st->fill_waits += counter_read(&bc->inflight.waits);
+		st->blob_bytes += bc->size;
 	}
 	pthread_mutex_unlock(&mgr->lock);
 	st->backend_opens = counter_read(&bs->opens);
@@ -377,6 +378,7 @@ struct json_object *cache_mgr_stats_json(const struct cache_mgr_stats *st)
 		return NULL;
 #define ADD(name, v) json_object_object_add(o, name, json_object_new_uint64(v))
 	ADD("blobs", st->blobs);
+	ADD("blob_bytes", st->blob_bytes);
 	ADD("blobs_opened", st->blobs_opened);
 	ADD("fills", st->cache.fills);
 	ADD("fill_bytes", st->cache.fill_bytes);

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The control API (nydusd-compatible, see ../shared/reference/nydus-api.md)
+ * over what the daemon provides.
+ */
+#ifndef FSCACHED_API_H
+#define FSCACHED_API_H
+
+struct api_server;
+struct json_object;
+
+struct api_daemon {
+	void *ctx;
+	/* {"id", "version": {...}, "state"}: a new reference. */
+	struct json_object *(*info)(void *ctx);
+	/* The counters, as SIGUSR1 writes them: a new reference. */
+	struct json_object *(*stats)(void *ctx);
+	/* Begin a clean shutdown. */
+	void (*exit)(void *ctx);
+};
+
+/* Serve the API on the unix socket @path; @d must outlive the server. */
+int api_start(const char *path, const struct api_daemon *d,
+	      struct api_server **out);
+void api_server_stop(struct api_server *s);
+
+#endif

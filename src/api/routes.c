@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The endpoints of nydusd's API that fscached answers, in the shapes the
+ * snapshotter and nydusctl expect, on top of the daemon's own counters.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "log.h"
+#include "server.h"
+
+static const struct api_daemon *daemon_of(void *ctx)
+{
+	return ctx;
+}
+
+static uint64_t get_u64(struct json_object *o, const char *a, const char *b)
+{
+	struct json_object *v;
+
+	if (a && !json_object_object_get_ex(o, a, &o))
+		return 0;
+	if (!json_object_object_get_ex(o, b, &v))
+		return 0;
+	return json_object_get_uint64(v);
+}
+
+static void get_daemon_info(void *ctx, const struct api_request *req,
+			    struct api_response *resp)
+{
+	const struct api_daemon *d = daemon_of(ctx);
+
+	(void)req;
+	resp->json = d->info(d->ctx);
+}
+
+static void get_daemon_v2(void *ctx, const struct api_request *req,
+			  struct api_response *resp)
+{
+	get_daemon_info(ctx, req, resp);
+	if (resp->json)
+		json_object_object_add(resp->json, "log_level",
+			json_object_new_string(log_level_name(log_get_level())));
+}
+
+static void put_daemon_v2(void *ctx, const struct api_request *req,
+			  struct api_response *resp)
+{
+	struct json_object *body, *v;
+	enum log_level level;
+
+	(void)ctx;
+	body = api_body_object(req, resp);
+	if (!body)
+		return;
+	json_object_object_foreach(body, key, val) {
+		(void)val;
+		if (strcmp(key, "log_level")) {
+			api_error(resp, 400, "InvalidRequest",
+				  "unknown field '%s' (only log_level can be set)", key);
+			goto out;
+		}
+	}
+	if (!json_object_object_get_ex(body, "log_level", &v) ||
+	    !json_object_is_type(v, json_type_string) ||
+	    log_parse_level(json_object_get_string(v), &level)) {
+		api_error(resp, 400, "InvalidRequest",
+			  "log_level must be one of error, warn, info, debug, trace");
+		goto out;
+	}
+	log_set_level(level);
+	log_info("log level set to %s through the API", log_level_name(level));
+	resp->status = 204;
+out:
+	json_object_put(body);
+}
+
+static void put_daemon_exit(void *ctx, const struct api_request *req,
+			    struct api_response *resp)
+{
+	const struct api_daemon *d = daemon_of(ctx);
+
+	(void)req;
+	log_info("exit requested through the API");
+	d->exit(d->ctx);
+	resp->status = 204;
+}
+
+/* nydusd's BlobcacheMetrics names, from our counters, plus ours whole. */
+static void get_blobcache_metrics(void *ctx, const struct api_request *req,
+				  struct api_response *resp)
+{
+	const struct api_daemon *d = daemon_of(ctx);
+	struct json_object *stats, *total, *o;
+
+	(void)req;
+	stats = d->stats(d->ctx);
+	if (!json_object_object_get_ex(stats, "factory", &total) ||
+	    !json_object_object_get_ex(total, "total", &total)) {
+		json_object_put(stats);
+		api_error(resp, 500, "InternalError", "no statistics");
+		return;
+	}
+	o = json_object_new_object();
+#define SET(name, v) json_object_object_add(o, name, json_object_new_uint64(v))
+	SET("entries_count", get_u64(total, NULL, "blobs"));
+	SET("total", get_u64(total, NULL, "fills") +
+		     get_u64(total, NULL, "readahead_fills"));
+	SET("partial_hits", get_u64(total, NULL, "fill_waits"));
+	SET("whole_hits", get_u64(total, NULL, "present_bytes") ? 1 : 0);
+	SET("prefetch_data_amount", get_u64(total, NULL, "prefetch_bytes"));
+	SET("prefetch_requests_count", get_u64(total, NULL, "prefetch_fills"));
+	SET("prefetch_errors", get_u64(total, NULL, "prefetch_errors"));
+#undef SET
+	json_object_object_add(o, "fscached", json_object_get(total));
+	json_object_put(stats);
+	resp->json = o;
+}
+
+static void get_backend_metrics(void *ctx, const struct api_request *req,
+				struct api_response *resp)
+{
+	const struct api_daemon *d = daemon_of(ctx);
+	struct json_object *stats, *total, *o;
+
+	(void)req;
+	stats = d->stats(d->ctx);
+	if (!json_object_object_get_ex(stats, "factory", &total) ||
+	    !json_object_object_get_ex(total, "total", &total)) {
+		json_object_put(stats);
+		api_error(resp, 500, "InternalError", "no statistics");
+		return;
+	}
+	o = json_object_new_object();
+#define SET(name, v) json_object_object_add(o, name, json_object_new_uint64(v))
+	SET("read_count", get_u64(total, NULL, "backend_reads"));
+	SET("read_errors", get_u64(total, NULL, "backend_errors"));
+	SET("read_amount_total", get_u64(total, NULL, "backend_read_bytes"));
+	SET("read_cumulative_latency_millis_total",
+	    get_u64(total, NULL, "fetch_us") / 1000);
+#undef SET
+	json_object_put(stats);
+	resp->json = o;
+}
+
+/* Prometheus text exposition: every numeric counter, flattened. */
+static void prometheus_walk(FILE *f, const char *prefix,
+			    struct json_object *o)
+{
+	char name[256];
+
+	json_object_object_foreach(o, key, val) {
+		snprintf(name, sizeof(name), "%s_%s", prefix, key);
+		if (json_object_is_type(val, json_type_object))
+			prometheus_walk(f, name, val);
+		else if (json_object_is_type(val, json_type_int))
+			fprintf(f, "%s %" PRIu64 "\n", name,
+				json_object_get_uint64(val));
+	}
+}
+
+static void get_prometheus(void *ctx, const struct api_request *req,
+			   struct api_response *resp)
+{
+	const struct api_daemon *d = daemon_of(ctx);
+	struct json_object *stats, *v;
+	size_t len = 0;
+	char *text = NULL;
+	FILE *f;
+
+	(void)req;
+	f = open_memstream(&text, &len);
+	if (!f) {
+		api_error(resp, 500, "InternalError", "out of memory");
+		return;
+	}
+	stats = d->stats(d->ctx);
+	if (json_object_object_get_ex(stats, "frontend", &v))
+		prometheus_walk(f, "fscached_frontend", v);
+	if (json_object_object_get_ex(stats, "factory", &v) &&
+	    json_object_object_get_ex(v, "total", &v))
+		prometheus_walk(f, "fscached_cache", v);
+	json_object_put(stats);
+	fclose(f);
+	resp->text = text;
+	resp->content_type = "text/plain; version=0.0.4";
+}
+
+static const struct api_route api_routes[] = {
+	{ "GET", "/api/v1/daemon", get_daemon_info },
+	{ "GET", "/api/v2/daemon", get_daemon_v2 },
+	{ "PUT", "/api/v2/daemon", put_daemon_v2 },
+	{ "PUT", "/api/v1/daemon/exit", put_daemon_exit },
+	{ "GET", "/api/v1/metrics/blobcache", get_blobcache_metrics },
+	{ "GET", "/api/v1/metrics/backend", get_backend_metrics },
+	{ "GET", "/metrics", get_prometheus },
+	{ NULL, NULL, NULL },
+};
+
+int api_start(const char *path, const struct api_daemon *d,
+	      struct api_server **out)
+{
+	return api_server_start(path, api_routes, (void *)d, out);
+}

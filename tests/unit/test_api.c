@@ -1,0 +1,264 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The control API over its unix socket, with a stand-in daemon: every
+ * endpoint, the shapes of its answers, and what bad requests get.
+ */
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "api/server.h"
+#include "harness.h"
+#include "log.h"
+
+struct fake_daemon {
+	int exits;
+};
+
+static struct json_object *fake_info(void *ctx)
+{
+	(void)ctx;
+	return json_tokener_parse("{\"id\": \"t\", \"version\": {\"package_ver\": \"1\"}, "
+				  "\"supervisor\": null, \"state\": \"RUNNING\"}");
+}
+
+static struct json_object *fake_stats(void *ctx)
+{
+	(void)ctx;
+	return json_tokener_parse(
+		"{\"frontend\": {\"reads\": 5, \"read_requests\": 6},"
+		" \"factory\": {\"managers\": [], \"total\": {\"blobs\": 2,"
+		" \"blob_bytes\": 100, \"fills\": 7, \"readahead_fills\": 3,"
+		" \"prefetch_fills\": 4, \"prefetch_bytes\": 50,"
+		" \"prefetch_errors\": 1, \"backend_reads\": 9,"
+		" \"backend_read_bytes\": 4096, \"backend_errors\": 0,"
+		" \"fetch_us\": 3000}}}");
+}
+
+static void fake_exit(void *ctx)
+{
+	((struct fake_daemon *)ctx)->exits++;
+}
+
+struct reply {
+	char body[8192];
+	size_t len;
+};
+
+static size_t reply_write(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct reply *r = arg;
+	size_t n = size * nmemb, take = n;
+
+	if (take > sizeof(r->body) - 1 - r->len)
+		take = sizeof(r->body) - 1 - r->len;
+	memcpy(r->body + r->len, data, take);
+	r->len += take;
+	r->body[r->len] = '\0';
+	return n;
+}
+
+/* One request; returns the HTTP status (or -1) with the body in @r. */
+static long request(const char *sock, const char *method, const char *path,
+		    const char *body, size_t body_len, struct reply *r)
+{
+	char url[256];
+	long status = -1;
+	CURL *h = curl_easy_init();
+
+	memset(r, 0, sizeof(*r));
+	if (!h)
+		return -1;
+	snprintf(url, sizeof(url), "http://localhost%s", path);
+	curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, sock);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, reply_write);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, 10L);
+	if (body) {
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)body_len);
+	}
+	if (curl_easy_perform(h) == CURLE_OK)
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(h);
+	return status;
+}
+
+static const char *field(struct reply *r, const char *key, char *out,
+			 size_t size)
+{
+	struct json_object *o = json_tokener_parse(r->body), *v;
+
+	out[0] = '\0';
+	if (o && json_object_object_get_ex(o, key, &v))
+		snprintf(out, size, "%s", json_object_get_string(v));
+	json_object_put(o);
+	return out;
+}
+
+FIXTURE(api) {
+	char dir[64];
+	char sock[128];
+	struct fake_daemon fake;
+	struct api_daemon ops;
+	struct api_server *server;
+};
+
+FIXTURE_SETUP(api)
+{
+	strcpy(self->dir, "/tmp/fscached-api-XXXXXX");
+	ASSERT_NE(NULL, mkdtemp(self->dir));
+	snprintf(self->sock, sizeof(self->sock), "%s/api.sock", self->dir);
+	self->ops = (struct api_daemon){ .ctx = &self->fake, .info = fake_info,
+					 .stats = fake_stats, .exit = fake_exit };
+	ASSERT_EQ(0, api_start(self->sock, &self->ops, &self->server));
+}
+
+FIXTURE_TEARDOWN(api)
+{
+	api_server_stop(self->server);
+	rmdir(self->dir);
+}
+
+TEST_F(api, daemon_info_and_socket_mode)
+{
+	struct reply r;
+	struct stat st;
+	char v[64];
+
+	ASSERT_EQ(0, stat(self->sock, &st));
+	EXPECT_EQ(0600, st.st_mode & 0777);
+	ASSERT_EQ(200, request(self->sock, "GET", "/api/v1/daemon", NULL, 0, &r));
+	EXPECT_STREQ("RUNNING", field(&r, "state", v, sizeof(v)));
+	EXPECT_STREQ("t", field(&r, "id", v, sizeof(v)));
+	ASSERT_EQ(200, request(self->sock, "GET", "/api/v2/daemon", NULL, 0, &r));
+	EXPECT_STREQ("RUNNING", field(&r, "state", v, sizeof(v)));
+	EXPECT_STRNE("", field(&r, "log_level", v, sizeof(v)));
+}
+
+TEST_F(api, metrics_in_nydus_shapes_and_prometheus)
+{
+	struct reply r;
+	char v[64];
+
+	ASSERT_EQ(200, request(self->sock, "GET", "/api/v1/metrics/blobcache",
+			       NULL, 0, &r));
+	EXPECT_STREQ("2", field(&r, "entries_count", v, sizeof(v)));
+	EXPECT_STREQ("10", field(&r, "total", v, sizeof(v)));
+	EXPECT_STREQ("50", field(&r, "prefetch_data_amount", v, sizeof(v)));
+	EXPECT_STREQ("4", field(&r, "prefetch_requests_count", v, sizeof(v)));
+	ASSERT_EQ(200, request(self->sock, "GET", "/api/v1/metrics/backend",
+			       NULL, 0, &r));
+	EXPECT_STREQ("9", field(&r, "read_count", v, sizeof(v)));
+	EXPECT_STREQ("4096", field(&r, "read_amount_total", v, sizeof(v)));
+	EXPECT_STREQ("3", field(&r, "read_cumulative_latency_millis_total", v,
+				sizeof(v)));
+	ASSERT_EQ(200, request(self->sock, "GET", "/metrics", NULL, 0, &r));
+	EXPECT_NE(NULL, strstr(r.body, "fscached_frontend_reads 5\n"));
+	EXPECT_NE(NULL, strstr(r.body, "fscached_cache_prefetch_bytes 50\n"));
+}
+
+TEST_F(api, log_level_is_set_and_bad_bodies_change_nothing)
+{
+	enum log_level before = log_get_level();
+	struct reply r;
+	char v[64];
+	static const char big[API_MAX_BODY + 100] = "{";
+
+	ASSERT_EQ(204, request(self->sock, "PUT", "/api/v2/daemon",
+			       "{\"log_level\": \"debug\"}", 22, &r));
+	EXPECT_EQ(LOG_DEBUG, log_get_level());
+	log_set_level(before);
+	EXPECT_EQ(400, request(self->sock, "PUT", "/api/v2/daemon",
+			       "{\"log_level\": ", 14, &r));
+	EXPECT_STREQ("InvalidRequest", field(&r, "code", v, sizeof(v)));
+	EXPECT_NE(NULL, strstr(r.body, "not valid JSON"));
+	EXPECT_EQ(400, request(self->sock, "PUT", "/api/v2/daemon",
+			       "{\"log_level\": \"loud\"}", 21, &r));
+	EXPECT_EQ(400, request(self->sock, "PUT", "/api/v2/daemon",
+			       "{\"log_lvl\": \"debug\"}", 20, &r));
+	EXPECT_NE(NULL, strstr(r.body, "unknown field 'log_lvl'"));
+	EXPECT_EQ(400, request(self->sock, "PUT", "/api/v2/daemon",
+			       "[1, 2]", 6, &r));
+	EXPECT_EQ(400, request(self->sock, "PUT", "/api/v2/daemon", "", 0, &r));
+	EXPECT_EQ(413, request(self->sock, "PUT", "/api/v2/daemon", big,
+			       sizeof(big), &r));
+	EXPECT_STREQ("PayloadTooLarge", field(&r, "code", v, sizeof(v)));
+	EXPECT_EQ(before, log_get_level());
+}
+
+TEST_F(api, unknown_paths_and_methods)
+{
+	struct reply r;
+	char v[64];
+
+	EXPECT_EQ(404, request(self->sock, "GET", "/api/v1/nothing", NULL, 0, &r));
+	EXPECT_STREQ("NotFound", field(&r, "code", v, sizeof(v)));
+	EXPECT_EQ(405, request(self->sock, "DELETE", "/api/v1/daemon", NULL, 0, &r));
+	EXPECT_STREQ("MethodNotAllowed", field(&r, "code", v, sizeof(v)));
+	EXPECT_EQ(404, request(self->sock, "GET", "/../../etc/passwd", NULL, 0, &r));
+}
+
+TEST_F(api, exit_asks_the_daemon_to_stop)
+{
+	struct reply r;
+
+	EXPECT_EQ(204, request(self->sock, "PUT", "/api/v1/daemon/exit", NULL, 0, &r));
+	EXPECT_EQ(1, self->fake.exits);
+}
+
+TEST_F(api, the_socket_is_ours_alone)
+{
+	struct api_server *second;
+	char path[160];
+	int fd;
+
+	/* A live server answers there: not taken over. */
+	EXPECT_EQ(-EADDRINUSE, api_start(self->sock, &self->ops, &second));
+	/* A file that is not a socket is never removed. */
+	snprintf(path, sizeof(path), "%s/file", self->dir);
+	fd = open(path, O_CREAT | O_WRONLY, 0600);
+	ASSERT_GE(fd, 0);
+	close(fd);
+	EXPECT_EQ(-EEXIST, api_start(path, &self->ops, &second));
+	unlink(path);
+}
+
+TEST(a_stale_socket_is_replaced)
+{
+	struct fake_daemon fake = { 0 };
+	struct api_daemon ops = { .ctx = &fake, .info = fake_info,
+				  .stats = fake_stats, .exit = fake_exit };
+	struct api_server *s;
+	char dir[64] = "/tmp/fscached-api-XXXXXX", sock[128];
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct reply r;
+	int fd;
+
+	ASSERT_NE(NULL, mkdtemp(dir));
+	snprintf(sock, sizeof(sock), "%s/api.sock", dir);
+	/* What a killed daemon leaves: a socket nobody answers on. */
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ASSERT_GE(fd, 0);
+	strcpy(sa.sun_path, sock);
+	ASSERT_EQ(0, bind(fd, (struct sockaddr *)&sa, sizeof(sa)));
+	close(fd);
+	ASSERT_EQ(0, access(sock, F_OK));
+	ASSERT_EQ(0, api_start(sock, &ops, &s));
+	EXPECT_EQ(200, request(sock, "GET", "/api/v1/daemon", NULL, 0, &r));
+	api_server_stop(s);
+	rmdir(dir);
+}
+
+TEST_HARNESS_MAIN
