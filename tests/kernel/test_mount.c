@@ -346,6 +346,79 @@ TEST_F_TIMEOUT(served, prefetch_fills_a_compressed_blob, 300)
 	prefetch_fills_the_blob(_metadata, self, "lz4hc");
 }
 
+/* Run @cmd; its output (up to @size bytes) in @out; returns its status. */
+static int run_capture(const char *cmd, char *out, size_t size)
+{
+	FILE *f = popen(cmd, "r");
+	size_t n = 0;
+
+	out[0] = '\0';
+	if (!f)
+		return -1;
+	n = fread(out, 1, size - 1, f);
+	out[n] = '\0';
+	return pclose(f);
+}
+
+/*
+ * The API and fscachectl on a real daemon: its state, the prefetch's
+ * progress, and a clean exit asked for through the socket.
+ */
+TEST_F_TIMEOUT(served, api_shows_prefetch_progress_and_stops_the_daemon, 300)
+{
+	char dir[PATH_MAX], config[PATH_MAX + 32], sock[PATH_MAX + 32];
+	char cmd[PATH_MAX * 3], out[4096], ctl[PATH_MAX];
+	const char *extra[] = { "--config", config, "--apisock", sock,
+				"--id", "ktest", NULL };
+	uint64_t bytes = 0;
+	unsigned int waited;
+	struct stat st;
+
+	snprintf(ctl, sizeof(ctl), "%s", getenv("FSCACHED_BIN"));
+	snprintf(strrchr(ctl, '/') + 1, sizeof(ctl) - (strrchr(ctl, '/') + 1 - ctl),
+		 "fscachectl");
+	ASSERT_EQ(0, ktest_daemon_stop(&self->d));
+	ASSERT_EQ(0, ktest_mkdtemp("api", dir, sizeof(dir)));
+	snprintf(config, sizeof(config), "%s/config.json", dir);
+	snprintf(sock, sizeof(sock), "%s/api.sock", dir);
+	ASSERT_EQ(0, write_prefetch_config(config, self->blobs));
+	ASSERT_EQ(0, ktest_daemon_start(&self->d, NULL, extra));
+	ASSERT_EQ(0, stat(sock, &st));
+	EXPECT_EQ(0600, st.st_mode & 0777);
+
+	snprintf(cmd, sizeof(cmd), "%s --sock %s status", ctl, sock);
+	ASSERT_EQ(0, run_capture(cmd, out, sizeof(out)));
+	EXPECT_NE(NULL, strstr(out, "RUNNING"));
+	EXPECT_NE(NULL, strstr(out, "ktest"));
+
+	ASSERT_EQ(0, ktest_mount("plain", NULL, self->mnt));
+	for (waited = 0; waited < 60000 && bytes < 88879104; waited += 100) {
+		usleep(100000);
+		ASSERT_EQ(0, ktest_daemon_counter(&self->d,
+				"factory.total.prefetch_bytes", &bytes));
+	}
+	snprintf(cmd, sizeof(cmd), "%s --sock %s metrics", ctl, sock);
+	ASSERT_EQ(0, run_capture(cmd, out, sizeof(out)));
+	TH_LOG("fscachectl metrics:\n%s", out);
+	EXPECT_NE(NULL, strstr(out, "100% of the open blobs"));
+	snprintf(cmd, sizeof(cmd), "%s --sock %s --json metrics", ctl, sock);
+	ASSERT_EQ(0, run_capture(cmd, out, sizeof(out)));
+	EXPECT_NE(NULL, strstr(out, "\"prefetch_data_amount\""));
+	snprintf(cmd, sizeof(cmd), "curl -sf --unix-socket %s http://localhost/metrics", sock);
+	ASSERT_EQ(0, run_capture(cmd, out, sizeof(out)));
+	EXPECT_NE(NULL, strstr(out, "fscached_frontend_reads "));
+
+	ASSERT_EQ(0, ktest_umount(self->mnt));
+	snprintf(cmd, sizeof(cmd),
+		 "curl -sf -o /dev/null -w '%%{http_code}' -X PUT --unix-socket %s http://localhost/api/v1/daemon/exit",
+		 sock);
+	ASSERT_EQ(0, run_capture(cmd, out, sizeof(out)));
+	EXPECT_STREQ("204", out);
+	EXPECT_EQ(0, ktest_daemon_wait(&self->d, 10000));
+	/* The socket goes with the daemon. */
+	EXPECT_NE(0, access(sock, F_OK));
+}
+
 /*
  * With read-ahead (on by default), a sequential reader finds most of the
  * file already in the cache file: far fewer READs than the 256 of a 64 MiB
