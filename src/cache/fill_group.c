@@ -82,14 +82,22 @@ static void fill_group_finish(struct fill_group *g, int ret)
 	pthread_mutex_unlock(&g->lock);
 }
 
-void fill_group_run(struct fill_group *g, struct io_buf *buf)
+struct fill_counts fill_group_run(struct fill_group *g, struct io_buf *buf)
 {
+	struct fill_counts c = { 0, 0 };
 	uint64_t off, len;
+	int ret;
 
-	while (fill_group_claim(g, &off, &len))
+	while (fill_group_claim(g, &off, &len)) {
 		/* A failed piece is the demand read's business, later. */
-		fill_group_finish(g, blob_cache_fill(g->bc, off, len, buf,
-						     FILL_READAHEAD));
+		ret = blob_cache_fill(g->bc, off, len, buf, FILL_READAHEAD);
+		fill_group_finish(g, ret);
+		if (ret)
+			c.failed++;
+		else
+			c.filled++;
+	}
+	return c;
 }
 
 void fill_group_wait(struct fill_group *g)

@@ -1,14 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * A range of a blob filled by several workers at once, in pieces.
- *
- * The read-ahead window of a sequential reader is fetched before the
- * reader's READ is completed (background writes into the cache file while
- * the kernel reads a compressed image hang its unmount on 6.12, see
- * Documentation/design.md), so it must be fast: the worker that owns the
- * READ fills pieces itself and helpers queued on other workers take the
- * rest. The owner never waits for a helper that has not started, only for
- * pieces in progress, so a busy pool cannot deadlock it.
+ * A range of a blob filled by several workers at once, in pieces: the
+ * read-ahead window of a sequential reader, which helpers queued behind
+ * every demand request fetch in the background. Whoever wants the whole
+ * range in (a test, a caller that must not return before) runs pieces
+ * itself and then waits only for pieces in progress, never for a helper
+ * that has not started, so a busy pool cannot deadlock it.
  */
 #ifndef FSCACHED_FILL_GROUP_H
 #define FSCACHED_FILL_GROUP_H
@@ -38,8 +35,12 @@ void fill_group_get(struct fill_group *g);
 void fill_group_put(struct fill_group *g);
 /* How many pieces the group has: at most that many helpers are useful. */
 unsigned int fill_group_pieces(const struct fill_group *g);
-/* Fill pieces until none is left to claim. */
-void fill_group_run(struct fill_group *g, struct io_buf *buf);
+struct fill_counts {
+	unsigned int filled, failed;
+};
+
+/* Fill pieces until none is left to claim; returns what this call did. */
+struct fill_counts fill_group_run(struct fill_group *g, struct io_buf *buf);
 /* Wait for the pieces others are filling; call after fill_group_run(). */
 void fill_group_wait(struct fill_group *g);
 

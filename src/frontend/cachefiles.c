@@ -252,61 +252,56 @@ err:
 	cf_job_put(job);
 }
 
-/* A helper of a read-ahead window: fills what its owner has not claimed. */
-static void cf_window_help_work(struct work *work, struct worker *worker)
+/* A worker's share of a read-ahead window, behind every demand request. */
+static void cf_window_work(struct work *work, struct worker *worker)
 {
 	struct cf_job *job = container_of(work, struct cf_job, work);
+	struct cachefiles_frontend *fe = job->fe;
+	struct fill_counts c;
 
-	if (!__atomic_load_n(&job->fe->closing, __ATOMIC_RELAXED))
-		fill_group_run(job->group, &worker->buf);
+	if (!__atomic_load_n(&fe->closing, __ATOMIC_RELAXED)) {
+		c = fill_group_run(job->group, &worker->buf);
+		counter_add(&fe->stats.readaheads, c.filled);
+		counter_add(&fe->stats.readahead_errors, c.failed);
+	}
 	fill_group_put(job->group);
 	cf_job_put(job);
 }
 
 /*
- * After a demand read of [off, off + len): the window to fetch ahead of a
- * sequential reader, with helpers queued to fetch it alongside the caller.
- * From a worker: never wait for a free job (the waiters would be us).
+ * After a demand read of [off, off + len): queue the window to fetch ahead
+ * of a sequential reader, in one piece per worker (or per buffer), as
+ * low-priority work. Never for a compressed image (readahead_plan() says
+ * no): see blob_cache_inspect(). From a worker: never wait for a free job
+ * (the waiters would be us).
  */
-static struct fill_group *cf_window_start(struct cachefiles_frontend *fe,
-					  struct cf_object *obj, uint64_t off,
-					  uint64_t len)
+static void cf_window_start(struct cachefiles_frontend *fe,
+			    struct cf_object *obj, uint64_t off, uint64_t len)
 {
 	uint64_t ra_off, ra_len;
 	struct fill_group *group;
-	unsigned int helpers;
+	unsigned int workers;
 	struct cf_job *job;
 
 	if (!fe->readahead ||
 	    !blob_cache_readahead(obj->bc, off, len, fe->readahead, &ra_off,
 				  &ra_len))
-		return NULL;
+		return;
 	group = fill_group_create(obj->bc, ra_off, ra_len,
 				  blob_cache_piece_size(obj->bc, ra_len,
 							fe->wq.nr_workers,
 							CF_WORKER_BUF_SIZE));
 	if (!group)
-		return NULL;
-	helpers = MIN(fill_group_pieces(group), fe->wq.nr_workers) - 1;
-	while (helpers--) {
+		return;
+	workers = MIN(fill_group_pieces(group), fe->wq.nr_workers);
+	while (workers--) {
 		job = cf_job_get_nowait(fe);
 		if (!job)
 			break;
 		fill_group_get(group);
 		job->group = group;
-		workqueue_queue(&fe->wq, &job->work, cf_window_help_work);
+		workqueue_queue_low(&fe->wq, &job->work, cf_window_work);
 	}
-	return group;
-}
-
-/* Fill the window with the helpers, then account for it. */
-static void cf_window_finish(struct cachefiles_frontend *fe,
-			     struct fill_group *group, struct io_buf *buf)
-{
-	fill_group_run(group, buf);
-	fill_group_wait(group);
-	counter_add(&fe->stats.readaheads, group->filled);
-	counter_add(&fe->stats.readahead_errors, group->failed);
 	fill_group_put(group);
 }
 
@@ -315,22 +310,9 @@ static void cf_read_work(struct work *work, struct worker *worker)
 	struct cf_job *job = container_of(work, struct cf_job, work);
 	struct cachefiles_frontend *fe = job->fe;
 	struct cf_object *obj = job->obj;
-	struct fill_group *group;
 	int ret;
 
 	ret = blob_cache_fill(obj->bc, job->off, job->len, &worker->buf, 0);
-	/*
-	 * The window ahead is filled before the READ completes: written in
-	 * the background while the kernel reads a compressed image, it
-	 * wedges that image's unmount on 6.12 (Documentation/design.md).
-	 */
-	if (!ret) {
-		group = cf_window_start(fe, obj, job->off, job->len);
-		if (group)
-			cf_window_finish(fe, group, &worker->buf);
-		/* After the first read: the image's format is known then. */
-		prefetch_maybe_start(obj->bc, &fe->wq);
-	}
 	if (ret) {
 		counter_add(&fe->stats.read_errors, 1);
 		log_warn("READ of blob '%s' [%llu, +%llu) failed: %s; the reader gets EIO",
@@ -351,6 +333,11 @@ static void cf_read_work(struct work *work, struct worker *worker)
 	trace("READ msg %u object %u [%llu, +%llu) -> %d", job->msg_id,
 	      obj->object_id, (unsigned long long)job->off,
 	      (unsigned long long)job->len, ret);
+	if (!ret) {
+		cf_window_start(fe, obj, job->off, job->len);
+		/* After the first read: the image's format is known then. */
+		prefetch_maybe_start(obj->bc, &fe->wq);
+	}
 	cf_object_put(obj);
 	cf_job_put(job);
 }
