@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,61 +92,83 @@ static void put_daemon_exit(void *ctx, const struct api_request *req,
 	resp->status = 204;
 }
 
-/* nydusd's BlobcacheMetrics names, from our counters, plus ours whole. */
-static void get_blobcache_metrics(void *ctx, const struct api_request *req,
-				  struct api_response *resp)
+/*
+ * The daemon's counters and their "factory.total" part; on failure a 500
+ * in @resp and NULL. The caller puts *@stats.
+ */
+static struct json_object *stats_total(const struct api_daemon *d,
+				       struct api_response *resp,
+				       struct json_object **stats)
+{
+	struct json_object *total;
+
+	*stats = d->stats(d->ctx);
+	if (!json_object_object_get_ex(*stats, "factory", &total) ||
+	    !json_object_object_get_ex(total, "total", &total)) {
+		json_object_put(*stats);
+		*stats = NULL;
+		api_error(resp, 500, "InternalError", "no statistics");
+		return NULL;
+	}
+	return total;
+}
+
+/* One of nydusd's metric names, from one of our counters. */
+struct metric_map {
+	const char *name;
+	const char *counter;
+	uint64_t divisor;
+};
+
+/* nydusd's BlobcacheMetrics names we can fill honestly, plus ours whole. */
+static const struct metric_map blobcache_metrics[] = {
+	{ "entries_count", "blobs", 1 },
+	{ "total", "fills", 1 },
+	{ "prefetch_data_amount", "prefetch_bytes", 1 },
+	{ "prefetch_requests_count", "prefetch_fills", 1 },
+	{ "prefetch_errors", "prefetch_errors", 1 },
+	{ NULL, NULL, 0 },
+};
+
+static const struct metric_map backend_metrics[] = {
+	{ "read_count", "backend_reads", 1 },
+	{ "read_errors", "backend_errors", 1 },
+	{ "read_amount_total", "backend_read_bytes", 1 },
+	{ "read_cumulative_latency_millis_total", "fetch_us", 1000 },
+	{ NULL, NULL, 0 },
+};
+
+static void get_metrics(void *ctx, struct api_response *resp,
+			const struct metric_map *map, bool with_ours)
 {
 	const struct api_daemon *d = daemon_of(ctx);
 	struct json_object *stats, *total, *o;
 
-	(void)req;
-	stats = d->stats(d->ctx);
-	if (!json_object_object_get_ex(stats, "factory", &total) ||
-	    !json_object_object_get_ex(total, "total", &total)) {
-		json_object_put(stats);
-		api_error(resp, 500, "InternalError", "no statistics");
+	total = stats_total(d, resp, &stats);
+	if (!total)
 		return;
-	}
 	o = json_object_new_object();
-#define SET(name, v) json_object_object_add(o, name, json_object_new_uint64(v))
-	SET("entries_count", get_u64(total, NULL, "blobs"));
-	SET("total", get_u64(total, NULL, "fills") +
-		     get_u64(total, NULL, "readahead_fills"));
-	SET("partial_hits", get_u64(total, NULL, "fill_waits"));
-	SET("whole_hits", get_u64(total, NULL, "present_bytes") ? 1 : 0);
-	SET("prefetch_data_amount", get_u64(total, NULL, "prefetch_bytes"));
-	SET("prefetch_requests_count", get_u64(total, NULL, "prefetch_fills"));
-	SET("prefetch_errors", get_u64(total, NULL, "prefetch_errors"));
-#undef SET
-	json_object_object_add(o, "fscached", json_object_get(total));
+	for (; map->name; map++)
+		json_object_object_add(o, map->name, json_object_new_uint64(
+			get_u64(total, NULL, map->counter) / map->divisor));
+	if (with_ours)
+		json_object_object_add(o, "fscached", json_object_get(total));
 	json_object_put(stats);
 	resp->json = o;
+}
+
+static void get_blobcache_metrics(void *ctx, const struct api_request *req,
+				  struct api_response *resp)
+{
+	(void)req;
+	get_metrics(ctx, resp, blobcache_metrics, true);
 }
 
 static void get_backend_metrics(void *ctx, const struct api_request *req,
 				struct api_response *resp)
 {
-	const struct api_daemon *d = daemon_of(ctx);
-	struct json_object *stats, *total, *o;
-
 	(void)req;
-	stats = d->stats(d->ctx);
-	if (!json_object_object_get_ex(stats, "factory", &total) ||
-	    !json_object_object_get_ex(total, "total", &total)) {
-		json_object_put(stats);
-		api_error(resp, 500, "InternalError", "no statistics");
-		return;
-	}
-	o = json_object_new_object();
-#define SET(name, v) json_object_object_add(o, name, json_object_new_uint64(v))
-	SET("read_count", get_u64(total, NULL, "backend_reads"));
-	SET("read_errors", get_u64(total, NULL, "backend_errors"));
-	SET("read_amount_total", get_u64(total, NULL, "backend_read_bytes"));
-	SET("read_cumulative_latency_millis_total",
-	    get_u64(total, NULL, "fetch_us") / 1000);
-#undef SET
-	json_object_put(stats);
-	resp->json = o;
+	get_metrics(ctx, resp, backend_metrics, false);
 }
 
 /* Prometheus text exposition: every numeric counter, flattened. */

@@ -257,8 +257,9 @@ int remote_blob_open(struct backend *be, const char *id,
 	return ret;
 }
 
-ssize_t remote_blob_read(struct backend_blob *blob, void *buf, size_t len,
-			 uint64_t off)
+/* A ranged GET into @buf, or given to @consume as it arrives. */
+static int remote_get(struct backend_blob *blob, uint64_t off, uint64_t len,
+		      void *buf, backend_consume_fn consume, void *ctx)
 {
 	struct remote_blob *rb = container_of(blob, struct remote_blob, blob);
 	struct remote_backend *rbe =
@@ -272,27 +273,6 @@ ssize_t remote_blob_read(struct backend_blob *blob, void *buf, size_t len,
 	rc->call.off = off;
 	rc->call.len = len;
 	rc->call.buf = buf;
-	ret = http_call_run(rbe->client, &rc->call);
-	if (ret)
-		remote_log_failure(rbe->name, rb->id, "GET", ret, &rc->call);
-	remote_call_release(rc);
-	return ret ? ret : (ssize_t)len;
-}
-
-int remote_blob_stream(struct backend_blob *blob, uint64_t off, uint64_t len,
-		       backend_consume_fn consume, void *ctx)
-{
-	struct remote_blob *rb = container_of(blob, struct remote_blob, blob);
-	struct remote_backend *rbe =
-		container_of(blob->backend, struct remote_backend, be);
-	union remote_call_storage st;
-	struct remote_call *rc = remote_call_init(&st, rbe, rb->id, rb);
-	int ret;
-
-	rc->call.method = "GET";
-	rc->call.ranged = true;
-	rc->call.off = off;
-	rc->call.len = len;
 	rc->call.consume = consume;
 	rc->call.consume_ctx = ctx;
 	ret = http_call_run(rbe->client, &rc->call);
@@ -300,6 +280,20 @@ int remote_blob_stream(struct backend_blob *blob, uint64_t off, uint64_t len,
 		remote_log_failure(rbe->name, rb->id, "GET", ret, &rc->call);
 	remote_call_release(rc);
 	return ret;
+}
+
+ssize_t remote_blob_read(struct backend_blob *blob, void *buf, size_t len,
+			 uint64_t off)
+{
+	int ret = remote_get(blob, off, len, buf, NULL, NULL);
+
+	return ret ? ret : (ssize_t)len;
+}
+
+int remote_blob_stream(struct backend_blob *blob, uint64_t off, uint64_t len,
+		       backend_consume_fn consume, void *ctx)
+{
+	return remote_get(blob, off, len, NULL, consume, ctx);
 }
 
 void remote_blob_close(struct backend_blob *blob)

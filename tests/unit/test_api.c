@@ -155,7 +155,7 @@ TEST_F(api, metrics_in_nydus_shapes_and_prometheus)
 	ASSERT_EQ(200, request(self->sock, "GET", "/api/v1/metrics/blobcache",
 			       NULL, 0, &r));
 	EXPECT_STREQ("2", field(&r, "entries_count", v, sizeof(v)));
-	EXPECT_STREQ("10", field(&r, "total", v, sizeof(v)));
+	EXPECT_STREQ("7", field(&r, "total", v, sizeof(v)));
 	EXPECT_STREQ("50", field(&r, "prefetch_data_amount", v, sizeof(v)));
 	EXPECT_STREQ("4", field(&r, "prefetch_requests_count", v, sizeof(v)));
 	ASSERT_EQ(200, request(self->sock, "GET", "/api/v1/metrics/backend",
