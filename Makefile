@@ -47,7 +47,7 @@ LIB_SRCS := src/log.c src/notify.c src/blob_id.c src/erofs.c src/config.c src/fa
 	    src/backend/backend.c src/backend/localfs.c src/backend/sign.c \
 	    src/backend/http_client.c src/backend/http_config.c src/backend/www_auth.c \
 	    src/backend/remote.c src/backend/http.c src/backend/registry.c \
-	    src/backend/s3.c src/backend/oss.c src/api/server.c src/api/routes.c \
+	    src/backend/s3.c src/backend/oss.c src/api/server.c src/api/routes.c src/api/blobs.c src/bindings.c \
 	    src/cache/cache_mgr.c src/cache/dummy.c src/cache/range_lock.c \
 	    src/cache/readahead.c src/cache/fill_group.c src/cache/prefetch.c
 ifneq ($(NO_FSCACHE),1)

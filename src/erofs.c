@@ -10,6 +10,7 @@
 #define SB_FEATURE_INCOMPAT	80
 #define SB_COMPR_U1		84	/* available_compr_algs / lz4_max_distance */
 #define SB_EXTRA_DEVICES	86
+#define SB_DEVT_SLOTOFF		88
 
 #define INCOMPAT_ZERO_PADDING	0x00000001U
 #define INCOMPAT_COMPR_CFGS	0x00000002U	/* also BIG_PCLUSTER */
@@ -37,6 +38,7 @@ int erofs_sb_parse(const void *sb, size_t len, struct erofs_sb_summary *out)
 		return -EINVAL;
 	out->feature_incompat = le32_at(p, SB_FEATURE_INCOMPAT);
 	out->extra_devices = le16_at(p, SB_EXTRA_DEVICES);
+	out->devt_slotoff = le16_at(p, SB_DEVT_SLOTOFF);
 	/*
 	 * mkfs.erofs sets zero padding and a non-zero lz4 distance or
 	 * algorithm mask whenever it compresses; err on the side of "yes".
@@ -45,4 +47,29 @@ int erofs_sb_parse(const void *sb, size_t len, struct erofs_sb_summary *out)
 			   (INCOMPAT_ZERO_PADDING | INCOMPAT_COMPR_CFGS)) ||
 			  le16_at(p, SB_COMPR_U1) != 0;
 	return 0;
+}
+
+int erofs_device_tags(const void *img, size_t len,
+		      char tags[][EROFS_DEVICE_TAG_MAX + 1], unsigned int max)
+{
+	const unsigned char *p = img;
+	struct erofs_sb_summary sb;
+	size_t slot;
+	unsigned int i;
+
+	if (len < EROFS_SB_OFFSET + EROFS_SB_SIZE ||
+	    erofs_sb_parse(p + EROFS_SB_OFFSET, EROFS_SB_SIZE, &sb))
+		return -EINVAL;
+	if (sb.extra_devices > max)
+		return -ENOSPC;
+	for (i = 0; i < sb.extra_devices; i++) {
+		slot = ((size_t)sb.devt_slotoff + i) * EROFS_DEVICE_SLOT_SIZE;
+		if (slot + EROFS_DEVICE_SLOT_SIZE > len)
+			return -EINVAL;
+		memcpy(tags[i], p + slot, EROFS_DEVICE_TAG_MAX);
+		tags[i][EROFS_DEVICE_TAG_MAX] = '\0';
+		if (!tags[i][0])
+			return -EINVAL;
+	}
+	return sb.extra_devices;
 }

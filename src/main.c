@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "bindings.h"
 #include "cache/cache.h"
 #include "config.h"
 #include "factory.h"
@@ -60,6 +61,7 @@ struct daemon {
 	sigset_t signals;
 	struct api_server *api;
 	struct api_daemon api_ops;
+	struct bindings bindings;
 	const char *state;		/* nydusd's names: INIT, RUNNING, ... */
 };
 
@@ -228,8 +230,11 @@ static int load_config(struct daemon *d)
 		}
 		ret = config_new_localfs("default", dir, "fscache", &d->config,
 					 err, sizeof(err));
+	} else if (o->apisock) {
+		/* Images come through PUT /api/v2/blobs, as with nydusd. */
+		ret = 0;
 	} else {
-		fprintf(stderr, "fscached: no blobs to serve: give --blob-dir DIR or --config FILE (see --help)\n");
+		fprintf(stderr, "fscached: no blobs to serve: give --blob-dir DIR, --config FILE, or --apisock PATH to bind images through the API (see --help)\n");
 		return -EINVAL;
 	}
 	if (ret) {
@@ -237,12 +242,12 @@ static int load_config(struct daemon *d)
 			ret == -EINVAL ? err : strerror(-ret));
 		return ret;
 	}
-	if (strcmp(d->config->cache_type, "fscache")) {
+	if (d->config && strcmp(d->config->cache_type, "fscache")) {
 		fprintf(stderr, "fscached: configuration error: cache.type: '%s' cannot serve /dev/cachefiles; use \"fscache\"\n",
 			d->config->cache_type);
 		return -EINVAL;
 	}
-	if (!o->cache_dir)
+	if (!o->cache_dir && d->config)
 		o->cache_dir = d->config->work_dir;
 	if (!o->cache_dir) {
 		fprintf(stderr, "fscached: no cache directory: give --fscache DIR (or cache.fscache.work_dir in the config)\n");
@@ -253,21 +258,26 @@ static int load_config(struct daemon *d)
 			o->cache_dir);
 		return -EINVAL;
 	}
-	if (d->config->work_dir && strcmp(d->config->work_dir, o->cache_dir))
+	if (d->config && d->config->work_dir &&
+	    strcmp(d->config->work_dir, o->cache_dir))
 		log_warn("cache.fscache.work_dir %s differs from --fscache %s; using %s",
 			 d->config->work_dir, o->cache_dir, o->cache_dir);
 	return 0;
 }
 
-/* Every blob of every domain comes from the one configuration for now. */
+/*
+ * An image bound through the API is served by its own configuration;
+ * anything else by the one of --config or --blob-dir, if there is one.
+ */
 static int resolve_blob(void *ctx, const char *domain, const char *blob_id,
-			const struct fscached_config **cfg)
+			struct fscached_config **cfg)
 {
 	struct daemon *d = ctx;
 
-	(void)domain, (void)blob_id;
-	*cfg = d->config;
-	return 0;
+	*cfg = bindings_resolve(&d->bindings, domain, blob_id);
+	if (!*cfg && d->config)
+		*cfg = config_dup(d->config);
+	return *cfg ? 0 : -ENOENT;
 }
 
 static struct json_object *stats_json(struct daemon *d)
@@ -411,6 +421,7 @@ static int start_api(struct daemon *d)
 		.info = api_info,
 		.stats = api_stats,
 		.exit = api_exit,
+		.bindings = &d->bindings,
 	};
 	ret = api_start(d->opts.apisock, &d->api_ops, &d->api);
 	if (ret)
@@ -454,6 +465,7 @@ int main(int argc, char **argv)
 	}
 	block_signals(&d);
 	factory_init(&d.factory);
+	bindings_init(&d.bindings);
 
 	fo.cache_dir = d.opts.cache_dir;
 	fo.tag = d.opts.tag;
@@ -482,7 +494,8 @@ int main(int argc, char **argv)
 	__atomic_store_n(&d.state, "RUNNING", __ATOMIC_RELEASE);
 	log_info("fscached %s ready: cache %s, %u workers, backend %s (%.1f ms after main)",
 		 FSCACHED_VERSION, d.opts.cache_dir, d.opts.threads,
-		 d.config->backend_type, (monotonic_us() - start_us) / 1000.0);
+		 d.config ? d.config->backend_type : "per image (API)",
+		 (monotonic_us() - start_us) / 1000.0);
 	notify_ready();
 
 	ret = cachefiles_frontend_run(d.fe);
@@ -498,6 +511,7 @@ out_frontend:
 	cachefiles_frontend_close(d.fe);
 out_factory:
 	factory_destroy(&d.factory);
+	bindings_destroy(&d.bindings);
 	config_free(d.config);
 	log_info("fscached stopped");
 	return ret ? 1 : 0;

@@ -7,6 +7,7 @@
 #define FSCACHED_API_H
 
 struct api_server;
+struct bindings;
 struct json_object;
 
 struct api_daemon {
@@ -17,6 +18,8 @@ struct api_daemon {
 	struct json_object *(*stats)(void *ctx);
 	/* Begin a clean shutdown. */
 	void (*exit)(void *ctx);
+	/* Images bound through PUT /api/v2/blobs. */
+	struct bindings *bindings;
 };
 
 /* Serve the API on the unix socket @path; @d must outlive the server. */

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "blobs.h"
 #include "log.h"
 #include "server.h"
 
@@ -222,6 +223,9 @@ static const struct api_route api_routes[] = {
 	{ "GET", "/api/v1/metrics/blobcache", get_blobcache_metrics },
 	{ "GET", "/api/v1/metrics/backend", get_backend_metrics },
 	{ "GET", "/metrics", get_prometheus },
+	{ "PUT", "/api/v2/blobs", api_put_blobs },
+	{ "DELETE", "/api/v2/blobs", api_delete_blobs },
+	{ "GET", "/api/v2/blobs", api_get_blobs },
 	{ NULL, NULL, NULL },
 };
 

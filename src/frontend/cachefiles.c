@@ -175,7 +175,7 @@ static void cf_open_fail(struct cachefiles_frontend *fe, uint32_t msg_id,
 static int cf_resolve(struct cachefiles_frontend *fe, struct cf_job *job,
 		      struct blob_cache **bc)
 {
-	const struct fscached_config *cfg;
+	struct fscached_config *cfg;
 	struct blob_info info = {
 		.id = job->names.blob_id,
 		.domain = job->names.domain,
@@ -194,9 +194,11 @@ static int cf_resolve(struct cachefiles_frontend *fe, struct cf_job *job,
 	if (strcmp(cfg->cache_type, "fscache")) {
 		log_error("OPEN of blob '%s': cache type '%s' cannot serve /dev/cachefiles; use \"fscache\"",
 			  job->names.blob_id, cfg->cache_type);
+		config_free(cfg);
 		return -EOPNOTSUPP;
 	}
 	ret = factory_new_blob_cache(fe->factory, cfg, &info, bc);
+	config_free(cfg);
 	if (ret)
 		log_warn("OPEN of blob '%s' (domain '%s') failed: %s",
 			 job->names.blob_id, job->names.domain,

@@ -16,11 +16,11 @@ struct json_object;
 
 /*
  * Which configuration serves blob @blob_id of volume @domain: returns 0 and
- * a configuration that stays valid until the blob is closed, or -ENOENT.
+ * a configuration the caller frees (config_free()), or -ENOENT.
  */
 typedef int (*blob_resolve_fn)(void *ctx, const char *domain,
 			       const char *blob_id,
-			       const struct fscached_config **cfg);
+			       struct fscached_config **cfg);
 
 struct cachefiles_options {
 	const char *cache_dir;		/* "dir" of the cache */

@@ -17,12 +17,16 @@
 
 #include "api/api.h"
 #include "api/server.h"
+#include "bindings.h"
+#include "config.h"
 #include "harness.h"
 #include "log.h"
 
 struct fake_daemon {
 	int exits;
 };
+
+static struct bindings fake_bindings;
 
 static struct json_object *fake_info(void *ctx)
 {
@@ -120,14 +124,17 @@ FIXTURE_SETUP(api)
 	strcpy(self->dir, "/tmp/fscached-api-XXXXXX");
 	ASSERT_NE(NULL, mkdtemp(self->dir));
 	snprintf(self->sock, sizeof(self->sock), "%s/api.sock", self->dir);
+	bindings_init(&fake_bindings);
 	self->ops = (struct api_daemon){ .ctx = &self->fake, .info = fake_info,
-					 .stats = fake_stats, .exit = fake_exit };
+					 .stats = fake_stats, .exit = fake_exit,
+					 .bindings = &fake_bindings };
 	ASSERT_EQ(0, api_start(self->sock, &self->ops, &self->server));
 }
 
 FIXTURE_TEARDOWN(api)
 {
 	api_server_stop(self->server);
+	bindings_destroy(&fake_bindings);
 	rmdir(self->dir);
 }
 
@@ -235,11 +242,110 @@ TEST_F(api, the_socket_is_ours_alone)
 	unlink(path);
 }
 
+/* The snapshotter's body (nydusd "config" form), as nydus-api.md shows it. */
+static const char snapshotter_body[] =
+	"{\"type\": \"bootstrap\", \"id\": \"img1\", \"domain_id\": \"dom\","
+	" \"config\": {\"id\": \"img1\", \"backend_type\": \"registry\","
+	" \"backend_config\": {\"scheme\": \"https\", \"host\": \"r.test\","
+	" \"repo\": \"a/b\", \"timeout\": 5, \"retry_limit\": 2},"
+	" \"cache_type\": \"fscache\", \"cache_config\": {\"work_dir\": \"/var/cache\"},"
+	" \"prefetch_config\": {\"enable\": true, \"threads_count\": 8,"
+	" \"merging_size\": 1048576, \"bandwidth_rate\": 0}}}";
+
+TEST_F(api, images_bind_resolve_and_unbind)
+{
+	static const char v2_body[] =
+		"{\"type\": \"bootstrap\", \"id\": \"img2\","
+		" \"config_v2\": {\"version\": 2, \"id\": \"c2\","
+		" \"backend\": {\"type\": \"localfs\", \"localfs\": {\"dir\": \"/srv\"}},"
+		" \"cache\": {\"type\": \"fscache\"}}}";
+	static const char str_body[] =
+		"{\"type\": \"bootstrap\", \"id\": \"img3\", \"config\":"
+		" \"{\\\"backend_type\\\": \\\"s3\\\", \\\"backend_config\\\":"
+		" {\\\"endpoint\\\": \\\"127.0.0.1:9000\\\", \\\"scheme\\\": \\\"http\\\","
+		" \\\"bucket_name\\\": \\\"b\\\", \\\"region\\\": \\\"r\\\"}}\"}";
+	struct fscached_config *cfg;
+	struct reply r;
+
+	ASSERT_EQ(204, request(self->sock, "PUT", "/api/v2/blobs", snapshotter_body,
+			       strlen(snapshotter_body), &r));
+	ASSERT_EQ(204, request(self->sock, "PUT", "/api/v2/blobs", v2_body,
+			       strlen(v2_body), &r));
+	/* "config" as a string of JSON, as some snapshotters send it. */
+	ASSERT_EQ(204, request(self->sock, "PUT", "/api/v2/blobs", str_body,
+			       strlen(str_body), &r));
+	cfg = bindings_resolve(&fake_bindings, "img3", "img3");
+	ASSERT_NE(NULL, cfg);
+	EXPECT_STREQ("s3", cfg->backend_type);
+	config_free(cfg);
+	EXPECT_EQ(409, request(self->sock, "PUT", "/api/v2/blobs", v2_body,
+			       strlen(v2_body), &r));
+	cfg = bindings_resolve(&fake_bindings, "dom", "img1");
+	ASSERT_NE(NULL, cfg);
+	EXPECT_STREQ("registry", cfg->backend_type);
+	EXPECT_TRUE(cfg->prefetch.enable);
+	EXPECT_EQ(8, cfg->prefetch.threads);
+	config_free(cfg);
+	/* No device table given: the domain's only image serves its blobs. */
+	cfg = bindings_resolve(&fake_bindings, "dom", "some-data-blob");
+	ASSERT_NE(NULL, cfg);
+	config_free(cfg);
+	/* Without domain_id the image is its own domain. */
+	cfg = bindings_resolve(&fake_bindings, "img2", "img2");
+	ASSERT_NE(NULL, cfg);
+	EXPECT_STREQ("localfs", cfg->backend_type);
+	config_free(cfg);
+	EXPECT_EQ(NULL, bindings_resolve(&fake_bindings, "other", "img1"));
+	ASSERT_EQ(200, request(self->sock, "GET", "/api/v2/blobs", NULL, 0, &r));
+	EXPECT_NE(NULL, strstr(r.body, "\"img1\""));
+
+	EXPECT_EQ(204, request(self->sock, "DELETE",
+			       "/api/v2/blobs?domain_id=dom&blob_id=img1", NULL, 0, &r));
+	EXPECT_EQ(NULL, bindings_resolve(&fake_bindings, "dom", "img1"));
+	EXPECT_EQ(404, request(self->sock, "DELETE",
+			       "/api/v2/blobs?domain_id=dom&blob_id=img1", NULL, 0, &r));
+	EXPECT_EQ(501, request(self->sock, "DELETE", "/api/v2/blobs?blob_id=img1",
+			       NULL, 0, &r));
+	EXPECT_EQ(400, request(self->sock, "DELETE", "/api/v2/blobs", NULL, 0, &r));
+}
+
+TEST_F(api, bad_bind_requests_change_nothing)
+{
+	static const char *const bad[] = {
+		"{\"type\": \"bootstrap\", \"id\": \"../x\", \"config_v2\": {}}",
+		"{\"type\": \"datablob\", \"id\": \"x\", \"config_v2\": {}}",
+		"{\"type\": \"bootstrap\", \"id\": \"x\"}",
+		"{\"type\": \"bootstrap\", \"id\": \"x\", \"colour\": 1, \"config_v2\": {}}",
+		"{\"type\": \"bootstrap\", \"id\": \"x\", \"config\": {\"backend_type\": \"ftp\"}}",
+		"{\"type\": \"bootstrap\", \"id\": \"x\", \"config\": {\"backend_type\": \"localfs\", \"colour\": 1}}",
+		"{\"type\": \"bootstrap\", \"id\": \"x\", \"config\": \"not json\"}",
+		"{\"type\": \"bootstrap\", \"id\": \"x\", \"config_v2\": {\"version\": 2,"
+		" \"backend\": {\"type\": \"localfs\", \"localfs\": {\"dir\": \"/srv\"}},"
+		" \"cache\": {\"type\": \"dummy\"}}}",
+		"{\"type\": \"bootstrap\", \"id\": \"x\", \"metadata_path\": \"/nonexistent\","
+		" \"config_v2\": {\"version\": 2, \"backend\": {\"type\": \"localfs\","
+		" \"localfs\": {\"dir\": \"/srv\"}}, \"cache\": {\"type\": \"fscache\"}}}",
+		"[]",
+	};
+	struct reply r;
+	unsigned int i;
+	char v[64];
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		EXPECT_EQ(400, request(self->sock, "PUT", "/api/v2/blobs", bad[i],
+				       strlen(bad[i]), &r));
+		EXPECT_STREQ("InvalidRequest", field(&r, "code", v, sizeof(v)));
+		TH_LOG("%s -> %s", bad[i], r.body);
+	}
+	EXPECT_EQ(0, fake_bindings.count);
+}
+
 TEST(a_stale_socket_is_replaced)
 {
 	struct fake_daemon fake = { 0 };
 	struct api_daemon ops = { .ctx = &fake, .info = fake_info,
-				  .stats = fake_stats, .exit = fake_exit };
+				  .stats = fake_stats, .exit = fake_exit,
+				  .bindings = &fake_bindings };
 	struct api_server *s;
 	char dir[64] = "/tmp/fscached-api-XXXXXX", sock[128];
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };

@@ -79,7 +79,7 @@ TEST(help_and_version)
 TEST(usage_errors_exit_2_and_say_why)
 {
 	EXPECT_EQ(2, run_daemon("--fscache /tmp/x"));
-	EXPECT_OUTPUT("no blobs to serve: give --blob-dir DIR or --config FILE");
+	EXPECT_OUTPUT("no blobs to serve: give --blob-dir DIR, --config FILE, or --apisock PATH");
 	EXPECT_EQ(2, run_daemon("--blob-dir /tmp"));
 	EXPECT_OUTPUT("no cache directory: give --fscache DIR");
 	EXPECT_EQ(2, run_daemon("--fscache rel --blob-dir /tmp"));

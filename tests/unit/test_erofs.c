@@ -66,4 +66,30 @@ TEST(not_a_superblock)
 	EXPECT_EQ(-EINVAL, erofs_sb_parse(sb, sizeof(sb), &s));
 }
 
+TEST(device_tags_name_the_data_blobs)
+{
+	static unsigned char img[4096];
+	char tags[4][EROFS_DEVICE_TAG_MAX + 1];
+
+	memset(img, 0, sizeof(img));
+	make_sb(img + EROFS_SB_OFFSET, 0x0c, 0);
+	img[EROFS_SB_OFFSET + 88] = 10;		/* slots at 10 * 128 = 1280 */
+	memcpy(img + 1280, "sha256-data-a", 13);
+	memcpy(img + 1408, "data-b", 6);
+	ASSERT_EQ(2, erofs_device_tags(img, sizeof(img), tags, 4));
+	EXPECT_STREQ("sha256-data-a", tags[0]);
+	EXPECT_STREQ("data-b", tags[1]);
+	/* A 64-byte tag fills its slot: still a string. */
+	memset(img + 1280, 'x', 64);
+	ASSERT_EQ(2, erofs_device_tags(img, sizeof(img), tags, 4));
+	EXPECT_EQ(64, strlen(tags[0]));
+	/* Too many, cut short, an empty tag, not an image. */
+	EXPECT_EQ(-ENOSPC, erofs_device_tags(img, sizeof(img), tags, 1));
+	EXPECT_EQ(-EINVAL, erofs_device_tags(img, 1400, tags, 4));
+	memset(img + 1408, 0, 64);
+	EXPECT_EQ(-EINVAL, erofs_device_tags(img, sizeof(img), tags, 4));
+	img[EROFS_SB_OFFSET] = 0;
+	EXPECT_EQ(-EINVAL, erofs_device_tags(img, sizeof(img), tags, 4));
+}
+
 TEST_HARNESS_MAIN

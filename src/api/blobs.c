@@ -1,0 +1,282 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * PUT/DELETE/GET /api/v2/blobs: binding images, in both forms the
+ * snapshotter sends (nydusd's "config" and "config_v2").
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "blobs.h"
+#include "bindings.h"
+#include "blob_id.h"
+#include "config.h"
+#include "log.h"
+#include "server.h"
+
+/* What a bootstrap's superblock and device table need, at most. */
+#define BOOTSTRAP_HEAD	(64 * 1024)
+#define MAX_DATA_BLOBS	256
+
+static const char *get_string(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static bool only_fields(struct json_object *o, const char *const *known,
+			const char **bad)
+{
+	const char *const *k;
+
+	json_object_object_foreach(o, key, val) {
+		(void)val;
+		for (k = known; *k && strcmp(*k, key); k++)
+			;
+		if (!*k) {
+			*bad = key;
+			return false;
+		}
+	}
+	return true;
+}
+
+/* nydusd's "config" (an object, or a string of one) as a ConfigV2 object. */
+static struct json_object *v1_to_v2(struct json_object *v1, const char *fsid,
+				    struct api_response *resp)
+{
+	static const char *const known[] = {
+		"id", "backend_type", "backend_config", "cache_type",
+		"cache_config", "prefetch_config", "metadata_path", NULL
+	};
+	struct json_object *v2, *backend, *cache, *fscache, *v;
+	const char *type, *bad;
+
+	if (!only_fields(v1, known, &bad)) {
+		api_error(resp, 400, "InvalidRequest", "config.%s: unknown field", bad);
+		return NULL;
+	}
+	type = get_string(v1, "backend_type");
+	if (!type) {
+		api_error(resp, 400, "InvalidRequest", "config.backend_type: a string is needed");
+		return NULL;
+	}
+	v2 = json_object_new_object();
+	json_object_object_add(v2, "version", json_object_new_int(2));
+	json_object_object_add(v2, "id", json_object_new_string(
+		get_string(v1, "id") ? get_string(v1, "id") : fsid));
+	backend = json_object_new_object();
+	json_object_object_add(backend, "type", json_object_new_string(type));
+	if (json_object_object_get_ex(v1, "backend_config", &v))
+		json_object_object_add(backend, type, json_object_get(v));
+	json_object_object_add(v2, "backend", backend);
+	cache = json_object_new_object();
+	json_object_object_add(cache, "type", json_object_new_string(
+		get_string(v1, "cache_type") ? get_string(v1, "cache_type")
+					     : "fscache"));
+	if (json_object_object_get_ex(v1, "cache_config", &v)) {
+		fscache = json_object_new_object();
+		if (get_string(v, "work_dir"))
+			json_object_object_add(fscache, "work_dir",
+				json_object_new_string(get_string(v, "work_dir")));
+		json_object_object_add(cache, "fscache", fscache);
+	}
+	if (json_object_object_get_ex(v1, "prefetch_config", &v))
+		json_object_object_add(cache, "prefetch", json_object_get(v));
+	json_object_object_add(v2, "cache", cache);
+	return v2;
+}
+
+/* The configuration object of a PUT /api/v2/blobs body, ConfigV2 shaped. */
+static struct json_object *body_config(struct json_object *body,
+				       const char *fsid,
+				       struct api_response *resp)
+{
+	struct json_object *v, *parsed = NULL, *v2;
+
+	if (json_object_object_get_ex(body, "config_v2", &v)) {
+		if (!json_object_is_type(v, json_type_object)) {
+			api_error(resp, 400, "InvalidRequest", "config_v2: an object is needed");
+			return NULL;
+		}
+		return json_object_get(v);
+	}
+	if (!json_object_object_get_ex(body, "config", &v)) {
+		api_error(resp, 400, "InvalidRequest", "config or config_v2 is needed");
+		return NULL;
+	}
+	if (json_object_is_type(v, json_type_string)) {
+		parsed = json_tokener_parse(json_object_get_string(v));
+		v = parsed;
+	}
+	if (!v || !json_object_is_type(v, json_type_object)) {
+		json_object_put(parsed);
+		api_error(resp, 400, "InvalidRequest",
+			  "config: a JSON object (or a string of one) is needed");
+		return NULL;
+	}
+	v2 = v1_to_v2(v, fsid, resp);
+	json_object_put(parsed);
+	return v2;
+}
+
+/* The data blobs a bootstrap names, read from its local copy. */
+static int bootstrap_tags(const char *path,
+			  char tags[][EROFS_DEVICE_TAG_MAX + 1],
+			  struct api_response *resp)
+{
+	char *head = malloc(BOOTSTRAP_HEAD);
+	ssize_t n = -1;
+	int fd, ret;
+
+	if (!head) {
+		api_error(resp, 500, "InternalError", "out of memory");
+		return -ENOMEM;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = pread(fd, head, BOOTSTRAP_HEAD, 0);
+		close(fd);
+	}
+	if (n < 0) {
+		ret = -errno;
+		api_error(resp, 400, "InvalidRequest", "metadata_path %s: %s", path,
+			  strerror(errno));
+		free(head);
+		return ret;
+	}
+	ret = erofs_device_tags(head, n, tags, MAX_DATA_BLOBS);
+	free(head);
+	if (ret < 0)
+		api_error(resp, 400, "InvalidRequest",
+			  "metadata_path %s: not an EROFS bootstrap with named data blobs",
+			  path);
+	return ret;
+}
+
+void api_put_blobs(void *ctx, const struct api_request *req,
+		      struct api_response *resp)
+{
+	static const char *const known[] = {
+		"type", "id", "domain_id", "config", "config_v2",
+		"metadata_path", NULL
+	};
+	static char tags[MAX_DATA_BLOBS][EROFS_DEVICE_TAG_MAX + 1];
+	static pthread_mutex_t tags_lock = PTHREAD_MUTEX_INITIALIZER;
+	const struct api_daemon *d = ctx;
+	struct json_object *body, *cfgobj = NULL, *v;
+	struct fscached_config *cfg = NULL;
+	const char *type, *fsid, *domain, *meta, *bad;
+	char err[CONFIG_ERR_MAX];
+	int ret, nr_tags = 0;
+
+	body = api_body_object(req, resp);
+	if (!body)
+		return;
+	if (!only_fields(body, known, &bad)) {
+		api_error(resp, 400, "InvalidRequest", "%s: unknown field", bad);
+		goto out;
+	}
+	type = get_string(body, "type");
+	fsid = get_string(body, "id");
+	domain = get_string(body, "domain_id");
+	if (!type || strcmp(type, "bootstrap")) {
+		api_error(resp, 400, "InvalidRequest",
+			  "type: only \"bootstrap\" is supported");
+		goto out;
+	}
+	if (!fsid || !blob_id_valid(fsid, strlen(fsid)) ||
+	    (domain && !blob_id_valid(domain, strlen(domain)))) {
+		api_error(resp, 400, "InvalidRequest",
+			  "id and domain_id must be safe names (no '/', no leading '.')");
+		goto out;
+	}
+	if (!domain || !*domain)
+		domain = fsid;
+	cfgobj = body_config(body, fsid, resp);
+	if (!cfgobj)
+		goto out;
+	meta = get_string(body, "metadata_path");
+	if (!meta && json_object_object_get_ex(body, "config", &v) &&
+	    json_object_is_type(v, json_type_object))
+		meta = get_string(v, "metadata_path");
+	ret = config_from_json(cfgobj, &cfg, err, sizeof(err));
+	if (ret) {
+		api_error(resp, 400, "InvalidRequest", "%s",
+			  ret == -EINVAL ? err : strerror(-ret));
+		goto out;
+	}
+	if (strcmp(cfg->cache_type, "fscache")) {
+		api_error(resp, 400, "InvalidRequest",
+			  "cache type '%s' cannot serve /dev/cachefiles; use \"fscache\"",
+			  cfg->cache_type);
+		goto out;
+	}
+	pthread_mutex_lock(&tags_lock);
+	if (meta)
+		nr_tags = bootstrap_tags(meta, tags, resp);
+	if (nr_tags >= 0) {
+		ret = bindings_add(d->bindings, domain, fsid, cfg, tags, nr_tags);
+		cfg = NULL;
+		if (ret == -EEXIST)
+			api_error(resp, 409, "AlreadyExists",
+				  "%s is bound in domain %s already", fsid, domain);
+		else if (ret)
+			api_error(resp, 500, "InternalError", "%s", strerror(-ret));
+		else
+			resp->status = 204;
+	}
+	pthread_mutex_unlock(&tags_lock);
+	if (resp->status == 204)
+		log_info("bound image %s in domain %s (%d data blobs)", fsid,
+			 domain, nr_tags);
+out:
+	config_free(cfg);
+	json_object_put(cfgobj);
+	json_object_put(body);
+}
+
+void api_delete_blobs(void *ctx, const struct api_request *req,
+			 struct api_response *resp)
+{
+	const struct api_daemon *d = ctx;
+	const char *domain = api_query(req, "domain_id");
+	const char *fsid = api_query(req, "blob_id");
+
+	if (!fsid || !*fsid) {
+		api_error(resp, 400, "InvalidRequest", "blob_id is needed");
+		return;
+	}
+	if (!domain || !*domain) {
+		api_error(resp, 501, "NotImplemented",
+			  "culling a blob's cache files (DELETE without domain_id) is not supported yet");
+		return;
+	}
+	if (bindings_remove(d->bindings, domain, fsid)) {
+		api_error(resp, 404, "NotFound", "%s is not bound in domain %s",
+			  fsid, domain);
+		return;
+	}
+	log_info("unbound image %s in domain %s", fsid, domain);
+	resp->status = 204;
+}
+
+void api_get_blobs(void *ctx, const struct api_request *req,
+		      struct api_response *resp)
+{
+	const struct api_daemon *d = ctx;
+
+	(void)req;
+	resp->json = bindings_json(d->bindings);
+}
