@@ -419,6 +419,65 @@ TEST_F_TIMEOUT(served, api_shows_prefetch_progress_and_stops_the_daemon, 300)
 	EXPECT_NE(0, access(sock, F_OK));
 }
 
+/* Send @body (a file) with @method to @path of the API; the HTTP status. */
+static int api_call(const char *sock, const char *method, const char *path,
+		    const char *body_file)
+{
+	char cmd[PATH_MAX * 3], out[64];
+
+	snprintf(cmd, sizeof(cmd),
+		 "curl -s -o /dev/null -w '%%{http_code}' -X %s --unix-socket %s %s%s 'http://localhost%s'",
+		 method, sock, body_file ? "--data-binary @" : "",
+		 body_file ? body_file : "", path);
+	if (run_capture(cmd, out, sizeof(out)))
+		return -1;
+	return atoi(out);
+}
+
+/*
+ * As the snapshotter drives nydusd: a daemon with no backend of its own,
+ * an image bound through the API (its data blob named by the bootstrap's
+ * device table), mounted with domain_id, then unbound.
+ */
+TEST_F_TIMEOUT(served, an_image_bound_through_the_api_mounts, 120)
+{
+	char dir[PATH_MAX], sock[PATH_MAX + 32], body[PATH_MAX + 32];
+	const char *extra[] = { "--apisock", sock, NULL };
+	struct ktest_tree_stats st;
+	FILE *f;
+
+	require_chunked(_metadata);
+	ASSERT_EQ(0, ktest_daemon_stop(&self->d));
+	ASSERT_EQ(0, ktest_mkdtemp("bind", dir, sizeof(dir)));
+	snprintf(sock, sizeof(sock), "%s/api.sock", dir);
+	snprintf(body, sizeof(body), "%s/bind.json", dir);
+	ASSERT_EQ(0, ktest_daemon_start(&self->d, NULL, extra));
+	/* Nothing bound: the kernel's OPEN is refused, the daemon stays. */
+	EXPECT_NE(0, ktest_mount("chunked", "dd", self->mnt));
+
+	f = fopen(body, "w");
+	ASSERT_NE(NULL, f);
+	fprintf(f, "{\"type\": \"bootstrap\", \"id\": \"chunked\", \"domain_id\": \"dd\","
+		   " \"metadata_path\": \"%s/chunked\", \"config_v2\": {\"version\": 2,"
+		   " \"id\": \"k\", \"backend\": {\"type\": \"localfs\","
+		   " \"localfs\": {\"dir\": \"%s\"}}, \"cache\": {\"type\": \"fscache\"}}}",
+		self->blobs, self->blobs);
+	fclose(f);
+	EXPECT_EQ(204, api_call(sock, "PUT", "/api/v2/blobs", body));
+	EXPECT_EQ(409, api_call(sock, "PUT", "/api/v2/blobs", body));
+	EXPECT_EQ(200, api_call(sock, "GET", "/api/v2/blobs", NULL));
+	ASSERT_EQ(0, ktest_mount("chunked", "dd", self->mnt));
+	ASSERT_EQ(0, compare_image(_metadata, "chunked", self->mnt, &st));
+	/* The snapshotter's unmount: unbind, then umount. */
+	EXPECT_EQ(204, api_call(sock, "DELETE",
+				"/api/v2/blobs?domain_id=dd&blob_id=chunked", NULL));
+	ASSERT_EQ(0, ktest_umount(self->mnt));
+	EXPECT_EQ(404, api_call(sock, "DELETE",
+				"/api/v2/blobs?domain_id=dd&blob_id=chunked", NULL));
+	EXPECT_NE(0, ktest_mount("chunked", "dd", self->mnt));
+	EXPECT_TRUE(ktest_daemon_alive(&self->d));
+}
+
 /*
  * With read-ahead (on by default), a sequential reader finds most of the
  * file already in the cache file: far fewer READs than the 256 of a 64 MiB
