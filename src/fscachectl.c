@@ -2,7 +2,9 @@
 /*
  * fscachectl: talk to a running fscached through its API socket.
  *
- *   fscachectl [--sock PATH] [--json] status | metrics
+ *   fscachectl [--sock PATH] [--json] status | metrics | blobs
+ *   fscachectl [--sock PATH] bind FSID CONFIG [--domain D] [--bootstrap P]
+ *   fscachectl [--sock PATH] unbind FSID [--domain D]
  */
 #include <curl/curl.h>
 #include <getopt.h>
@@ -39,12 +41,16 @@ static size_t reply_write(char *data, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-/* GET @path; returns the parsed JSON body, or NULL after saying why. */
-static struct json_object *api_get(const char *sock, const char *path)
+/*
+ * @method @path with an optional JSON @body. Returns the parsed reply
+ * (or an empty object for 204), or NULL after saying why.
+ */
+static struct json_object *api_call(const char *sock, const char *method,
+				    const char *path, const char *body)
 {
 	struct reply r = { 0 };
 	struct json_object *o = NULL;
-	char url[512], err[CURL_ERROR_SIZE] = "";
+	char url[1024], err[CURL_ERROR_SIZE] = "";
 	long status = 0;
 	CURLcode rc;
 	CURL *h;
@@ -55,6 +61,9 @@ static struct json_object *api_get(const char *sock, const char *path)
 	snprintf(url, sizeof(url), "http://localhost%s", path);
 	curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, sock);
 	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+	if (body)
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, reply_write);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &r);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, err);
@@ -67,6 +76,10 @@ static struct json_object *api_get(const char *sock, const char *path)
 			sock, err[0] ? err : curl_easy_strerror(rc), sock);
 		goto out;
 	}
+	if (status == 204) {
+		o = json_object_new_object();
+		goto out;
+	}
 	o = r.data ? json_tokener_parse(r.data) : NULL;
 	if (status != 200 || !o) {
 		fprintf(stderr, "fscachectl: %s: HTTP %ld: %s\n", path, status,
@@ -77,6 +90,11 @@ static struct json_object *api_get(const char *sock, const char *path)
 out:
 	free(r.data);
 	return o;
+}
+
+static struct json_object *api_get(const char *sock, const char *path)
+{
+	return api_call(sock, "GET", path, NULL);
 }
 
 static uint64_t u64(struct json_object *o, const char *key)
@@ -163,13 +181,92 @@ static int cmd_metrics(const char *sock, bool json)
 	return 0;
 }
 
+static int cmd_blobs(const char *sock, bool json)
+{
+	struct json_object *arr = api_get(sock, "/api/v2/blobs"), *o, *b;
+	size_t i, j;
+
+	if (!arr)
+		return 1;
+	if (json) {
+		printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY));
+	} else {
+		printf("%-20s %-40s %-10s %s\n", "DOMAIN", "IMAGE", "BACKEND", "DATA BLOBS");
+		for (i = 0; i < json_object_array_length(arr); i++) {
+			o = json_object_array_get_idx(arr, i);
+			printf("%-20s %-40s %-10s", str(o, "domain_id"), str(o, "id"),
+			       str(o, "backend_type"));
+			if (json_object_object_get_ex(o, "blobs", &b))
+				for (j = 0; j < json_object_array_length(b); j++)
+					printf(" %s", json_object_get_string(
+						json_object_array_get_idx(b, j)));
+			printf("\n");
+		}
+	}
+	json_object_put(arr);
+	return 0;
+}
+
+/* bind FSID CONFIG_FILE [--domain D] [--bootstrap PATH] */
+static int cmd_bind(const char *sock, const char *fsid, const char *config,
+		    const char *domain, const char *bootstrap)
+{
+	struct json_object *body, *cfg, *reply;
+	int ret = 1;
+
+	cfg = json_object_from_file(config);
+	if (!cfg) {
+		fprintf(stderr, "fscachectl: %s: %s\n", config,
+			json_util_get_last_err());
+		return 1;
+	}
+	body = json_object_new_object();
+	json_object_object_add(body, "type", json_object_new_string("bootstrap"));
+	json_object_object_add(body, "id", json_object_new_string(fsid));
+	if (domain)
+		json_object_object_add(body, "domain_id", json_object_new_string(domain));
+	if (bootstrap)
+		json_object_object_add(body, "metadata_path",
+				       json_object_new_string(bootstrap));
+	json_object_object_add(body, "config_v2", cfg);
+	reply = api_call(sock, "PUT", "/api/v2/blobs",
+			 json_object_to_json_string(body));
+	if (reply) {
+		printf("bound %s in domain %s\n", fsid, domain ? domain : fsid);
+		json_object_put(reply);
+		ret = 0;
+	}
+	json_object_put(body);
+	return ret;
+}
+
+static int cmd_unbind(const char *sock, const char *fsid, const char *domain)
+{
+	struct json_object *reply;
+	char path[768];
+
+	snprintf(path, sizeof(path), "/api/v2/blobs?domain_id=%s&blob_id=%s",
+		 domain ? domain : fsid, fsid);
+	reply = api_call(sock, "DELETE", path, NULL);
+	if (!reply)
+		return 1;
+	json_object_put(reply);
+	printf("unbound %s\n", fsid);
+	return 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
-"Usage: fscachectl [--sock PATH] [--json] COMMAND\n"
+"Usage: fscachectl [--sock PATH] [--json] COMMAND [ARGS]\n"
 "\n"
 "  status     the daemon's id, version and state\n"
 "  metrics    cache, read-ahead, prefetch and backend counters\n"
+"  blobs      the images bound through the API\n"
+"  bind FSID CONFIG.json [--domain D] [--bootstrap PATH]\n"
+"             bind an image served by a ConfigV2 configuration; PATH is\n"
+"             a local copy of its bootstrap, for its data blobs' names\n"
+"  unbind FSID [--domain D]\n"
 "\n"
 "  --sock PATH   the daemon's --apisock (default $FSCACHED_APISOCK or %s)\n"
 "  --json        print the API's JSON instead of a table\n", DEFAULT_SOCK);
@@ -180,10 +277,13 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "sock", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "domain", required_argument, NULL, 'd' },
+		{ "bootstrap", required_argument, NULL, 'b' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *sock = getenv("FSCACHED_APISOCK");
+	const char *domain = NULL, *bootstrap = NULL, *cmd;
 	bool json = false;
 	int c, ret;
 
@@ -197,6 +297,12 @@ int main(int argc, char **argv)
 		case 'j':
 			json = true;
 			break;
+		case 'd':
+			domain = optarg;
+			break;
+		case 'b':
+			bootstrap = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -205,17 +311,26 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind != argc - 1) {
+	if (optind >= argc) {
 		usage(stderr);
 		return 2;
 	}
+	cmd = argv[optind++];
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (!strcmp(argv[optind], "status")) {
+	if (!strcmp(cmd, "status") && optind == argc) {
 		ret = cmd_status(sock, json);
-	} else if (!strcmp(argv[optind], "metrics")) {
+	} else if (!strcmp(cmd, "metrics") && optind == argc) {
 		ret = cmd_metrics(sock, json);
+	} else if (!strcmp(cmd, "blobs") && optind == argc) {
+		ret = cmd_blobs(sock, json);
+	} else if (!strcmp(cmd, "bind") && optind == argc - 2) {
+		ret = cmd_bind(sock, argv[optind], argv[optind + 1], domain,
+			       bootstrap);
+	} else if (!strcmp(cmd, "unbind") && optind == argc - 1) {
+		ret = cmd_unbind(sock, argv[optind], domain);
 	} else {
-		fprintf(stderr, "fscachectl: unknown command '%s'\n", argv[optind]);
+		fprintf(stderr, "fscachectl: '%s': unknown command or wrong arguments\n",
+			cmd);
 		usage(stderr);
 		ret = 2;
 	}

@@ -13,6 +13,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
+#include <limits.h>
 #include <unistd.h>
 
 #include "api/api.h"
@@ -338,6 +340,81 @@ TEST_F(api, bad_bind_requests_change_nothing)
 		TH_LOG("%s -> %s", bad[i], r.body);
 	}
 	EXPECT_EQ(0, fake_bindings.count);
+}
+
+/* BUILD/tests/unit/test_api -> BUILD/fscachectl */
+static const char *fscachectl_bin(char *out, size_t size)
+{
+	char self[PATH_MAX], *slash;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n < 0)
+		return "build/fscachectl";
+	self[n] = '\0';
+	slash = strstr(self, "/tests/unit/");
+	if (slash)
+		*slash = '\0';
+	snprintf(out, size, "%s/fscachectl", self);
+	return out;
+}
+
+/* Run fscachectl ARGS against @sock: exit status, output in @out. */
+static int ctl(const char *sock, const char *args, char *out, size_t size)
+{
+	char bin[PATH_MAX], cmd[PATH_MAX * 2];
+	size_t n;
+	FILE *f;
+	int status;
+
+	snprintf(cmd, sizeof(cmd), "%s --sock %s %s 2>&1",
+		 fscachectl_bin(bin, sizeof(bin)), sock, args);
+	f = popen(cmd, "r");
+	if (!f)
+		return -1;
+	n = fread(out, 1, size - 1, f);
+	out[n] = '\0';
+	status = pclose(f);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+TEST_F(api, fscachectl_speaks_to_the_socket)
+{
+	char bin[PATH_MAX], out[4096], cfg[160], args[512];
+	struct fscached_config *c;
+	FILE *f;
+
+	if (access(fscachectl_bin(bin, sizeof(bin)), X_OK))
+		SKIP(return, "%s is not built", bin);
+	ASSERT_EQ(0, ctl(self->sock, "status", out, sizeof(out)));
+	EXPECT_NE(NULL, strstr(out, "RUNNING"));
+	ASSERT_EQ(0, ctl(self->sock, "metrics", out, sizeof(out)));
+	EXPECT_NE(NULL, strstr(out, "prefetched pieces          4 (0.0 MiB, 50% of the open blobs)"));
+	ASSERT_EQ(0, ctl(self->sock, "--json metrics", out, sizeof(out)));
+	EXPECT_NE(NULL, strstr(out, "\"prefetch_data_amount\""));
+
+	snprintf(cfg, sizeof(cfg), "%s/cfg.json", self->dir);
+	f = fopen(cfg, "w");
+	ASSERT_NE(NULL, f);
+	fputs("{\"version\": 2, \"id\": \"c\", \"backend\": {\"type\": \"localfs\","
+	      " \"localfs\": {\"dir\": \"/srv\"}}, \"cache\": {\"type\": \"fscache\"}}", f);
+	fclose(f);
+	snprintf(args, sizeof(args), "bind img9 %s --domain dd", cfg);
+	ASSERT_EQ(0, ctl(self->sock, args, out, sizeof(out)));
+	c = bindings_resolve(&fake_bindings, "dd", "img9");
+	ASSERT_NE(NULL, c);
+	config_free(c);
+	ASSERT_EQ(0, ctl(self->sock, "blobs", out, sizeof(out)));
+	EXPECT_NE(NULL, strstr(out, "img9"));
+	/* A second bind of the same image: the API's answer, exit 1. */
+	EXPECT_EQ(1, ctl(self->sock, args, out, sizeof(out)));
+	EXPECT_NE(NULL, strstr(out, "AlreadyExists"));
+	ASSERT_EQ(0, ctl(self->sock, "unbind img9 --domain dd", out, sizeof(out)));
+	EXPECT_EQ(1, ctl(self->sock, "unbind img9 --domain dd", out, sizeof(out)));
+	EXPECT_NE(NULL, strstr(out, "HTTP 404"));
+	EXPECT_EQ(2, ctl(self->sock, "frobnicate", out, sizeof(out)));
+	EXPECT_EQ(1, ctl("/nonexistent/api.sock", "status", out, sizeof(out)));
+	EXPECT_NE(NULL, strstr(out, "cannot reach fscached"));
+	unlink(cfg);
 }
 
 TEST(a_stale_socket_is_replaced)
