@@ -11,6 +11,8 @@
 
 PREFIX   ?= /usr/local
 BINDIR   ?= $(PREFIX)/bin
+MANDIR   ?= $(PREFIX)/share/man
+UNITDIR  ?= $(PREFIX)/lib/systemd/system
 CC       ?= cc
 VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 
@@ -156,6 +158,11 @@ uml-kernel:
 install: all
 	install -D -m 0755 $(BUILD)/fscached $(DESTDIR)$(BINDIR)/fscached
 	install -D -m 0755 $(BUILD)/fscachectl $(DESTDIR)$(BINDIR)/fscachectl
+	install -D -m 0644 Documentation/man/fscached.8 $(DESTDIR)$(MANDIR)/man8/fscached.8
+	install -D -m 0644 Documentation/man/fscachectl.1 $(DESTDIR)$(MANDIR)/man1/fscachectl.1
+	install -D -m 0644 Documentation/man/fscached.json.5 $(DESTDIR)$(MANDIR)/man5/fscached.json.5
+	sed 's|/usr/local/bin|$(BINDIR)|' tools/systemd/fscached.service | \
+		install -D -m 0644 /dev/stdin $(DESTDIR)$(UNITDIR)/fscached.service
 
 clean:
 	rm -rf build
