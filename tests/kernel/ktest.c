@@ -110,12 +110,20 @@ int ktest_daemon_start(struct ktest_daemon *d, const char *blob_dir,
 		       const char *const *extra)
 {
 	char cache[PATH_MAX];
-	unsigned int waited;
 	int ret;
 
 	ret = ktest_mkdtemp("cache", cache, sizeof(cache));
 	if (ret)
 		return ret;
+	return ktest_daemon_start_in(d, cache, blob_dir, extra);
+}
+
+int ktest_daemon_start_in(struct ktest_daemon *d, const char *cache,
+			  const char *blob_dir, const char *const *extra)
+{
+	unsigned int waited;
+	int ret;
+
 	ret = ktest_daemon_spawn(d, cache, blob_dir, extra);
 	if (ret)
 		return ret;

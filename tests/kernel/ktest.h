@@ -34,6 +34,9 @@ int ktest_mkdtemp(const char *what, char *out, size_t len);
  */
 int ktest_daemon_start(struct ktest_daemon *d, const char *blob_dir,
 		       const char *const *extra);
+/* The same with a given cache directory (a restart keeps its cache). */
+int ktest_daemon_start_in(struct ktest_daemon *d, const char *cache,
+			  const char *blob_dir, const char *const *extra);
 /* Same, but with a given cache directory and without waiting for ready. */
 int ktest_daemon_spawn(struct ktest_daemon *d, const char *cache_dir,
 		       const char *blob_dir, const char *const *extra);

@@ -479,6 +479,47 @@ TEST_F_TIMEOUT(served, an_image_bound_through_the_api_mounts, 120)
 }
 
 /*
+ * A daemon started again on the same cache directory finds what the last
+ * one fetched: the cache files stay, and the kernel asks only for holes.
+ * (Mounts do not survive the restart yet: they are unmounted first.)
+ */
+TEST_F_TIMEOUT(served, a_restarted_daemon_refetches_nothing, 300)
+{
+	char cache[PATH_MAX];
+	struct ktest_tree_stats st;
+	uint64_t breads, reads;
+	int fd;
+
+	ASSERT_EQ(0, ktest_daemon_stop(&self->d));
+	ASSERT_EQ(0, ktest_mkdtemp("cache", cache, sizeof(cache)));
+	ASSERT_EQ(0, ktest_daemon_start_in(&self->d, cache, self->blobs, NULL));
+	ASSERT_EQ(0, ktest_mount("plain", NULL, self->mnt));
+	ASSERT_EQ(0, compare_image(_metadata, "main", self->mnt, &st));
+	ASSERT_EQ(0, ktest_umount(self->mnt));
+	ASSERT_EQ(0, ktest_daemon_counter(&self->d,
+					  "factory.total.backend_reads", &breads));
+	EXPECT_GT(breads, 0);
+	ASSERT_EQ(0, ktest_daemon_stop(&self->d));
+
+	fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
+	if (fd >= 0) {
+		EXPECT_EQ(1, write(fd, "3", 1));
+		close(fd);
+	}
+	ASSERT_EQ(0, ktest_daemon_start_in(&self->d, cache, self->blobs, NULL));
+	ASSERT_EQ(0, ktest_mount("plain", NULL, self->mnt));
+	ASSERT_EQ(0, compare_image(_metadata, "main", self->mnt, &st));
+	ASSERT_EQ(0, ktest_daemon_counter(&self->d,
+					  "factory.total.backend_reads", &breads));
+	ASSERT_EQ(0, ktest_daemon_counter(&self->d, "frontend.read_requests",
+					  &reads));
+	TH_LOG("after the restart: %llu READs, %llu backend reads",
+	       (unsigned long long)reads, (unsigned long long)breads);
+	EXPECT_EQ(0, breads);
+	EXPECT_EQ(0, reads);
+}
+
+/*
  * With read-ahead (on by default), a sequential reader finds most of the
  * file already in the cache file: far fewer READs than the 256 of a 64 MiB
  * file in 256 KiB requests, and the same bytes.
