@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@
 #include "api/api.h"
 #include "bindings.h"
 #include "cache/cache.h"
+#include "compiler.h"
 #include "config.h"
 #include "factory.h"
 #include "frontend/cachefiles.h"
@@ -37,6 +39,7 @@
 #define MAX_FETCH_UNIT_KB	(64 * 1024)
 #define MAX_THREADS		1024
 #define STATS_INTERVAL_MS	5000
+#define MAX_RLIMIT_NOFILE	(16 * 1024 * 1024)
 
 struct daemon_opts {
 	const char *cache_dir;
@@ -46,6 +49,8 @@ struct daemon_opts {
 	const char *stats_file;
 	const char *apisock;
 	const char *id;
+	const char *log_file;
+	unsigned int rlimit_nofile;
 	unsigned int threads;
 	unsigned int readahead_kb;
 	unsigned int fetch_unit_kb;
@@ -84,6 +89,8 @@ static void usage(FILE *out)
 "  --stats-file FILE      where SIGUSR1 writes the counters as JSON\n"
 "  --apisock PATH         serve the control API (nydusd's) on this unix socket\n"
 "  --id ID                the daemon's id in the API\n"
+"  --log-file FILE        append the log to FILE instead of stderr\n"
+"  --rlimit-nofile N      raise the open-file limit to N\n"
 "  --log-level LEVEL      error, warn, info (default), debug, trace\n"
 "  -h, --help             this text\n"
 "  -V, --version          print the version\n"
@@ -110,7 +117,7 @@ static int parse_args(int argc, char **argv, struct daemon_opts *o)
 {
 	enum { OPT_TAG = 256, OPT_THREADS, OPT_CONFIG, OPT_BLOB_DIR,
 	       OPT_LOG_LEVEL, OPT_STATS_FILE, OPT_READAHEAD, OPT_FETCH_UNIT,
-	       OPT_APISOCK, OPT_ID };
+	       OPT_APISOCK, OPT_ID, OPT_LOG_FILE, OPT_RLIMIT_NOFILE };
 	static const struct option longopts[] = {
 		{ "fscache", required_argument, NULL, 'F' },
 		{ "fscache-tag", required_argument, NULL, OPT_TAG },
@@ -122,6 +129,8 @@ static int parse_args(int argc, char **argv, struct daemon_opts *o)
 		{ "stats-file", required_argument, NULL, OPT_STATS_FILE },
 		{ "apisock", required_argument, NULL, OPT_APISOCK },
 		{ "id", required_argument, NULL, OPT_ID },
+		{ "log-file", required_argument, NULL, OPT_LOG_FILE },
+		{ "rlimit-nofile", required_argument, NULL, OPT_RLIMIT_NOFILE },
 		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -171,6 +180,17 @@ static int parse_args(int argc, char **argv, struct daemon_opts *o)
 		case OPT_ID:
 			o->id = optarg;
 			break;
+		case OPT_LOG_FILE:
+			o->log_file = optarg;
+			break;
+		case OPT_RLIMIT_NOFILE:
+			if (parse_uint(optarg, MAX_RLIMIT_NOFILE, &o->rlimit_nofile) ||
+			    !o->rlimit_nofile) {
+				fprintf(stderr, "fscached: --rlimit-nofile: '%s' is not a number from 1 to %d\n",
+					optarg, MAX_RLIMIT_NOFILE);
+				return -EINVAL;
+			}
+			break;
 		case OPT_CONFIG:
 			o->config_path = optarg;
 			break;
@@ -205,6 +225,44 @@ static int parse_args(int argc, char **argv, struct daemon_opts *o)
 		fprintf(stderr, "fscached: unexpected argument '%s' (see --help)\n",
 			argv[optind]);
 		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * nydusd's --log-file and --rlimit-nofile: the log goes to the file (and
+ * so does anything a library prints on stderr), and the open-file limit
+ * rises, as far as the hard limit and our privileges allow.
+ */
+static int apply_process_options(const struct daemon_opts *o)
+{
+	struct rlimit rl;
+	int fd;
+
+	if (o->log_file) {
+		fd = open(o->log_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+			  0640);
+		if (fd < 0) {
+			fprintf(stderr, "fscached: --log-file %s: %s\n",
+				o->log_file, strerror(errno));
+			return -errno;
+		}
+		if (dup2(fd, STDERR_FILENO) < 0) {
+			fprintf(stderr, "fscached: --log-file %s: %s\n",
+				o->log_file, strerror(errno));
+			close(fd);
+			return -EIO;
+		}
+		close(fd);
+	}
+	if (o->rlimit_nofile) {
+		rl.rlim_cur = rl.rlim_max = o->rlimit_nofile;
+		if (setrlimit(RLIMIT_NOFILE, &rl) &&
+		    (getrlimit(RLIMIT_NOFILE, &rl) ||
+		     (rl.rlim_cur = MIN(rl.rlim_max, (rlim_t)o->rlimit_nofile),
+		      setrlimit(RLIMIT_NOFILE, &rl))))
+			log_warn("cannot raise the open-file limit to %u: %s",
+				 o->rlimit_nofile, strerror(errno));
 	}
 	return 0;
 }
@@ -459,6 +517,8 @@ int main(int argc, char **argv)
 	if (parse_args(argc, argv, &d.opts))
 		return 2;
 	log_set_level(d.opts.level);
+	if (apply_process_options(&d.opts))
+		return 2;
 	if (load_config(&d)) {
 		config_free(d.config);
 		return 2;

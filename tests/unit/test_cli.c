@@ -76,6 +76,34 @@ TEST(help_and_version)
 	EXPECT_OUTPUT("fscached ");
 }
 
+/* nydusd's --log-file: the log, errors included, goes to the file. */
+TEST(log_file_takes_the_log)
+{
+	char dir[] = "/tmp/fscached-cli-XXXXXX", path[64], args[256], text[4096];
+	size_t n;
+	FILE *f;
+
+	ASSERT_NE(NULL, mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/daemon.log", dir);
+	snprintf(args, sizeof(args),
+		 "--log-file %s --rlimit-nofile 4096 --fscache /x --blob-dir /nonexistent-blobs",
+		 path);
+	EXPECT_EQ(2, run_daemon(args));
+	EXPECT_EQ(NULL, strstr(output, "nonexistent-blobs"));
+	f = fopen(path, "r");
+	ASSERT_NE(NULL, f);
+	n = fread(text, 1, sizeof(text) - 1, f);
+	text[n] = '\0';
+	fclose(f);
+	EXPECT_NE(NULL, strstr(text, "--blob-dir /nonexistent-blobs: No such file or directory"));
+	unlink(path);
+	rmdir(dir);
+	EXPECT_EQ(2, run_daemon("--log-file /nonexistent/dir/log --fscache /x --blob-dir /tmp"));
+	EXPECT_OUTPUT("--log-file /nonexistent/dir/log: No such file or directory");
+	EXPECT_EQ(2, run_daemon("--rlimit-nofile 0 --fscache /x --blob-dir /tmp"));
+	EXPECT_OUTPUT("--rlimit-nofile: '0' is not a number from 1 to");
+}
+
 TEST(usage_errors_exit_2_and_say_why)
 {
 	EXPECT_EQ(2, run_daemon("--fscache /tmp/x"));
