@@ -3,6 +3,7 @@
 #define FSCACHED_COMPILER_H
 
 #include <stdint.h>
+#include <time.h>
 
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 #define ALIGN_UP(x, a)		(((x) + (a) - 1) & ~((__typeof__(x))(a) - 1))
@@ -21,6 +22,15 @@ static inline void counter_add(uint64_t *c, uint64_t n)
 static inline uint64_t counter_read(const uint64_t *c)
 {
 	return __atomic_load_n(c, __ATOMIC_RELAXED);
+}
+
+/* Microseconds on the monotonic clock, for durations. */
+static inline uint64_t monotonic_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 #endif

@@ -15,7 +15,6 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "api/api.h"
@@ -488,14 +487,6 @@ static int start_api(struct daemon *d)
 			  ret == -EADDRINUSE ? " (another daemon answers there)" :
 			  ret == -EEXIST ? " (a file that is not a socket is in the way)" : "");
 	return ret;
-}
-
-static uint64_t monotonic_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static void notify_ready(void)

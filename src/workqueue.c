@@ -76,22 +76,24 @@ err_stop:
 	return ret;
 }
 
-void workqueue_queue(struct workqueue *wq, struct work *work, work_fn fn)
+static void workqueue_add(struct workqueue *wq, struct list_head *list,
+			  struct work *work, work_fn fn)
 {
 	work->fn = fn;
 	pthread_mutex_lock(&wq->lock);
-	list_add_tail(&work->node, &wq->queue);
+	list_add_tail(&work->node, list);
 	pthread_cond_signal(&wq->more);
 	pthread_mutex_unlock(&wq->lock);
 }
 
+void workqueue_queue(struct workqueue *wq, struct work *work, work_fn fn)
+{
+	workqueue_add(wq, &wq->queue, work, fn);
+}
+
 void workqueue_queue_low(struct workqueue *wq, struct work *work, work_fn fn)
 {
-	work->fn = fn;
-	pthread_mutex_lock(&wq->lock);
-	list_add_tail(&work->node, &wq->low);
-	pthread_cond_signal(&wq->more);
-	pthread_mutex_unlock(&wq->lock);
+	workqueue_add(wq, &wq->low, work, fn);
 }
 
 bool workqueue_demand_pending(struct workqueue *wq)

@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -172,8 +171,7 @@ void api_put_blobs(void *ctx, const struct api_request *req,
 		"type", "id", "domain_id", "config", "config_v2",
 		"metadata_path", NULL
 	};
-	static char tags[MAX_DATA_BLOBS][EROFS_DEVICE_TAG_MAX + 1];
-	static pthread_mutex_t tags_lock = PTHREAD_MUTEX_INITIALIZER;
+	char (*tags)[EROFS_DEVICE_TAG_MAX + 1] = NULL;
 	const struct api_daemon *d = ctx;
 	struct json_object *body, *cfgobj = NULL, *v;
 	struct fscached_config *cfg = NULL;
@@ -223,9 +221,14 @@ void api_put_blobs(void *ctx, const struct api_request *req,
 			  cfg->cache_type);
 		goto out;
 	}
-	pthread_mutex_lock(&tags_lock);
-	if (meta)
+	if (meta) {
+		tags = calloc(MAX_DATA_BLOBS, sizeof(*tags));
+		if (!tags) {
+			api_error(resp, 500, "InternalError", "out of memory");
+			goto out;
+		}
 		nr_tags = bootstrap_tags(meta, tags, resp);
+	}
 	if (nr_tags >= 0) {
 		ret = bindings_add(d->bindings, domain, fsid, cfg, tags, nr_tags);
 		cfg = NULL;
@@ -237,11 +240,11 @@ void api_put_blobs(void *ctx, const struct api_request *req,
 		else
 			resp->status = 204;
 	}
-	pthread_mutex_unlock(&tags_lock);
 	if (resp->status == 204)
 		log_info("bound image %s in domain %s (%d data blobs)", fsid,
 			 domain, nr_tags);
 out:
+	free(tags);
 	config_free(cfg);
 	json_object_put(cfgobj);
 	json_object_put(body);

@@ -21,13 +21,11 @@ static const struct api_daemon *daemon_of(void *ctx)
 	return ctx;
 }
 
-static uint64_t get_u64(struct json_object *o, const char *a, const char *b)
+static uint64_t get_u64(struct json_object *o, const char *key)
 {
 	struct json_object *v;
 
-	if (a && !json_object_object_get_ex(o, a, &o))
-		return 0;
-	if (!json_object_object_get_ex(o, b, &v))
+	if (!json_object_object_get_ex(o, key, &v))
 		return 0;
 	return json_object_get_uint64(v);
 }
@@ -151,7 +149,7 @@ static void get_metrics(void *ctx, struct api_response *resp,
 	o = json_object_new_object();
 	for (; map->name; map++)
 		json_object_object_add(o, map->name, json_object_new_uint64(
-			get_u64(total, NULL, map->counter) / map->divisor));
+			get_u64(total, map->counter) / map->divisor));
 	if (with_ours)
 		json_object_object_add(o, "fscached", json_object_get(total));
 	json_object_put(stats);

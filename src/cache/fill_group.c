@@ -22,7 +22,6 @@ struct fill_group *fill_group_create(struct blob_cache *bc, uint64_t off,
 	g->piece = piece;
 	g->refs = 1;
 	pthread_mutex_init(&g->lock, NULL);
-	pthread_cond_init(&g->done, NULL);
 	return g;
 }
 
@@ -43,7 +42,6 @@ void fill_group_put(struct fill_group *g)
 	if (refs)
 		return;
 	blob_cache_put(g->bc);
-	pthread_cond_destroy(&g->done);
 	pthread_mutex_destroy(&g->lock);
 	free(g);
 }
@@ -63,23 +61,10 @@ static bool fill_group_claim(struct fill_group *g, uint64_t *off,
 		*off = g->next;
 		*len = MIN(g->piece, g->end - g->next);
 		g->next += *len;
-		g->running++;
 		claimed = true;
 	}
 	pthread_mutex_unlock(&g->lock);
 	return claimed;
-}
-
-static void fill_group_finish(struct fill_group *g, int ret)
-{
-	pthread_mutex_lock(&g->lock);
-	if (ret)
-		g->failed++;
-	else
-		g->filled++;
-	if (!--g->running && g->next >= g->end)
-		pthread_cond_broadcast(&g->done);
-	pthread_mutex_unlock(&g->lock);
 }
 
 struct fill_counts fill_group_run(struct fill_group *g, struct io_buf *buf)
@@ -91,19 +76,10 @@ struct fill_counts fill_group_run(struct fill_group *g, struct io_buf *buf)
 	while (fill_group_claim(g, &off, &len)) {
 		/* A failed piece is the demand read's business, later. */
 		ret = blob_cache_fill(g->bc, off, len, buf, FILL_READAHEAD);
-		fill_group_finish(g, ret);
 		if (ret)
 			c.failed++;
 		else
 			c.filled++;
 	}
 	return c;
-}
-
-void fill_group_wait(struct fill_group *g)
-{
-	pthread_mutex_lock(&g->lock);
-	while (g->running || g->next < g->end)
-		pthread_cond_wait(&g->done, &g->lock);
-	pthread_mutex_unlock(&g->lock);
 }

@@ -1,11 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * A range of a blob filled by several workers at once, in pieces: the
- * read-ahead window of a sequential reader, which helpers queued behind
- * every demand request fetch in the background. Whoever wants the whole
- * range in (a test, a caller that must not return before) runs pieces
- * itself and then waits only for pieces in progress, never for a helper
- * that has not started, so a busy pool cannot deadlock it.
+ * read-ahead window of a sequential reader, which jobs queued behind every
+ * demand request fetch in the background. Each job claims pieces until
+ * none is left, so however many of them run, each piece is fetched once.
  */
 #ifndef FSCACHED_FILL_GROUP_H
 #define FSCACHED_FILL_GROUP_H
@@ -21,11 +19,8 @@ struct fill_group {
 	struct blob_cache *bc;		/* a reference of ours */
 	uint64_t next, end;		/* what is left to claim */
 	uint64_t piece;
-	unsigned int running;		/* pieces being filled */
 	unsigned int refs;
-	unsigned int filled, failed;	/* pieces, for the statistics */
 	pthread_mutex_t lock;
-	pthread_cond_t done;
 };
 
 /* A group for [off, off + len) of @bc in @piece sized parts, or NULL. */
@@ -41,7 +36,5 @@ struct fill_counts {
 
 /* Fill pieces until none is left to claim; returns what this call did. */
 struct fill_counts fill_group_run(struct fill_group *g, struct io_buf *buf);
-/* Wait for the pieces others are filling; call after fill_group_run(). */
-void fill_group_wait(struct fill_group *g);
 
 #endif

@@ -9,21 +9,12 @@
 #include <stdbool.h>
 #include <fcntl.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "backend/backend.h"
 #include "cache.h"
 #include "compiler.h"
 #include "log.h"
-
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static int fscache_write_all(int fd, const void *buf, size_t len, uint64_t off)
 {
@@ -53,14 +44,14 @@ static int fscache_store(struct blob_cache *bc, struct io_buf *buf, size_t n,
 			 uint64_t pos)
 {
 	size_t padded = ALIGN_UP(n, CACHE_BLOCK_SIZE);
-	uint64_t t0 = now_us();
+	uint64_t t0 = monotonic_us();
 	int ret;
 
 	blob_cache_inspect(bc, pos, buf->data, n);
 	if (padded != n)
 		memset((char *)buf->data + n, 0, padded - n);
 	ret = fscache_write_all(bc->cache_fd, buf->data, padded, pos);
-	counter_add(&bc->stats.write_us, now_us() - t0);
+	counter_add(&bc->stats.write_us, monotonic_us() - t0);
 	if (ret)
 		log_debug("blob '%s': writing %zu bytes at %llu into the cache file failed: %s",
 			  bc->id, padded, (unsigned long long)pos,
@@ -76,11 +67,11 @@ static int fscache_fetch_pieces(struct blob_cache *bc, uint64_t pos,
 
 	while (pos < end) {
 		size_t want = MIN(end - pos, (uint64_t)buf->size);
-		uint64_t t0 = now_us();
+		uint64_t t0 = monotonic_us();
 		ssize_t n;
 
 		n = backend_blob_read(bc->bblob, buf->data, want, pos);
-		counter_add(&bc->stats.fetch_us, now_us() - t0);
+		counter_add(&bc->stats.fetch_us, monotonic_us() - t0);
 		if (n < 0)
 			return n;
 		ret = fscache_store(bc, buf, n, pos);
@@ -115,9 +106,9 @@ static int fscache_stream_consume(void *ctx, const void *data, size_t n)
 		n -= take;
 		if (st->used < st->buf->size)
 			break;
-		t0 = now_us();
+		t0 = monotonic_us();
 		ret = fscache_store(st->bc, st->buf, st->used, st->pos);
-		st->write_us += now_us() - t0;
+		st->write_us += monotonic_us() - t0;
 		if (ret)
 			return ret;
 		st->pos += st->used;
@@ -131,12 +122,12 @@ static int fscache_fetch_stream(struct blob_cache *bc, uint64_t pos,
 				uint64_t end, struct io_buf *buf)
 {
 	struct fscache_stream st = { .bc = bc, .buf = buf, .pos = pos };
-	uint64_t t0 = now_us();
+	uint64_t t0 = monotonic_us();
 	int ret;
 
 	ret = backend_blob_stream(bc->bblob, pos, end - pos,
 				  fscache_stream_consume, &st);
-	counter_add(&bc->stats.fetch_us, now_us() - t0 - st.write_us);
+	counter_add(&bc->stats.fetch_us, monotonic_us() - t0 - st.write_us);
 	/* Whole blocks that arrived are good data even when the rest failed. */
 	if (ret)
 		st.used = ALIGN_DOWN(st.used, (size_t)CACHE_BLOCK_SIZE);

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cache.h"
@@ -32,14 +31,6 @@ struct prefetch {
 	bool stopped;
 	struct prefetch_worker *workers;
 };
-
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 /*
  * A worker is done for good. The last one drops the blob cache reference
@@ -80,7 +71,7 @@ static uint64_t prefetch_pace(struct prefetch *pf)
 	if (!pf->limit)
 		return 0;
 	due = pf->start_us + pf->claimed * 1000000 / pf->limit;
-	now = now_us();
+	now = monotonic_us();
 	return due > now ? due - now : 0;
 }
 
@@ -166,7 +157,7 @@ bool prefetch_maybe_start(struct blob_cache *bc, struct workqueue *wq)
 				    : PREFETCH_DEFAULT_BATCH;
 	pf->batch = ALIGN_UP(pf->batch, (uint64_t)CACHE_BLOCK_SIZE);
 	pf->limit = cfg->bandwidth_limit;
-	pf->start_us = now_us();
+	pf->start_us = monotonic_us();
 	pf->refs = threads;
 	__atomic_store_n(&bc->prefetch, pf, __ATOMIC_RELEASE);
 	log_info("prefetching blob '%s' (%llu bytes, %u workers, %llu-byte pieces%s)",

@@ -420,13 +420,14 @@ TEST_F(cachefile, overlapping_fills_fetch_each_byte_once)
 struct group_helper {
 	struct fill_group *g;
 	struct io_buf buf;
+	struct fill_counts done;
 };
 
 static void *group_help_thread(void *arg)
 {
 	struct group_helper *h = arg;
 
-	fill_group_run(h->g, &h->buf);
+	h->done = fill_group_run(h->g, &h->buf);
 	fill_group_put(h->g);
 	return NULL;
 }
@@ -434,11 +435,12 @@ static void *group_help_thread(void *arg)
 TEST_F(cachefile, fill_group_pieces_are_shared_and_each_fetched_once)
 {
 	struct group_helper h[3];
+	struct fill_counts c;
 	struct fill_group *g;
 	pthread_t t[3];
 	int i;
 
-	/* A window of 40 pieces of 64 KiB: the owner and three helpers. */
+	/* A window of 40 pieces of 64 KiB: this thread and three helpers. */
 	g = fill_group_create(self->bc, 65536, 40 * 65536, 65536);
 	ASSERT_NE(NULL, g);
 	EXPECT_EQ(40, fill_group_pieces(g));
@@ -448,40 +450,41 @@ TEST_F(cachefile, fill_group_pieces_are_shared_and_each_fetched_once)
 		fill_group_get(g);
 		ASSERT_EQ(0, pthread_create(&t[i], NULL, group_help_thread, &h[i]));
 	}
-	fill_group_run(g, &self->buf);
-	fill_group_wait(g);
-	/* Everything is in when the owner's wait returns. */
-	EXPECT_EQ(0, check_range(self->cache_path, 65536, 40 * 65536));
-	EXPECT_EQ(40, g->filled);
-	EXPECT_EQ(0, g->failed);
-	EXPECT_EQ(40 * 65536, self->bc->bblob->backend->stats.read_bytes);
+	c = fill_group_run(g, &self->buf);
 	fill_group_put(g);
 	for (i = 0; i < 3; i++) {
 		pthread_join(t[i], NULL);
 		io_buf_release(&h[i].buf);
+		c.filled += h[i].done.filled;
+		c.failed += h[i].done.failed;
 	}
+	/* Every piece once, whoever claimed it. */
+	EXPECT_EQ(0, check_range(self->cache_path, 65536, 40 * 65536));
+	EXPECT_EQ(40, c.filled);
+	EXPECT_EQ(0, c.failed);
+	EXPECT_EQ(40 * 65536, self->bc->bblob->backend->stats.read_bytes);
 }
 
-TEST_F(cachefile, fill_group_owner_never_waits_for_idle_helpers)
+TEST_F(cachefile, fill_group_run_takes_every_piece_left)
 {
+	struct fill_counts c;
 	struct fill_group *g;
 
-	/* Helpers that never run (a busy pool) must not hold the owner. */
+	/* Helpers that never run (a busy pool) leave their pieces to us. */
 	g = fill_group_create(self->bc, 0, 4 * 65536, 65536);
 	ASSERT_NE(NULL, g);
 	fill_group_get(g);	/* a helper's reference, never used */
-	fill_group_run(g, &self->buf);
-	fill_group_wait(g);
-	EXPECT_EQ(4, g->filled);
+	c = fill_group_run(g, &self->buf);
+	EXPECT_EQ(4, c.filled);
+	EXPECT_EQ(0, fill_group_run(g, &self->buf).filled);
 	fill_group_put(g);
 	fill_group_put(g);
 	/* A piece past the end of the blob fails and is counted. */
 	g = fill_group_create(self->bc, BLOB_SIZE - 1000, 8192 + 65536, 8192);
 	ASSERT_NE(NULL, g);
-	fill_group_run(g, &self->buf);
-	fill_group_wait(g);
-	EXPECT_EQ(1, g->filled);
-	EXPECT_EQ(8, g->failed);
+	c = fill_group_run(g, &self->buf);
+	EXPECT_EQ(1, c.filled);
+	EXPECT_EQ(8, c.failed);
 	fill_group_put(g);
 	EXPECT_EQ(NULL, fill_group_create(self->bc, 0, 0, 65536));
 }
