@@ -45,7 +45,7 @@ ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) $(FEATURES) \
 	    -I. -Isrc -Itests/harness -Itests/kernel -Itests/backend -MMD -MP $(PKG_CFLAGS)
 ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS) -pthread
 
-LIB_SRCS := src/log.c src/notify.c src/blob_id.c src/erofs.c src/config.c src/factory.c src/workqueue.c \
+LIB_SRCS := src/log.c src/notify.c src/fdpass.c src/supervisor.c src/handover.c src/daemon.c src/blob_id.c src/erofs.c src/config.c src/factory.c src/workqueue.c \
 	    src/backend/backend.c src/backend/localfs.c src/backend/sign.c \
 	    src/backend/http_client.c src/backend/http_config.c src/backend/www_auth.c \
 	    src/backend/remote.c src/backend/http.c src/backend/registry.c \

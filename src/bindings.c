@@ -1,12 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <fcntl.h>
 #include <json-c/json.h>
+#include <limits.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bindings.h"
 #include "config.h"
+#include "log.h"
 
 struct binding {
 	struct list_head node;
@@ -22,6 +27,7 @@ void bindings_init(struct bindings *b)
 	pthread_mutex_init(&b->lock, NULL);
 	list_init(&b->list);
 	b->count = 0;
+	b->state_path = NULL;
 }
 
 static void binding_free(struct binding *bd)
@@ -40,6 +46,8 @@ void bindings_destroy(struct bindings *b)
 	list_for_each_entry_safe(bd, n, &b->list, node)
 		binding_free(bd);
 	list_init(&b->list);
+	free(b->state_path);
+	b->state_path = NULL;
 	pthread_mutex_destroy(&b->lock);
 }
 
@@ -54,6 +62,8 @@ static struct binding *binding_find(struct bindings *b, const char *domain,
 			return bd;
 	return NULL;
 }
+
+static int bindings_save_locked(struct bindings *b);
 
 int bindings_add(struct bindings *b, const char *domain, const char *fsid,
 		 struct fscached_config *cfg,
@@ -85,6 +95,7 @@ int bindings_add(struct bindings *b, const char *domain, const char *fsid,
 	} else {
 		list_add_tail(&bd->node, &b->list);
 		b->count++;
+		bindings_save_locked(b);
 	}
 	pthread_mutex_unlock(&b->lock);
 	if (ret)
@@ -101,6 +112,7 @@ int bindings_remove(struct bindings *b, const char *domain, const char *fsid)
 	if (bd) {
 		list_del(&bd->node);
 		b->count--;
+		bindings_save_locked(b);
 	}
 	pthread_mutex_unlock(&b->lock);
 	if (!bd)
@@ -148,29 +160,202 @@ struct fscached_config *bindings_resolve(struct bindings *b,
 	return cfg;
 }
 
-struct json_object *bindings_json(struct bindings *b)
+static struct json_object *binding_json(const struct binding *bd,
+					bool with_config)
 {
-	struct json_object *arr = json_object_new_array(), *o, *blobs;
-	struct binding *bd;
+	struct json_object *o = json_object_new_object(), *blobs;
 	unsigned int i;
 
-	pthread_mutex_lock(&b->lock);
-	list_for_each_entry(bd, &b->list, node) {
-		o = json_object_new_object();
-		json_object_object_add(o, "domain_id",
-				       json_object_new_string(bd->domain));
-		json_object_object_add(o, "id", json_object_new_string(bd->fsid));
+	json_object_object_add(o, "domain_id", json_object_new_string(bd->domain));
+	json_object_object_add(o, "id", json_object_new_string(bd->fsid));
+	if (with_config) {
+		json_object_object_add(o, "config", config_to_json(bd->cfg));
+	} else {
 		json_object_object_add(o, "config_id",
 				       json_object_new_string(bd->cfg->id));
 		json_object_object_add(o, "backend_type",
 				       json_object_new_string(bd->cfg->backend_type));
-		blobs = json_object_new_array();
-		for (i = 0; i < bd->nr_blobs; i++)
-			json_object_array_add(blobs,
-					      json_object_new_string(bd->blobs[i]));
-		json_object_object_add(o, "blobs", blobs);
-		json_object_array_add(arr, o);
 	}
+	blobs = json_object_new_array();
+	for (i = 0; i < bd->nr_blobs; i++)
+		json_object_array_add(blobs, json_object_new_string(bd->blobs[i]));
+	json_object_object_add(o, "blobs", blobs);
+	return o;
+}
+
+/* Called with b->lock held. */
+static struct json_object *bindings_array(struct bindings *b, bool with_config)
+{
+	struct json_object *arr = json_object_new_array();
+	struct binding *bd;
+
+	list_for_each_entry(bd, &b->list, node)
+		json_object_array_add(arr, binding_json(bd, with_config));
+	return arr;
+}
+
+struct json_object *bindings_json(struct bindings *b)
+{
+	struct json_object *arr;
+
+	pthread_mutex_lock(&b->lock);
+	arr = bindings_array(b, false);
 	pthread_mutex_unlock(&b->lock);
 	return arr;
+}
+
+/* Called with b->lock held. */
+static struct json_object *bindings_state_locked(struct bindings *b)
+{
+	struct json_object *root = json_object_new_object();
+
+	json_object_object_add(root, "fscached_state",
+			       json_object_new_int(BINDINGS_STATE_VERSION));
+	json_object_object_add(root, "images", bindings_array(b, true));
+	return root;
+}
+
+struct json_object *bindings_state(struct bindings *b)
+{
+	struct json_object *root;
+
+	pthread_mutex_lock(&b->lock);
+	root = bindings_state_locked(b);
+	pthread_mutex_unlock(&b->lock);
+	return root;
+}
+
+/*
+ * Called with b->lock held, so that files are written in the order of the
+ * changes. The file holds registry credentials: 0600.
+ */
+static int bindings_save_locked(struct bindings *b)
+{
+	struct json_object *root;
+	char tmp[PATH_MAX];
+	const char *text;
+	size_t len;
+	int fd, ret = 0;
+
+	if (!b->state_path)
+		return 0;
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", b->state_path) >=
+	    (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	root = bindings_state_locked(b);
+	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN);
+	len = strlen(text);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, text, len) != (ssize_t)len || fsync(fd) ||
+	    rename(tmp, b->state_path))
+		ret = -errno;
+	if (fd >= 0)
+		close(fd);
+	json_object_put(root);
+	if (ret)
+		log_error("cannot save the bound images to %s: %s; a restarted daemon would not know them",
+			  b->state_path, strerror(-ret));
+	return ret;
+}
+
+int bindings_persist_to(struct bindings *b, const char *path)
+{
+	int ret;
+
+	pthread_mutex_lock(&b->lock);
+	free(b->state_path);
+	b->state_path = path ? strdup(path) : NULL;
+	ret = path && !b->state_path ? -ENOMEM : bindings_save_locked(b);
+	pthread_mutex_unlock(&b->lock);
+	return ret;
+}
+
+static int state_error(char *err, size_t errlen, unsigned int i,
+		       const char *what)
+{
+	snprintf(err, errlen, "images[%u]: %s", i, what);
+	return -EINVAL;
+}
+
+static int bindings_load_one(struct bindings *b, struct json_object *img,
+			     unsigned int i, char *err, size_t errlen)
+{
+	char (*tags)[EROFS_DEVICE_TAG_MAX + 1] = NULL;
+	struct json_object *domain, *fsid, *config, *blobs, *tag;
+	struct fscached_config *cfg;
+	char cerr[CONFIG_ERR_MAX];
+	size_t nr, k;
+	int ret;
+
+	if (!json_object_object_get_ex(img, "domain_id", &domain) ||
+	    !json_object_object_get_ex(img, "id", &fsid) ||
+	    !json_object_object_get_ex(img, "config", &config) ||
+	    !json_object_object_get_ex(img, "blobs", &blobs) ||
+	    !json_object_is_type(domain, json_type_string) ||
+	    !json_object_is_type(fsid, json_type_string) ||
+	    !json_object_is_type(blobs, json_type_array))
+		return state_error(err, errlen, i,
+				   "needs domain_id, id, config and blobs");
+	nr = json_object_array_length(blobs);
+	if (nr > BINDINGS_MAX_BLOBS)
+		return state_error(err, errlen, i, "too many blobs");
+	if (nr) {
+		tags = calloc(nr, sizeof(*tags));
+		if (!tags)
+			return -ENOMEM;
+	}
+	for (k = 0; k < nr; k++) {
+		tag = json_object_array_get_idx(blobs, k);
+		if (!json_object_is_type(tag, json_type_string) ||
+		    json_object_get_string_len(tag) > EROFS_DEVICE_TAG_MAX) {
+			ret = state_error(err, errlen, i, "a blob is not a tag");
+			goto out;
+		}
+		strcpy(tags[k], json_object_get_string(tag));
+	}
+	ret = config_from_json(config, &cfg, cerr, sizeof(cerr));
+	if (ret) {
+		snprintf(err, errlen, "images[%u].config: %s", i,
+			 ret == -EINVAL ? cerr : strerror(-ret));
+		goto out;
+	}
+	ret = bindings_add(b, json_object_get_string(domain),
+			   json_object_get_string(fsid), cfg, tags, nr);
+	if (ret == -EEXIST)
+		ret = state_error(err, errlen, i, "bound twice");
+out:
+	free(tags);
+	return ret;
+}
+
+int bindings_load_state(struct bindings *b, struct json_object *state,
+			char *err, size_t errlen)
+{
+	struct json_object *v, *images;
+	char *path;
+	size_t i, nr;
+	int ret = 0;
+
+	if (!json_object_is_type(state, json_type_object) ||
+	    !json_object_object_get_ex(state, "fscached_state", &v) ||
+	    json_object_get_int(v) != BINDINGS_STATE_VERSION ||
+	    !json_object_object_get_ex(state, "images", &images) ||
+	    !json_object_is_type(images, json_type_array)) {
+		snprintf(err, errlen, "not a version %d fscached state",
+			 BINDINGS_STATE_VERSION);
+		return -EINVAL;
+	}
+	/* Loading is not a change: write nothing until it is done. */
+	pthread_mutex_lock(&b->lock);
+	path = b->state_path;
+	b->state_path = NULL;
+	pthread_mutex_unlock(&b->lock);
+	nr = json_object_array_length(images);
+	for (i = 0; i < nr && !ret; i++)
+		ret = bindings_load_one(b, json_object_array_get_idx(images, i),
+					i, err, errlen);
+	pthread_mutex_lock(&b->lock);
+	b->state_path = path;
+	pthread_mutex_unlock(&b->lock);
+	return ret ? ret : (int)nr;
 }

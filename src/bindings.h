@@ -20,7 +20,12 @@ struct bindings {
 	pthread_mutex_t lock;
 	struct list_head list;
 	unsigned int count;
+	char *state_path;		/* kept up to date, may be NULL */
 };
+
+#define BINDINGS_STATE_VERSION	1
+/* The data blobs one image may name. */
+#define BINDINGS_MAX_BLOBS	256
 
 void bindings_init(struct bindings *b);
 void bindings_destroy(struct bindings *b);
@@ -44,5 +49,20 @@ struct fscached_config *bindings_resolve(struct bindings *b,
 					 const char *blob_id);
 /* [{"domain_id", "id", "blobs": [...], "config_id"}...] */
 struct json_object *bindings_json(struct bindings *b);
+
+/*
+ * What a restarted daemon needs to serve the same images:
+ * {"fscached_state": 1, "images": [{"domain_id", "id", "blobs", "config"}]}
+ * with each whole configuration (credentials included).
+ */
+struct json_object *bindings_state(struct bindings *b);
+/* Keep @path (0600) equal to bindings_state() after every change. */
+int bindings_persist_to(struct bindings *b, const char *path);
+/*
+ * Bind the images of a bindings_state() document; returns how many, or
+ * -errno with the reason in @err (what was bound before stays bound).
+ */
+int bindings_load_state(struct bindings *b, struct json_object *state,
+			char *err, size_t errlen);
 
 #endif

@@ -46,6 +46,8 @@ int config_from_json(struct json_object *root, struct fscached_config **out,
 		     char *err, size_t errlen);
 int config_new_localfs(const char *id, const char *dir, const char *cache_type,
 		       struct fscached_config **out, char *err, size_t errlen);
+/* The ConfigV2 document config_from_json() reads back as @cfg. */
+struct json_object *config_to_json(const struct fscached_config *cfg);
 struct fscached_config *config_dup(const struct fscached_config *cfg);
 void config_free(struct fscached_config *cfg);
 

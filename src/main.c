@@ -17,15 +17,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "api/api.h"
-#include "bindings.h"
-#include "cache/cache.h"
 #include "compiler.h"
 #include "config.h"
-#include "factory.h"
-#include "frontend/cachefiles.h"
+#include "daemon.h"
 #include "log.h"
-#include "notify.h"
 
 #ifndef FSCACHED_VERSION
 #define FSCACHED_VERSION "unknown"
@@ -37,37 +32,7 @@
 #define DEFAULT_FETCH_UNIT_KB	1024
 #define MAX_FETCH_UNIT_KB	(64 * 1024)
 #define MAX_THREADS		1024
-#define STATS_INTERVAL_MS	5000
 #define MAX_RLIMIT_NOFILE	(16 * 1024 * 1024)
-
-struct daemon_opts {
-	const char *cache_dir;
-	const char *tag;
-	const char *config_path;
-	const char *blob_dir;
-	const char *stats_file;
-	const char *apisock;
-	const char *id;
-	const char *log_file;
-	unsigned int rlimit_nofile;
-	unsigned int threads;
-	unsigned int readahead_kb;
-	unsigned int fetch_unit_kb;
-	enum log_level level;
-};
-
-struct daemon {
-	struct daemon_opts opts;
-	struct fscached_config *config;
-	struct factory factory;
-	struct cachefiles_frontend *fe;
-	pthread_t signal_thread;
-	sigset_t signals;
-	struct api_server *api;
-	struct api_daemon api_ops;
-	struct bindings bindings;
-	const char *state;		/* nydusd's names: INIT, RUNNING, ... */
-};
 
 static void usage(FILE *out)
 {
@@ -88,6 +53,10 @@ static void usage(FILE *out)
 "  --stats-file FILE      where SIGUSR1 writes the counters as JSON\n"
 "  --apisock PATH         serve the control API (nydusd's) on this unix socket\n"
 "  --id ID                the daemon's id in the API\n"
+"  --supervisor PATH      a supervisor (nydus-snapshotter's) keeps the cache\n"
+"                         device and our states there, for a restart\n"
+"  --upgrade              take the cache device over from the supervisor\n"
+"                         (at once, or on PUT /api/v1/daemon/fuse/takeover)\n"
 "  --log-file FILE        append the log to FILE instead of stderr\n"
 "  --rlimit-nofile N      raise the open-file limit to N\n"
 "  --log-level LEVEL      error, warn, info (default), debug, trace\n"
@@ -116,7 +85,8 @@ static int parse_args(int argc, char **argv, struct daemon_opts *o)
 {
 	enum { OPT_TAG = 256, OPT_THREADS, OPT_CONFIG, OPT_BLOB_DIR,
 	       OPT_LOG_LEVEL, OPT_STATS_FILE, OPT_READAHEAD, OPT_FETCH_UNIT,
-	       OPT_APISOCK, OPT_ID, OPT_LOG_FILE, OPT_RLIMIT_NOFILE };
+	       OPT_APISOCK, OPT_ID, OPT_LOG_FILE, OPT_RLIMIT_NOFILE,
+	       OPT_SUPERVISOR, OPT_UPGRADE };
 	static const struct option longopts[] = {
 		{ "fscache", required_argument, NULL, 'F' },
 		{ "fscache-tag", required_argument, NULL, OPT_TAG },
@@ -128,6 +98,8 @@ static int parse_args(int argc, char **argv, struct daemon_opts *o)
 		{ "stats-file", required_argument, NULL, OPT_STATS_FILE },
 		{ "apisock", required_argument, NULL, OPT_APISOCK },
 		{ "id", required_argument, NULL, OPT_ID },
+		{ "supervisor", required_argument, NULL, OPT_SUPERVISOR },
+		{ "upgrade", no_argument, NULL, OPT_UPGRADE },
 		{ "log-file", required_argument, NULL, OPT_LOG_FILE },
 		{ "rlimit-nofile", required_argument, NULL, OPT_RLIMIT_NOFILE },
 		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
@@ -179,6 +151,12 @@ static int parse_args(int argc, char **argv, struct daemon_opts *o)
 		case OPT_ID:
 			o->id = optarg;
 			break;
+		case OPT_SUPERVISOR:
+			o->supervisor = optarg;
+			break;
+		case OPT_UPGRADE:
+			o->upgrade = true;
+			break;
 		case OPT_LOG_FILE:
 			o->log_file = optarg;
 			break;
@@ -223,6 +201,10 @@ static int parse_args(int argc, char **argv, struct daemon_opts *o)
 	if (optind < argc) {
 		fprintf(stderr, "fscached: unexpected argument '%s' (see --help)\n",
 			argv[optind]);
+		return -EINVAL;
+	}
+	if (o->upgrade && !o->supervisor) {
+		fprintf(stderr, "fscached: --upgrade takes the cache device over from a supervisor: give --supervisor PATH too\n");
 		return -EINVAL;
 	}
 	return 0;
@@ -322,187 +304,9 @@ static int load_config(struct daemon *d)
 	return 0;
 }
 
-/*
- * An image bound through the API is served by its own configuration;
- * anything else by the one of --config or --blob-dir, if there is one.
- */
-static int resolve_blob(void *ctx, const char *domain, const char *blob_id,
-			struct fscached_config **cfg)
-{
-	struct daemon *d = ctx;
-
-	*cfg = bindings_resolve(&d->bindings, domain, blob_id);
-	if (!*cfg && d->config)
-		*cfg = config_dup(d->config);
-	return *cfg ? 0 : -ENOENT;
-}
-
-static struct json_object *stats_json(struct daemon *d)
-{
-	struct cachefiles_stats st;
-	struct json_object *root, *fe;
-
-	factory_check(&d->factory);
-	cachefiles_frontend_stats(d->fe, &st);
-	root = json_object_new_object();
-	fe = json_object_new_object();
-#define ADD(name) json_object_object_add(fe, #name, json_object_new_uint64(st.name))
-	ADD(opens);
-	ADD(open_errors);
-	ADD(read_requests);
-	ADD(reads);
-	ADD(read_bytes);
-	ADD(read_errors);
-	ADD(closes);
-	ADD(readaheads);
-	ADD(readahead_errors);
-	ADD(bad_messages);
-	ADD(objects);
-#undef ADD
-	json_object_object_add(root, "frontend", fe);
-	json_object_object_add(root, "factory", factory_stats_json(&d->factory));
-	return root;
-}
-
-static void write_stats(struct daemon *d)
-{
-	char tmp[PATH_MAX];
-	struct json_object *root;
-	const char *text;
-	int fd;
-
-	if (!d->opts.stats_file) {
-		root = stats_json(d);
-		log_info("stats: %s", json_object_to_json_string_ext(root,
-				     JSON_C_TO_STRING_PLAIN));
-		json_object_put(root);
-		return;
-	}
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", d->opts.stats_file) >=
-	    (int)sizeof(tmp))
-		return;
-	root = stats_json(d);
-	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text) ||
-	    fsync(fd) || rename(tmp, d->opts.stats_file))
-		log_error("cannot write stats to %s: %s", d->opts.stats_file,
-			  strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	json_object_put(root);
-}
-
-static void *signal_thread(void *arg)
-{
-	struct daemon *d = arg;
-	int sig;
-
-	for (;;) {
-		if (sigwait(&d->signals, &sig))
-			continue;
-		if (sig == SIGUSR1) {
-			write_stats(d);
-			continue;
-		}
-		log_info("got signal %d (%s), shutting down", sig,
-			 strsignal(sig));
-		cachefiles_frontend_stop(d->fe);
-		return NULL;
-	}
-}
-
-static int start_signal_thread(struct daemon *d)
-{
-	int ret;
-
-	ret = pthread_create(&d->signal_thread, NULL, signal_thread, d);
-	return -ret;
-}
-
-static void block_signals(struct daemon *d)
-{
-	sigemptyset(&d->signals);
-	sigaddset(&d->signals, SIGINT);
-	sigaddset(&d->signals, SIGTERM);
-	sigaddset(&d->signals, SIGHUP);
-	sigaddset(&d->signals, SIGUSR1);
-	/* Every thread created after this inherits the mask. */
-	pthread_sigmask(SIG_BLOCK, &d->signals, NULL);
-	signal(SIGPIPE, SIG_IGN);
-}
-
-static struct json_object *api_info(void *ctx)
-{
-	struct daemon *d = ctx;
-	struct json_object *o = json_object_new_object();
-	struct json_object *v = json_object_new_object();
-
-	json_object_object_add(v, "package_ver",
-			       json_object_new_string(FSCACHED_VERSION));
-	json_object_object_add(v, "git_commit",
-			       json_object_new_string(FSCACHED_VERSION));
-	json_object_object_add(v, "build_time",
-			       json_object_new_string(__DATE__ " " __TIME__));
-	json_object_object_add(v, "profile", json_object_new_string("release"));
-	json_object_object_add(o, "id",
-			       json_object_new_string(d->opts.id ? d->opts.id
-								 : "fscached"));
-	json_object_object_add(o, "version", v);
-	json_object_object_add(o, "supervisor", NULL);
-	json_object_object_add(o, "state", json_object_new_string(
-		__atomic_load_n(&d->state, __ATOMIC_ACQUIRE)));
-	return o;
-}
-
-static struct json_object *api_stats(void *ctx)
-{
-	return stats_json(ctx);
-}
-
-static void api_exit(void *ctx)
-{
-	struct daemon *d = ctx;
-
-	cachefiles_frontend_stop(d->fe);
-}
-
-static int start_api(struct daemon *d)
-{
-	int ret;
-
-	if (!d->opts.apisock)
-		return 0;
-	d->api_ops = (struct api_daemon){
-		.ctx = d,
-		.info = api_info,
-		.stats = api_stats,
-		.exit = api_exit,
-		.bindings = &d->bindings,
-	};
-	ret = api_start(d->opts.apisock, &d->api_ops, &d->api);
-	if (ret)
-		log_error("cannot serve the API on %s: %s%s", d->opts.apisock,
-			  strerror(-ret),
-			  ret == -EADDRINUSE ? " (another daemon answers there)" :
-			  ret == -EEXIST ? " (a file that is not a socket is in the way)" : "");
-	return ret;
-}
-
-static void notify_ready(void)
-{
-	int ret = service_notify("READY=1");
-
-	if (ret < 0)
-		log_warn("cannot tell the service manager we are ready ($NOTIFY_SOCKET): %s",
-			 strerror(-ret));
-}
-
 int main(int argc, char **argv)
 {
-	struct cachefiles_options fo = { 0 };
-	uint64_t start_us = monotonic_us();
-	struct daemon d = { 0 };
+	struct daemon d = { .start_us = monotonic_us() };
 	int ret;
 
 	if (parse_args(argc, argv, &d.opts))
@@ -514,56 +318,7 @@ int main(int argc, char **argv)
 		config_free(d.config);
 		return 2;
 	}
-	block_signals(&d);
-	factory_init(&d.factory);
-	bindings_init(&d.bindings);
-
-	fo.cache_dir = d.opts.cache_dir;
-	fo.tag = d.opts.tag;
-	fo.threads = d.opts.threads;
-	fo.readahead = (uint64_t)d.opts.readahead_kb << 10;
-	fo.fetch_unit = (uint64_t)d.opts.fetch_unit_kb << 10;
-	fo.factory = &d.factory;
-	fo.resolve = resolve_blob;
-	fo.resolve_ctx = &d;
-	ret = cachefiles_frontend_open(&fo, &d.fe);
-	if (ret == -EOPNOTSUPP && !cache_type_supported("fscache"))
-		log_error("this fscached was built without fscache support (NO_FSCACHE=1)");
-	if (ret)
-		goto out_factory;
-	__atomic_store_n(&d.state, "INIT", __ATOMIC_RELEASE);
-	ret = start_api(&d);
-	if (ret)
-		goto out_frontend;
-	ret = factory_start_checker(&d.factory, STATS_INTERVAL_MS);
-	if (!ret)
-		ret = start_signal_thread(&d);
-	if (ret) {
-		log_error("cannot start threads: %s", strerror(-ret));
-		goto out_api;
-	}
-	__atomic_store_n(&d.state, "RUNNING", __ATOMIC_RELEASE);
-	log_info("fscached %s ready: cache %s, %u workers, backend %s (%.1f ms after main)",
-		 FSCACHED_VERSION, d.opts.cache_dir, d.opts.threads,
-		 d.config ? d.config->backend_type : "per image (API)",
-		 (monotonic_us() - start_us) / 1000.0);
-	notify_ready();
-
-	ret = cachefiles_frontend_run(d.fe);
-	/* Stopped by the API or an error: the signal thread still waits. */
-	pthread_cancel(d.signal_thread);
-	pthread_join(d.signal_thread, NULL);
-	if (d.opts.stats_file)
-		write_stats(&d);
-out_api:
-	__atomic_store_n(&d.state, "STOPPED", __ATOMIC_RELEASE);
-	api_server_stop(d.api);
-out_frontend:
-	cachefiles_frontend_close(d.fe);
-out_factory:
-	factory_destroy(&d.factory);
-	bindings_destroy(&d.bindings);
+	ret = daemon_run(&d);
 	config_free(d.config);
-	log_info("fscached stopped");
-	return ret ? 1 : 0;
+	return ret;
 }

@@ -6,6 +6,8 @@
 #ifndef FSCACHED_API_H
 #define FSCACHED_API_H
 
+#include <stddef.h>
+
 struct api_server;
 struct bindings;
 struct json_object;
@@ -18,6 +20,14 @@ struct api_daemon {
 	struct json_object *(*stats)(void *ctx);
 	/* Begin a clean shutdown. */
 	void (*exit)(void *ctx);
+	/*
+	 * nydusd's lifecycle (--upgrade, --supervisor): return 0, or -errno
+	 * with the reason in @why: -EINVAL is the caller's mistake (400),
+	 * -EBUSY the wrong state for it (409), anything else a failure (500).
+	 */
+	int (*start)(void *ctx, char *why, size_t len);
+	int (*sendfd)(void *ctx, char *why, size_t len);
+	int (*takeover)(void *ctx, char *why, size_t len);
 	/* Images bound through PUT /api/v2/blobs. */
 	struct bindings *bindings;
 };

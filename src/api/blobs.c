@@ -22,7 +22,6 @@
 
 /* What a bootstrap's superblock and device table need, at most. */
 #define BOOTSTRAP_HEAD	(64 * 1024)
-#define MAX_DATA_BLOBS	256
 
 static const char *get_string(struct json_object *o, const char *key)
 {
@@ -155,7 +154,7 @@ static int bootstrap_tags(const char *path,
 		free(head);
 		return ret;
 	}
-	ret = erofs_device_tags(head, n, tags, MAX_DATA_BLOBS);
+	ret = erofs_device_tags(head, n, tags, BINDINGS_MAX_BLOBS);
 	free(head);
 	if (ret < 0)
 		api_error(resp, 400, "InvalidRequest",
@@ -222,7 +221,7 @@ void api_put_blobs(void *ctx, const struct api_request *req,
 		goto out;
 	}
 	if (meta) {
-		tags = calloc(MAX_DATA_BLOBS, sizeof(*tags));
+		tags = calloc(BINDINGS_MAX_BLOBS, sizeof(*tags));
 		if (!tags) {
 			api_error(resp, 500, "InternalError", "out of memory");
 			goto out;

@@ -156,6 +156,54 @@ static void get_metrics(void *ctx, struct api_response *resp,
 	resp->json = o;
 }
 
+static void lifecycle_call(void *ctx, struct api_response *resp,
+			   int (*call)(void *ctx, char *why, size_t len),
+			   const char *what)
+{
+	const struct api_daemon *d = daemon_of(ctx);
+	char why[256] = "";
+	int ret;
+
+	if (!call) {
+		api_error(resp, 501, "NotImplemented", "%s is not available", what);
+		return;
+	}
+	ret = call(d->ctx, why, sizeof(why));
+	if (!ret) {
+		resp->status = 204;
+		return;
+	}
+	if (!*why)
+		snprintf(why, sizeof(why), "%s", strerror(-ret));
+	if (ret == -EINVAL)
+		api_error(resp, 400, "InvalidRequest", "%s: %s", what, why);
+	else if (ret == -EBUSY)
+		api_error(resp, 409, "InvalidState", "%s: %s", what, why);
+	else
+		api_error(resp, 500, "InternalError", "%s: %s", what, why);
+}
+
+static void put_daemon_start(void *ctx, const struct api_request *req,
+			     struct api_response *resp)
+{
+	(void)req;
+	lifecycle_call(ctx, resp, daemon_of(ctx)->start, "start");
+}
+
+static void put_daemon_sendfd(void *ctx, const struct api_request *req,
+			      struct api_response *resp)
+{
+	(void)req;
+	lifecycle_call(ctx, resp, daemon_of(ctx)->sendfd, "sendfd");
+}
+
+static void put_daemon_takeover(void *ctx, const struct api_request *req,
+				struct api_response *resp)
+{
+	(void)req;
+	lifecycle_call(ctx, resp, daemon_of(ctx)->takeover, "takeover");
+}
+
 static void get_blobcache_metrics(void *ctx, const struct api_request *req,
 				  struct api_response *resp)
 {
@@ -218,6 +266,9 @@ static const struct api_route api_routes[] = {
 	{ "GET", "/api/v2/daemon", get_daemon_v2 },
 	{ "PUT", "/api/v2/daemon", put_daemon_v2 },
 	{ "PUT", "/api/v1/daemon/exit", put_daemon_exit },
+	{ "PUT", "/api/v1/daemon/start", put_daemon_start },
+	{ "PUT", "/api/v1/daemon/fuse/sendfd", put_daemon_sendfd },
+	{ "PUT", "/api/v1/daemon/fuse/takeover", put_daemon_takeover },
 	{ "GET", "/api/v1/metrics/blobcache", get_blobcache_metrics },
 	{ "GET", "/api/v1/metrics/backend", get_backend_metrics },
 	{ "GET", "/metrics", get_prometheus },

@@ -530,9 +530,13 @@ int cachefiles_frontend_open(const struct cachefiles_options *opts,
 	int ret;
 
 	fe = calloc(1, sizeof(*fe));
-	if (!fe)
+	if (!fe) {
+		if (opts->held_dev_fd >= 0)
+			close(opts->held_dev_fd);
 		return -ENOMEM;
-	fe->dev_fd = -1;
+	}
+	/* From here on the held fd is ours to close. */
+	fe->dev_fd = opts->held_dev_fd;
 	fe->factory = opts->factory;
 	fe->readahead = opts->readahead;
 	fe->fetch_unit = opts->fetch_unit;
@@ -558,19 +562,27 @@ int cachefiles_frontend_open(const struct cachefiles_options *opts,
 			     CF_WORKER_BUF_SIZE);
 	if (ret)
 		goto err_exit_ring;
-	fe->dev_fd = cachefiles_dev_open(CACHEFILES_DEV_PATH);
-	if (fe->dev_fd < 0) {
-		ret = fe->dev_fd;
-		goto err_destroy_wq;
+	if (fe->dev_fd >= 0) {
+		ret = cachefiles_dev_check_held(fe->dev_fd);
+		if (!ret)
+			ret = cachefiles_dev_restore(fe->dev_fd);
+		if (ret)
+			goto err_destroy_wq;
+		log_info("took over the cache of %s: the kernel re-sends what the previous daemon left unanswered",
+			 opts->cache_dir);
+	} else {
+		fe->dev_fd = cachefiles_dev_open(CACHEFILES_DEV_PATH);
+		if (fe->dev_fd < 0) {
+			ret = fe->dev_fd;
+			goto err_destroy_wq;
+		}
+		ret = cachefiles_dev_bind(fe->dev_fd, opts->cache_dir, opts->tag);
+		if (ret)
+			goto err_destroy_wq;
 	}
-	ret = cachefiles_dev_bind(fe->dev_fd, opts->cache_dir, opts->tag);
-	if (ret)
-		goto err_close_dev;
 	*out = fe;
 	return 0;
 
-err_close_dev:
-	close(fe->dev_fd);
 err_destroy_wq:
 	workqueue_destroy(&fe->wq);
 err_exit_ring:
@@ -578,6 +590,8 @@ err_exit_ring:
 err_close_stop:
 	close(fe->stop_fd);
 err_free:
+	if (fe->dev_fd >= 0)
+		close(fe->dev_fd);
 	object_table_destroy(&fe->objects);
 	pthread_cond_destroy(&fe->job_freed);
 	pthread_mutex_destroy(&fe->jobs_lock);
@@ -607,6 +621,11 @@ void cachefiles_frontend_close(struct cachefiles_frontend *fe)
 	pthread_cond_destroy(&fe->job_freed);
 	pthread_mutex_destroy(&fe->jobs_lock);
 	free(fe);
+}
+
+int cachefiles_frontend_device(struct cachefiles_frontend *fe)
+{
+	return fe->dev_fd;
 }
 
 void cachefiles_frontend_stats(struct cachefiles_frontend *fe,

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <unistd.h>
 
 struct factory;
 struct fscached_config;
@@ -25,6 +26,12 @@ typedef int (*blob_resolve_fn)(void *ctx, const char *domain,
 struct cachefiles_options {
 	const char *cache_dir;		/* "dir" of the cache */
 	const char *tag;		/* optional cache tag */
+	/*
+	 * >= 0: the device fd a previous daemon bound, kept alive by a
+	 * holder: restore it instead of binding (taken over, also on error).
+	 * -1: open and bind the device.
+	 */
+	int held_dev_fd;
 	unsigned int threads;		/* request workers */
 	uint64_t readahead;		/* bytes fetched ahead of a sequential reader, 0: off */
 	uint64_t fetch_unit;		/* smallest fetch, a power of two */
@@ -57,6 +64,8 @@ int cachefiles_frontend_open(const struct cachefiles_options *opts,
 int cachefiles_frontend_run(struct cachefiles_frontend *fe);
 /* Async-signal-safe. */
 void cachefiles_frontend_stop(struct cachefiles_frontend *fe);
+/* The device fd, for a holder to keep across a restart (still ours). */
+int cachefiles_frontend_device(struct cachefiles_frontend *fe);
 /* Waits for in-flight requests, then releases everything. */
 void cachefiles_frontend_close(struct cachefiles_frontend *fe);
 void cachefiles_frontend_stats(struct cachefiles_frontend *fe,
@@ -65,7 +74,9 @@ void cachefiles_frontend_stats(struct cachefiles_frontend *fe,
 static inline int cachefiles_frontend_open(const struct cachefiles_options *o,
 					   struct cachefiles_frontend **out)
 {
-	(void)o, (void)out;
+	(void)out;
+	if (o->held_dev_fd >= 0)
+		close(o->held_dev_fd);
 	return -EOPNOTSUPP;
 }
 
@@ -83,6 +94,12 @@ static inline void cachefiles_frontend_stop(struct cachefiles_frontend *fe)
 static inline void cachefiles_frontend_close(struct cachefiles_frontend *fe)
 {
 	(void)fe;
+}
+
+static inline int cachefiles_frontend_device(struct cachefiles_frontend *fe)
+{
+	(void)fe;
+	return -1;
 }
 
 static inline void cachefiles_frontend_stats(struct cachefiles_frontend *fe,

@@ -147,6 +147,40 @@ int cachefiles_dev_bind(int dev_fd, const char *cache_dir, const char *tag)
 	return ret;
 }
 
+int cachefiles_dev_check_held(int dev_fd)
+{
+	struct stat held, dev;
+
+	if (fstat(dev_fd, &held))
+		return -errno;
+	if (!S_ISCHR(held.st_mode) ||
+	    (!stat(CACHEFILES_DEV_PATH, &dev) && dev.st_rdev != held.st_rdev)) {
+		log_error("the descriptor handed over (fd %d) is not %s; not taking it over",
+			  dev_fd, CACHEFILES_DEV_PATH);
+		return -ENOTTY;
+	}
+	return 0;
+}
+
+int cachefiles_dev_restore(int dev_fd)
+{
+	int ret = dev_command(dev_fd, "%s", "restore");
+
+	switch (ret) {
+	case 0:
+		return 0;
+	case -EOPNOTSUPP:
+	case -EINVAL:
+		log_error("the kernel refused \"restore\": %s: taking over a running cache needs on-demand failover (Linux 6.8, or a 6.1.y/6.6.y with it backported) (%s)",
+			  strerror(-ret), KBUILD_HINT);
+		break;
+	default:
+		log_error("the kernel refused \"restore\" on the handed-over device: %s (is its cache still bound?)",
+			  strerror(-ret));
+	}
+	return ret;
+}
+
 int cachefiles_dev_copen(int dev_fd, uint32_t msg_id, int64_t size)
 {
 	char cmd[64];

@@ -12,6 +12,14 @@
 int cachefiles_dev_open(const char *path);
 /* "dir", optional "tag", "bind ondemand"; logs an actionable error. */
 int cachefiles_dev_bind(int dev_fd, const char *cache_dir, const char *tag);
+/* Whether a descriptor handed over by a holder is the device; logs if not. */
+int cachefiles_dev_check_held(int dev_fd);
+/*
+ * On a device fd that outlived the daemon that bound it: ask the kernel to
+ * re-send the requests that daemon had read but not answered, and to re-open
+ * its objects. Never "dir"/"bind" again: the cache is still bound.
+ */
+int cachefiles_dev_restore(int dev_fd);
 /* Answer an OPEN: @size >= 0 is the object size, < 0 an -errno. */
 int cachefiles_dev_copen(int dev_fd, uint32_t msg_id, int64_t size);
 /* Whether @fd is an anonymous fd the kernel made for a cache object. */

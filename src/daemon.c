@@ -1,0 +1,416 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cache/cache.h"
+#include "compiler.h"
+#include "config.h"
+#include "daemon.h"
+#include "frontend/cachefiles.h"
+#include "notify.h"
+
+#ifndef FSCACHED_VERSION
+#define FSCACHED_VERSION "unknown"
+#endif
+
+#define STATS_INTERVAL_MS	5000
+
+static void daemon_set_state(struct daemon *d, const char *state)
+{
+	__atomic_store_n(&d->state, state, __ATOMIC_RELEASE);
+}
+
+/*
+ * An image bound through the API is served by its own configuration;
+ * anything else by the one of --config or --blob-dir, if there is one.
+ */
+static int resolve_blob(void *ctx, const char *domain, const char *blob_id,
+			struct fscached_config **cfg)
+{
+	struct daemon *d = ctx;
+
+	*cfg = bindings_resolve(&d->bindings, domain, blob_id);
+	if (!*cfg && d->config)
+		*cfg = config_dup(d->config);
+	return *cfg ? 0 : -ENOENT;
+}
+
+/* Begin a clean shutdown, whatever the daemon is doing. */
+static void daemon_stop(struct daemon *d)
+{
+	pthread_mutex_lock(&d->lock);
+	d->stopping = true;
+	if (d->fe)
+		cachefiles_frontend_stop(d->fe);
+	pthread_cond_broadcast(&d->attached);
+	pthread_mutex_unlock(&d->lock);
+}
+
+/*
+ * Open the front end on the device: bind it, or restore @held_fd, a device
+ * fd a previous daemon bound. Called with d->lock held.
+ */
+static int daemon_attach_locked(struct daemon *d, int held_fd)
+{
+	struct cachefiles_options fo = {
+		.cache_dir = d->opts.cache_dir,
+		.tag = d->opts.tag,
+		.held_dev_fd = held_fd,
+		.threads = d->opts.threads,
+		.readahead = (uint64_t)d->opts.readahead_kb << 10,
+		.fetch_unit = (uint64_t)d->opts.fetch_unit_kb << 10,
+		.factory = &d->factory,
+		.resolve = resolve_blob,
+		.resolve_ctx = d,
+	};
+	struct cachefiles_frontend *fe;
+	int ret;
+
+	ret = cachefiles_frontend_open(&fo, &fe);
+	if (ret == -EOPNOTSUPP && !cache_type_supported("fscache"))
+		log_error("this fscached was built without fscache support (NO_FSCACHE=1)");
+	if (ret)
+		return ret;
+	/* Before the first OPEN is read: it may be for a restored image. */
+	handover_load_state(&d->handover, held_fd >= 0);
+	handover_to_service_manager(cachefiles_frontend_device(fe));
+	d->fe = fe;
+	if (d->stopping)
+		cachefiles_frontend_stop(fe);
+	pthread_cond_broadcast(&d->attached);
+	return 0;
+}
+
+static int daemon_attach(struct daemon *d, int held_fd)
+{
+	int ret;
+
+	pthread_mutex_lock(&d->lock);
+	ret = daemon_attach_locked(d, held_fd);
+	pthread_mutex_unlock(&d->lock);
+	return ret;
+}
+
+static int api_takeover(void *ctx, char *why, size_t len)
+{
+	struct daemon *d = ctx;
+	int ret, fd = -1;
+
+	pthread_mutex_lock(&d->lock);
+	if (!d->opts.upgrade || d->fe || d->stopping) {
+		snprintf(why, len, "%s", !d->opts.upgrade ?
+			 "only a daemon started with --upgrade takes over" :
+			 d->fe ? "the cache device is ours already" :
+			 "the daemon is stopping");
+		ret = -EBUSY;
+		goto out;
+	}
+	ret = handover_take_from_supervisor(&d->handover, &fd);
+	if (ret) {
+		snprintf(why, len, "cannot take the cache device from the supervisor at %s: %s",
+			 d->opts.supervisor, strerror(-ret));
+		goto out;
+	}
+	ret = daemon_attach_locked(d, fd);
+	if (ret)
+		snprintf(why, len, "cannot restore the cache device: %s (the log says why)",
+			 strerror(-ret));
+	else
+		daemon_set_state(d, "READY");
+out:
+	pthread_mutex_unlock(&d->lock);
+	return ret;
+}
+
+static int api_sendfd(void *ctx, char *why, size_t len)
+{
+	struct daemon *d = ctx;
+	int ret;
+
+	if (!d->opts.supervisor) {
+		snprintf(why, len, "the daemon was started without --supervisor");
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&d->lock);
+	if (d->fe) {
+		ret = handover_send_to_supervisor(&d->handover,
+						  cachefiles_frontend_device(d->fe));
+		if (ret)
+			snprintf(why, len, "cannot reach the supervisor at %s: %s",
+				 d->opts.supervisor, strerror(-ret));
+	} else {
+		snprintf(why, len, "no cache device yet (waiting for a takeover)");
+		ret = -EBUSY;
+	}
+	pthread_mutex_unlock(&d->lock);
+	return ret;
+}
+
+static int api_daemon_start(void *ctx, char *why, size_t len)
+{
+	struct daemon *d = ctx;
+	int ret = 0;
+
+	pthread_mutex_lock(&d->lock);
+	if (!d->fe) {
+		snprintf(why, len, "nothing to start: take over first");
+		ret = -EBUSY;
+	} else if (!strcmp(d->state, "READY")) {
+		daemon_set_state(d, "RUNNING");
+	}
+	pthread_mutex_unlock(&d->lock);
+	return ret;
+}
+
+static struct json_object *stats_json(struct daemon *d)
+{
+	struct cachefiles_stats st = { 0 };
+	struct json_object *root, *fe;
+
+	factory_check(&d->factory);
+	pthread_mutex_lock(&d->lock);
+	if (d->fe)
+		cachefiles_frontend_stats(d->fe, &st);
+	pthread_mutex_unlock(&d->lock);
+	root = json_object_new_object();
+	fe = json_object_new_object();
+#define ADD(name) json_object_object_add(fe, #name, json_object_new_uint64(st.name))
+	ADD(opens);
+	ADD(open_errors);
+	ADD(read_requests);
+	ADD(reads);
+	ADD(read_bytes);
+	ADD(read_errors);
+	ADD(closes);
+	ADD(readaheads);
+	ADD(readahead_errors);
+	ADD(bad_messages);
+	ADD(objects);
+#undef ADD
+	json_object_object_add(root, "frontend", fe);
+	json_object_object_add(root, "factory", factory_stats_json(&d->factory));
+	return root;
+}
+
+static void write_stats(struct daemon *d)
+{
+	char tmp[PATH_MAX];
+	struct json_object *root;
+	const char *text;
+	int fd;
+
+	if (!d->opts.stats_file) {
+		root = stats_json(d);
+		log_info("stats: %s", json_object_to_json_string_ext(root,
+				     JSON_C_TO_STRING_PLAIN));
+		json_object_put(root);
+		return;
+	}
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", d->opts.stats_file) >=
+	    (int)sizeof(tmp))
+		return;
+	root = stats_json(d);
+	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text) ||
+	    fsync(fd) || rename(tmp, d->opts.stats_file))
+		log_error("cannot write stats to %s: %s", d->opts.stats_file,
+			  strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	json_object_put(root);
+}
+
+static void *signal_thread(void *arg)
+{
+	struct daemon *d = arg;
+	int sig;
+
+	for (;;) {
+		if (sigwait(&d->signals, &sig))
+			continue;
+		if (sig == SIGUSR1) {
+			write_stats(d);
+			continue;
+		}
+		log_info("got signal %d (%s), shutting down", sig,
+			 strsignal(sig));
+		daemon_stop(d);
+		return NULL;
+	}
+}
+
+static void block_signals(struct daemon *d)
+{
+	sigemptyset(&d->signals);
+	sigaddset(&d->signals, SIGINT);
+	sigaddset(&d->signals, SIGTERM);
+	sigaddset(&d->signals, SIGHUP);
+	sigaddset(&d->signals, SIGUSR1);
+	/* Every thread created after this inherits the mask. */
+	pthread_sigmask(SIG_BLOCK, &d->signals, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static struct json_object *api_info(void *ctx)
+{
+	struct daemon *d = ctx;
+	struct json_object *o = json_object_new_object();
+	struct json_object *v = json_object_new_object();
+
+	json_object_object_add(v, "package_ver",
+			       json_object_new_string(FSCACHED_VERSION));
+	json_object_object_add(v, "git_commit",
+			       json_object_new_string(FSCACHED_VERSION));
+	json_object_object_add(v, "build_time",
+			       json_object_new_string(__DATE__ " " __TIME__));
+	json_object_object_add(v, "profile", json_object_new_string("release"));
+	json_object_object_add(o, "id",
+			       json_object_new_string(d->opts.id ? d->opts.id
+								 : "fscached"));
+	json_object_object_add(o, "version", v);
+	json_object_object_add(o, "supervisor", d->opts.supervisor ?
+			       json_object_new_string(d->opts.supervisor) : NULL);
+	json_object_object_add(o, "state", json_object_new_string(
+		__atomic_load_n(&d->state, __ATOMIC_ACQUIRE)));
+	return o;
+}
+
+static struct json_object *api_stats(void *ctx)
+{
+	return stats_json(ctx);
+}
+
+static void api_exit(void *ctx)
+{
+	daemon_stop(ctx);
+}
+
+static int start_api(struct daemon *d)
+{
+	int ret;
+
+	if (!d->opts.apisock)
+		return 0;
+	d->api_ops = (struct api_daemon){
+		.ctx = d,
+		.info = api_info,
+		.stats = api_stats,
+		.exit = api_exit,
+		.start = api_daemon_start,
+		.sendfd = api_sendfd,
+		.takeover = api_takeover,
+		.bindings = &d->bindings,
+	};
+	ret = api_start(d->opts.apisock, &d->api_ops, &d->api);
+	if (ret)
+		log_error("cannot serve the API on %s: %s%s", d->opts.apisock,
+			  strerror(-ret),
+			  ret == -EADDRINUSE ? " (another daemon answers there)" :
+			  ret == -EEXIST ? " (a file that is not a socket is in the way)" : "");
+	return ret;
+}
+
+static void notify_ready(void)
+{
+	int ret = service_notify("READY=1");
+
+	if (ret < 0)
+		log_warn("cannot tell the service manager we are ready ($NOTIFY_SOCKET): %s",
+			 strerror(-ret));
+}
+
+/*
+ * The cache device: kept for us by systemd, handed over by the supervisor
+ * (--upgrade: now, or when the API asks), or opened and bound afresh.
+ */
+static int daemon_get_device(struct daemon *d)
+{
+	int fd;
+
+	if (!d->opts.upgrade)
+		return daemon_attach(d, handover_from_service_manager());
+	if (!d->opts.apisock) {
+		if (handover_take_from_supervisor(&d->handover, &fd))
+			return -ENODEV;
+		return daemon_attach(d, fd);
+	}
+	log_info("waiting for PUT /api/v1/daemon/fuse/takeover on %s",
+		 d->opts.apisock);
+	pthread_mutex_lock(&d->lock);
+	while (!d->fe && !d->stopping)
+		pthread_cond_wait(&d->attached, &d->lock);
+	pthread_mutex_unlock(&d->lock);
+	return d->fe ? 0 : -ECANCELED;
+}
+
+static int daemon_serve(struct daemon *d)
+{
+	int ret;
+
+	ret = factory_start_checker(&d->factory, STATS_INTERVAL_MS);
+	if (ret) {
+		log_error("cannot start threads: %s", strerror(-ret));
+		return ret;
+	}
+	if (!d->opts.upgrade || !d->opts.apisock)
+		daemon_set_state(d, "RUNNING");
+	log_info("fscached %s ready: cache %s, %u workers, backend %s (%.1f ms after main)",
+		 FSCACHED_VERSION, d->opts.cache_dir, d->opts.threads,
+		 d->config ? d->config->backend_type : "per image (API)",
+		 (monotonic_us() - d->start_us) / 1000.0);
+	notify_ready();
+	ret = cachefiles_frontend_run(d->fe);
+	if (d->opts.stats_file)
+		write_stats(d);
+	return ret;
+}
+
+int daemon_run(struct daemon *d)
+{
+	int ret;
+
+	block_signals(d);
+	pthread_mutex_init(&d->lock, NULL);
+	pthread_cond_init(&d->attached, NULL);
+	factory_init(&d->factory);
+	bindings_init(&d->bindings);
+	daemon_set_state(d, "INIT");
+	ret = handover_init(&d->handover, d->opts.cache_dir,
+			    d->opts.supervisor, &d->bindings);
+	if (ret)
+		goto out;
+	ret = -pthread_create(&d->signal_thread, NULL, signal_thread, d);
+	if (ret) {
+		log_error("cannot start threads: %s", strerror(-ret));
+		goto out;
+	}
+	/* With --upgrade the takeover comes through the API: serve it first. */
+	if (d->opts.upgrade)
+		ret = start_api(d);
+	if (!ret)
+		ret = daemon_get_device(d);
+	if (!ret && !d->opts.upgrade)
+		ret = start_api(d);
+	if (!ret)
+		ret = daemon_serve(d);
+	/* Stopped by the API or an error: the signal thread may still wait. */
+	pthread_cancel(d->signal_thread);
+	pthread_join(d->signal_thread, NULL);
+out:
+	daemon_set_state(d, "STOPPED");
+	api_server_stop(d->api);
+	cachefiles_frontend_close(d->fe);
+	factory_destroy(&d->factory);
+	bindings_destroy(&d->bindings);
+	pthread_cond_destroy(&d->attached);
+	pthread_mutex_destroy(&d->lock);
+	log_info("fscached stopped");
+	return ret ? 1 : 0;
+}

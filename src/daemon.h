@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The daemon's life: attach to the cache device (bind it, or take it over
+ * from a holder), serve it, answer the API and signals, stop cleanly.
+ * main.c only turns the command line into struct daemon_opts.
+ */
+#ifndef FSCACHED_DAEMON_H
+#define FSCACHED_DAEMON_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "api/api.h"
+#include "bindings.h"
+#include "factory.h"
+#include "handover.h"
+#include "log.h"
+
+struct daemon_opts {
+	const char *cache_dir;
+	const char *tag;
+	const char *config_path;
+	const char *blob_dir;
+	const char *stats_file;
+	const char *apisock;
+	const char *id;
+	const char *log_file;
+	const char *supervisor;		/* nydusd's --supervisor */
+	bool upgrade;			/* take over from the supervisor */
+	unsigned int rlimit_nofile;
+	unsigned int threads;
+	unsigned int readahead_kb;
+	unsigned int fetch_unit_kb;
+	enum log_level level;
+};
+
+struct daemon {
+	struct daemon_opts opts;
+	struct fscached_config *config;	/* of --config or --blob-dir, may be NULL */
+	struct factory factory;
+	struct bindings bindings;
+	struct handover handover;
+
+	pthread_mutex_t lock;		/* fe, stopping, state changes */
+	pthread_cond_t attached;
+	struct cachefiles_frontend *fe;
+	bool stopping;
+	const char *state;		/* nydusd's names: INIT, READY, RUNNING, STOPPED */
+
+	pthread_t signal_thread;
+	sigset_t signals;
+	struct api_server *api;
+	struct api_daemon api_ops;
+	uint64_t start_us;
+};
+
+/* Serve until stopped; returns the exit status. @d->opts and ->config set. */
+int daemon_run(struct daemon *d);
+
+#endif
