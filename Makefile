@@ -74,7 +74,7 @@ BTEST_BINS := $(BTEST_SRCS:%.c=$(BUILD)/%)
 BTEST_LIB  := $(BUILD)/tests/backend/srv.o
 KTEST_SRCS := $(wildcard tests/kernel/test_*.c)
 KTEST_BINS := $(KTEST_SRCS:%.c=$(BUILD)/%)
-KTEST_LIB  := $(BUILD)/tests/kernel/ktest.o
+KTEST_LIB  := $(BUILD)/tests/kernel/ktest.o $(BUILD)/tests/kernel/holder.o
 TOOL_BINS  := $(BUILD)/tools/erofs-set-tag $(BUILD)/tools/bench/start-time
 
 ifneq ($(V),1)

@@ -59,8 +59,38 @@ int ktest_mkdtemp(const char *what, char *out, size_t len)
 	return mkdtemp(out) ? 0 : -errno;
 }
 
+/* In the child: what a service manager gives a service it starts. */
+static void spawn_env(const struct ktest_spawn *how)
+{
+	char pid[32];
+
+	if (!how)
+		return;
+	if (how->notify_socket)
+		setenv("NOTIFY_SOCKET", how->notify_socket, 1);
+	if (how->listen_fd >= 0) {
+		if (how->listen_fd != 3) {
+			dup2(how->listen_fd, 3);
+		} else {
+			/* Clear close-on-exec: it must reach the daemon. */
+			fcntl(3, F_SETFD, 0);
+		}
+		snprintf(pid, sizeof(pid), "%d", (int)getpid());
+		setenv("LISTEN_PID", pid, 1);
+		setenv("LISTEN_FDS", "1", 1);
+		setenv("LISTEN_FDNAMES", "cachefiles", 1);
+	}
+}
+
 int ktest_daemon_spawn(struct ktest_daemon *d, const char *cache_dir,
 		       const char *blob_dir, const char *const *extra)
+{
+	return ktest_daemon_spawn_with(d, cache_dir, blob_dir, extra, NULL);
+}
+
+int ktest_daemon_spawn_with(struct ktest_daemon *d, const char *cache_dir,
+			    const char *blob_dir, const char *const *extra,
+			    const struct ktest_spawn *how)
 {
 	const char *argv[32];
 	char dir[PATH_MAX / 2];
@@ -98,6 +128,7 @@ int ktest_daemon_spawn(struct ktest_daemon *d, const char *cache_dir,
 			dup2(fd, STDOUT_FILENO);
 			close(fd);
 		}
+		spawn_env(how);
 		execv(argv[0], (char *const *)argv);
 		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
@@ -121,12 +152,16 @@ int ktest_daemon_start(struct ktest_daemon *d, const char *blob_dir,
 int ktest_daemon_start_in(struct ktest_daemon *d, const char *cache,
 			  const char *blob_dir, const char *const *extra)
 {
-	unsigned int waited;
 	int ret;
 
 	ret = ktest_daemon_spawn(d, cache, blob_dir, extra);
-	if (ret)
-		return ret;
+	return ret ? ret : ktest_daemon_wait_ready(d);
+}
+
+int ktest_daemon_wait_ready(struct ktest_daemon *d)
+{
+	unsigned int waited;
+
 	for (waited = 0; waited < READY_TIMEOUT_MS; waited += 10) {
 		if (ktest_daemon_log_contains(d, " ready: "))
 			return 0;

@@ -40,6 +40,16 @@ int ktest_daemon_start_in(struct ktest_daemon *d, const char *cache,
 /* Same, but with a given cache directory and without waiting for ready. */
 int ktest_daemon_spawn(struct ktest_daemon *d, const char *cache_dir,
 		       const char *blob_dir, const char *const *extra);
+/* How a service manager would start it (ktest_fdstore). */
+struct ktest_spawn {
+	const char *notify_socket;	/* $NOTIFY_SOCKET, may be NULL */
+	int listen_fd;			/* passed as fd 3, "cachefiles"; or -1 */
+};
+int ktest_daemon_spawn_with(struct ktest_daemon *d, const char *cache_dir,
+			    const char *blob_dir, const char *const *extra,
+			    const struct ktest_spawn *how);
+/* Until it logs that it is ready: 0, -ETIMEDOUT or -ECHILD. */
+int ktest_daemon_wait_ready(struct ktest_daemon *d);
 /* Waits up to @ms for the daemon to exit; returns its exit status or -1. */
 int ktest_daemon_wait(struct ktest_daemon *d, unsigned int ms);
 /* SIGTERM and wait: returns the exit status (0 on a clean shutdown). */

@@ -26,6 +26,8 @@
 
 struct fake_daemon {
 	int exits;
+	int lifecycle_ret;		/* what start/sendfd/takeover return */
+	int lifecycle_calls;
 };
 
 static struct bindings fake_bindings;
@@ -53,6 +55,16 @@ static struct json_object *fake_stats(void *ctx)
 static void fake_exit(void *ctx)
 {
 	((struct fake_daemon *)ctx)->exits++;
+}
+
+static int fake_lifecycle(void *ctx, char *why, size_t len)
+{
+	struct fake_daemon *f = ctx;
+
+	f->lifecycle_calls++;
+	if (f->lifecycle_ret)
+		snprintf(why, len, "because the test says so");
+	return f->lifecycle_ret;
 }
 
 struct reply {
@@ -225,6 +237,41 @@ TEST_F(api, exit_asks_the_daemon_to_stop)
 
 	EXPECT_EQ(204, request(self->sock, "PUT", "/api/v1/daemon/exit", NULL, 0, &r));
 	EXPECT_EQ(1, self->fake.exits);
+}
+
+/*
+ * nydusd's lifecycle calls, as the snapshotter makes them: each reaches
+ * the daemon, and its refusals come back with the right status.
+ */
+TEST_F(api, start_sendfd_and_takeover_reach_the_daemon)
+{
+	static const char *const paths[] = {
+		"/api/v1/daemon/start", "/api/v1/daemon/fuse/sendfd",
+		"/api/v1/daemon/fuse/takeover",
+	};
+	struct reply r;
+	char v[256];
+	unsigned int i;
+
+	/* Without the daemon's support: 501, not a crash. */
+	EXPECT_EQ(501, request(self->sock, "PUT", paths[0], NULL, 0, &r));
+	api_server_stop(self->server);
+	self->ops.start = self->ops.sendfd = self->ops.takeover = fake_lifecycle;
+	ASSERT_EQ(0, api_start(self->sock, &self->ops, &self->server));
+	for (i = 0; i < 3; i++) {
+		self->fake.lifecycle_ret = 0;
+		EXPECT_EQ(204, request(self->sock, "PUT", paths[i], NULL, 0, &r));
+		self->fake.lifecycle_ret = -EBUSY;
+		EXPECT_EQ(409, request(self->sock, "PUT", paths[i], NULL, 0, &r));
+		EXPECT_NE(NULL, strstr(field(&r, "message", v, sizeof(v)),
+				       "because the test says so"));
+		self->fake.lifecycle_ret = -EINVAL;
+		EXPECT_EQ(400, request(self->sock, "PUT", paths[i], NULL, 0, &r));
+		self->fake.lifecycle_ret = -ECONNREFUSED;
+		EXPECT_EQ(500, request(self->sock, "PUT", paths[i], NULL, 0, &r));
+		EXPECT_EQ(405, request(self->sock, "GET", paths[i], NULL, 0, &r));
+	}
+	EXPECT_EQ(12, self->fake.lifecycle_calls);
 }
 
 TEST_F(api, the_socket_is_ours_alone)

@@ -102,6 +102,9 @@ TEST(log_file_takes_the_log)
 	EXPECT_OUTPUT("--log-file /nonexistent/dir/log: No such file or directory");
 	EXPECT_EQ(2, run_daemon("--rlimit-nofile 0 --fscache /x --blob-dir /tmp"));
 	EXPECT_OUTPUT("--rlimit-nofile: '0' is not a number from 1 to");
+	/* nydusd's failover options: --upgrade needs someone to take over from. */
+	EXPECT_EQ(2, run_daemon("--upgrade --fscache /x --blob-dir /tmp"));
+	EXPECT_OUTPUT("--upgrade takes the cache device over from a supervisor: give --supervisor PATH too");
 }
 
 TEST(usage_errors_exit_2_and_say_why)

@@ -1,0 +1,390 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Restarts without loss, in the UML kernel: fscached is killed with
+ * SIGKILL again and again while readers go through two mounted images, and
+ * each time a new daemon takes the cache device over from its holder
+ * (nydus-snapshotter's supervisor, or systemd's fd store). Every reader
+ * must finish with every byte right and never see an error.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "holder.h"
+#include "ktest.h"
+
+#define KILLS		20
+#define READERS		4
+#define BLOCK		4096
+#define MAX_FILES	4096
+
+FIXTURE(failover) {
+	struct ktest_daemon d;
+	char blobs[PATH_MAX];
+	char src[PATH_MAX];
+	char dir[PATH_MAX];
+	char cache[PATH_MAX];
+	char sock[PATH_MAX + 16];
+	char mnt[2][PATH_MAX];
+	struct ktest_supervisor sup;
+	struct ktest_fdstore store;
+	pid_t readers[READERS];
+};
+
+FIXTURE_SETUP(failover)
+{
+	int i;
+
+	memset(self, 0, sizeof(*self));
+	self->sup.fd = -1;
+	self->store.fd = -1;
+	if (access("/dev/cachefiles", F_OK))
+		SKIP(return, "no /dev/cachefiles: run inside tools/uml/run");
+	snprintf(self->blobs, sizeof(self->blobs), "%s/blobs", ktest_images());
+	snprintf(self->src, sizeof(self->src), "%s/src/main", ktest_images());
+	ASSERT_EQ(0, ktest_mkdtemp("failover", self->dir, sizeof(self->dir)));
+	ASSERT_EQ(0, ktest_mkdtemp("cache", self->cache, sizeof(self->cache)));
+	snprintf(self->sock, sizeof(self->sock), "%s/api.sock", self->dir);
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(0, ktest_mkdtemp("mnt", self->mnt[i], PATH_MAX));
+	ktest_supervisor_init(&self->sup, self->dir);
+}
+
+FIXTURE_TEARDOWN(failover)
+{
+	int i;
+
+	for (i = 0; i < READERS; i++)
+		if (self->readers[i] > 0) {
+			kill(self->readers[i], SIGKILL);
+			waitpid(self->readers[i], NULL, 0);
+		}
+	for (i = 0; i < 2; i++)
+		umount2(self->mnt[i], MNT_DETACH);
+	if (self->d.pid > 0)
+		EXPECT_EQ(0, ktest_daemon_stop(&self->d));
+	/* The last copy of the device goes: the cache is unbound. */
+	ktest_supervisor_destroy(&self->sup);
+	ktest_fdstore_close(&self->store);
+}
+
+/* The regular files under @dir, relative to @root. */
+static int list_files(const char *root, const char *dir, char **files,
+		      int *nr)
+{
+	char path[PATH_MAX], rel[PATH_MAX];
+	struct dirent *e;
+	struct stat st;
+	DIR *dp;
+
+	snprintf(path, sizeof(path), "%s%s%s", root, *dir ? "/" : "", dir);
+	dp = opendir(path);
+	if (!dp)
+		return -errno;
+	while ((e = readdir(dp))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		snprintf(rel, sizeof(rel), "%s%s%s", dir, *dir ? "/" : "",
+			 e->d_name);
+		snprintf(path, sizeof(path), "%s/%s", root, rel);
+		if (lstat(path, &st))
+			continue;
+		if (S_ISDIR(st.st_mode))
+			list_files(root, rel, files, nr);
+		else if (S_ISREG(st.st_mode) && st.st_size && *nr < MAX_FILES)
+			files[(*nr)++] = strdup(rel);
+	}
+	closedir(dp);
+	return 0;
+}
+
+static void shuffle(unsigned int *v, unsigned int n, unsigned int *seed)
+{
+	unsigned int i, j, t;
+
+	for (i = n; i > 1; i--) {
+		j = rand_r(seed) % i;
+		t = v[i - 1];
+		v[i - 1] = v[j];
+		v[j] = t;
+	}
+}
+
+/*
+ * Read every block of @mnt/@rel in a random order, without read-ahead, so
+ * that each miss is its own request to the daemon; compare with @src/@rel.
+ * 0, or 2 for a read error, 3 for wrong bytes.
+ */
+static int read_file_randomly(const char *src, const char *mnt,
+			      const char *rel, unsigned int *seed)
+{
+	char a[PATH_MAX], b[PATH_MAX], got[BLOCK], want[BLOCK];
+	unsigned int *order, nr, i;
+	int sfd, mfd, ret = 0;
+	struct stat st;
+	ssize_t n, m;
+
+	snprintf(a, sizeof(a), "%s/%s", src, rel);
+	snprintf(b, sizeof(b), "%s/%s", mnt, rel);
+	sfd = open(a, O_RDONLY);
+	mfd = open(b, O_RDONLY);
+	if (sfd < 0 || mfd < 0 || fstat(sfd, &st)) {
+		fprintf(stderr, "# reader: open %s: %s\n", b, strerror(errno));
+		ret = 2;
+		goto out;
+	}
+	posix_fadvise(mfd, 0, 0, POSIX_FADV_RANDOM);
+	nr = (st.st_size + BLOCK - 1) / BLOCK;
+	order = malloc(nr * sizeof(*order));
+	for (i = 0; i < nr; i++)
+		order[i] = i;
+	shuffle(order, nr, seed);
+	for (i = 0; i < nr && !ret; i++) {
+		off_t off = (off_t)order[i] * BLOCK;
+
+		m = pread(sfd, want, BLOCK, off);
+		n = pread(mfd, got, BLOCK, off);
+		if (n < 0) {
+			fprintf(stderr, "# reader: %s at %lld: %s\n", b,
+				(long long)off, strerror(errno));
+			ret = 2;
+		} else if (n != m || memcmp(got, want, n)) {
+			fprintf(stderr, "# reader: %s at %lld: wrong bytes\n",
+				b, (long long)off);
+			ret = 3;
+		}
+	}
+	free(order);
+out:
+	if (sfd >= 0)
+		close(sfd);
+	if (mfd >= 0)
+		close(mfd);
+	return ret;
+}
+
+static void reader_main(const char *src, const char *mnt, unsigned int seed)
+{
+	char *files[MAX_FILES];
+	unsigned int order[MAX_FILES];
+	int nr = 0, i, ret = 0;
+
+	list_files(src, "", files, &nr);
+	for (i = 0; i < nr; i++)
+		order[i] = i;
+	shuffle(order, nr, &seed);
+	for (i = 0; i < nr && !ret; i++)
+		ret = read_file_randomly(src, mnt, files[order[i]], &seed);
+	_exit(nr ? ret : 4);
+}
+
+static int start_readers(FIXTURE_DATA(failover) *self)
+{
+	int i;
+
+	fflush(stdout);
+	fflush(stderr);
+	for (i = 0; i < READERS; i++) {
+		self->readers[i] = fork();
+		if (self->readers[i] < 0)
+			return -errno;
+		if (!self->readers[i])
+			reader_main(self->src, self->mnt[i % 2], 1000 + i);
+	}
+	return 0;
+}
+
+/* How many readers still read; each one that ended gives its status. */
+static int readers_running(FIXTURE_DATA(failover) *self, int *failed)
+{
+	int i, status, running = 0;
+
+	for (i = 0; i < READERS; i++) {
+		if (self->readers[i] <= 0)
+			continue;
+		if (waitpid(self->readers[i], &status, WNOHANG) == 0) {
+			running++;
+			continue;
+		}
+		if (!WIFEXITED(status) || WEXITSTATUS(status))
+			(*failed)++;
+		self->readers[i] = 0;
+	}
+	return running;
+}
+
+static void sleep_ms(unsigned int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Both images, bound through the API as the snapshotter binds them. */
+static int bind_images(FIXTURE_DATA(failover) *self)
+{
+	static const char *const fsids[] = { "plain", "lz4hc" };
+	char body[PATH_MAX * 2];
+	int i, status;
+
+	for (i = 0; i < 2; i++) {
+		snprintf(body, sizeof(body),
+			 "{\"type\": \"bootstrap\", \"id\": \"%s\", \"domain_id\": \"restart\","
+			 " \"config\": {\"id\": \"k\", \"backend_type\": \"localfs\","
+			 " \"backend_config\": {\"dir\": \"%s\"}, \"cache_type\": \"fscache\"}}",
+			 fsids[i], self->blobs);
+		status = ktest_api(self->sock, "PUT", "/api/v2/blobs", body);
+		if (status != 204)
+			return -EPROTO;
+		if (ktest_mount(fsids[i], "restart", self->mnt[i]))
+			return -errno;
+	}
+	return 0;
+}
+
+/* Small requests: many READs in flight at any moment of a kill. */
+#define DAEMON_ARGS(self) "--apisock", (self)->sock, "--id", "ktest", \
+	"--readahead-kb", "0", "--fetch-unit-kb", "4"
+
+static int restart_by_supervisor(FIXTURE_DATA(failover) *self)
+{
+	const char *extra[] = { DAEMON_ARGS(self), "--supervisor",
+				self->sup.path, "--upgrade", NULL };
+	int ret;
+
+	ret = ktest_daemon_spawn(&self->d, self->cache, NULL, extra);
+	if (!ret)
+		ret = ktest_api_wait_state(self->sock, "INIT", 10000);
+	if (!ret)
+		ret = ktest_supervisor_give(&self->sup, self->sock);
+	if (!ret)
+		ret = ktest_api(self->sock, "PUT", "/api/v1/daemon/start",
+				NULL) == 204 ? 0 : -EPROTO;
+	if (!ret)
+		ret = ktest_api_wait_state(self->sock, "RUNNING", 10000);
+	/* As the snapshotter after a recovery: keep the new daemon's states. */
+	if (!ret)
+		ret = ktest_supervisor_fetch(&self->sup, self->sock);
+	return ret;
+}
+
+static int restart_by_fdstore(FIXTURE_DATA(failover) *self)
+{
+	const char *extra[] = { DAEMON_ARGS(self), NULL };
+	struct ktest_spawn how = { .notify_socket = self->store.path,
+				   .listen_fd = self->store.fd };
+	int ret;
+
+	ret = ktest_daemon_spawn_with(&self->d, self->cache, NULL, extra, &how);
+	if (!ret)
+		ret = ktest_daemon_wait_ready(&self->d);
+	if (!ret)
+		ret = ktest_fdstore_wait_fd(&self->store, 10000);
+	return ret;
+}
+
+/*
+ * SIGKILL the daemon KILLS times while the readers read, restarting it
+ * with @restart each time; then every reader must have ended cleanly, and
+ * a remount must be served from the cache alone.
+ */
+static void kill_while_reading(struct __test_metadata *_metadata,
+			       FIXTURE_DATA(failover) *self,
+			       int (*restart)(FIXTURE_DATA(failover) *))
+{
+	unsigned int seed = 7, kills, busy = 0;
+	struct ktest_tree_stats st;
+	char err[PATH_MAX + 128];
+	uint64_t before, after;
+	int failed = 0, ret, i;
+
+	ASSERT_EQ(0, start_readers(self));
+	for (kills = 0; kills < KILLS; kills++) {
+		sleep_ms(50 + rand_r(&seed) % 200);
+		if (readers_running(self, &failed))
+			busy++;
+		ASSERT_EQ(0, kill(self->d.pid, SIGKILL));
+		ASSERT_EQ(128 + SIGKILL, ktest_daemon_wait(&self->d, 10000));
+		ret = restart(self);
+		if (ret) {
+			ktest_daemon_dump_log(&self->d);
+			ASSERT_EQ(0, ret);
+		}
+	}
+	for (i = 0; i < 1800 && readers_running(self, &failed); i++)
+		sleep_ms(100);
+	TH_LOG("%u kills, %u of them while readers were reading; %d of %d readers failed",
+	       kills, busy, failed, READERS);
+	EXPECT_EQ(0, readers_running(self, &failed));
+	EXPECT_EQ(0, failed);
+	EXPECT_EQ(KILLS, busy);
+
+	/* Everything is in the cache now: a remount costs no backend read. */
+	ASSERT_EQ(0, ktest_daemon_counter(&self->d,
+					  "factory.total.backend_reads", &before));
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(0, ktest_umount(self->mnt[i]));
+	ret = open("/proc/sys/vm/drop_caches", O_WRONLY);
+	if (ret >= 0) {
+		EXPECT_EQ(1, write(ret, "3", 1));
+		close(ret);
+	}
+	ASSERT_EQ(0, ktest_mount("plain", "restart", self->mnt[0]));
+	ASSERT_EQ(0, ktest_mount("lz4hc", "restart", self->mnt[1]));
+	for (i = 0; i < 2; i++) {
+		ret = ktest_compare_trees(self->src, self->mnt[i], &st, err,
+					  sizeof(err));
+		if (ret)
+			TH_LOG("%s", err);
+		EXPECT_EQ(0, ret);
+	}
+	ASSERT_EQ(0, ktest_daemon_counter(&self->d,
+					  "factory.total.backend_reads", &after));
+	TH_LOG("remount after the kills: %llu backend reads",
+	       (unsigned long long)(after - before));
+	EXPECT_EQ(before, after);
+}
+
+/* nydus-snapshotter's failover: --supervisor, sendfd, --upgrade, takeover. */
+TEST_F_TIMEOUT(failover, kill9_twenty_times_restarted_through_the_supervisor, 900)
+{
+	const char *extra[] = { DAEMON_ARGS(self), "--supervisor",
+				self->sup.path, NULL };
+
+	ASSERT_EQ(0, ktest_daemon_start_in(&self->d, self->cache, NULL, extra));
+	ASSERT_EQ(0, bind_images(self));
+	ASSERT_EQ(0, ktest_supervisor_fetch(&self->sup, self->sock));
+	ASSERT_NE(NULL, strstr(self->sup.states, "\"lz4hc\""));
+	kill_while_reading(_metadata, self, restart_by_supervisor);
+}
+
+/* systemd: FDSTORE=1 keeps the device, LISTEN_FDS gives it back. */
+TEST_F_TIMEOUT(failover, kill9_twenty_times_restarted_from_the_fd_store, 900)
+{
+	const char *extra[] = { DAEMON_ARGS(self), NULL };
+	struct ktest_spawn how = { .listen_fd = -1 };
+
+	ASSERT_EQ(0, ktest_fdstore_open(&self->store, self->dir));
+	how.notify_socket = self->store.path;
+	ASSERT_EQ(0, ktest_daemon_spawn_with(&self->d, self->cache, NULL,
+					     extra, &how));
+	ASSERT_EQ(0, ktest_daemon_wait_ready(&self->d));
+	ASSERT_EQ(0, ktest_fdstore_wait_fd(&self->store, 10000));
+	ASSERT_EQ(0, bind_images(self));
+	kill_while_reading(_metadata, self, restart_by_fdstore);
+	ktest_fdstore_wait_fd(&self->store, 0);
+	EXPECT_EQ(KILLS + 1, self->store.ready);
+}
+
+TEST_HARNESS_MAIN
