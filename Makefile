@@ -45,7 +45,7 @@ ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) $(FEATURES) \
 	    -I. -Isrc -Itests/harness -Itests/kernel -Itests/backend -MMD -MP $(PKG_CFLAGS)
 ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS) -pthread
 
-LIB_SRCS := src/log.c src/notify.c src/fdpass.c src/supervisor.c src/handover.c src/daemon.c src/blob_id.c src/erofs.c src/config.c src/factory.c src/workqueue.c \
+LIB_SRCS := src/log.c src/notify.c src/fdpass.c src/supervisor.c src/handover.c src/daemon.c src/blob_id.c src/erofs.c src/config.c src/config_edit.c src/factory.c src/workqueue.c \
 	    src/backend/backend.c src/backend/localfs.c src/backend/sign.c \
 	    src/backend/http_client.c src/backend/http_config.c src/backend/www_auth.c \
 	    src/backend/remote.c src/backend/http.c src/backend/registry.c \
@@ -54,7 +54,7 @@ LIB_SRCS := src/log.c src/notify.c src/fdpass.c src/supervisor.c src/handover.c 
 	    src/cache/readahead.c src/cache/fill_group.c src/cache/prefetch.c
 ifneq ($(NO_FSCACHE),1)
 LIB_SRCS += src/cache/fscache.c src/frontend/cachefiles.c \
-	    src/frontend/cachefiles_msg.c src/frontend/device.c \
+	    src/frontend/cachefiles_msg.c src/frontend/device.c src/frontend/cull.c \
 	    src/frontend/objects.c
 else
 # The message parser is plain C and stays testable everywhere.

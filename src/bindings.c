@@ -359,3 +359,27 @@ int bindings_load_state(struct bindings *b, struct json_object *state,
 	pthread_mutex_unlock(&b->lock);
 	return ret ? ret : (int)nr;
 }
+
+unsigned int bindings_update_configs(struct bindings *b, const char *id,
+				     const struct config_update *u)
+{
+	struct json_object *patch;
+	struct binding *bd;
+	unsigned int n = 0;
+
+	pthread_mutex_lock(&b->lock);
+	list_for_each_entry(bd, &b->list, node) {
+		if (id && strcmp(bd->cfg->id, id))
+			continue;
+		patch = config_update_patch(bd->cfg->backend_type, u);
+		if (!patch)
+			continue;
+		config_apply_patch(bd->cfg, patch);
+		json_object_put(patch);
+		n++;
+	}
+	if (n)
+		bindings_save_locked(b);
+	pthread_mutex_unlock(&b->lock);
+	return n;
+}

@@ -13,6 +13,7 @@
 #include "erofs.h"
 #include "list.h"
 
+struct config_update;
 struct fscached_config;
 struct json_object;
 
@@ -47,6 +48,12 @@ int bindings_remove(struct bindings *b, const char *domain, const char *fsid);
 struct fscached_config *bindings_resolve(struct bindings *b,
 					 const char *domain,
 					 const char *blob_id);
+/*
+ * Apply @u to the configurations of bound images with id @id (NULL: all)
+ * that take any of it, for the blobs opened from now on; returns how many.
+ */
+unsigned int bindings_update_configs(struct bindings *b, const char *id,
+				     const struct config_update *u);
 /* [{"domain_id", "id", "blobs": [...], "config_id"}...] */
 struct json_object *bindings_json(struct bindings *b);
 

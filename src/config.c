@@ -463,53 +463,6 @@ out:
 	return ret;
 }
 
-struct json_object *config_to_json(const struct fscached_config *cfg)
-{
-	struct json_object *root, *backend, *sub = NULL, *cache, *pf, *fscache;
-
-	root = json_object_new_object();
-	backend = json_object_new_object();
-	cache = json_object_new_object();
-	pf = json_object_new_object();
-	if (!root || !backend || !cache || !pf ||
-	    json_object_deep_copy(cfg->backend, &sub, NULL))
-		goto err;
-	json_object_object_add(backend, "type",
-			       json_object_new_string(cfg->backend_type));
-	json_object_object_add(backend, cfg->backend_type, sub);
-	json_object_object_add(cache, "type",
-			       json_object_new_string(cfg->cache_type));
-	if (cfg->work_dir) {
-		fscache = json_object_new_object();
-		json_object_object_add(fscache, "work_dir",
-				       json_object_new_string(cfg->work_dir));
-		json_object_object_add(cache, "fscache", fscache);
-	}
-	json_object_object_add(pf, "enable",
-			       json_object_new_boolean(cfg->prefetch.enable));
-	json_object_object_add(pf, "prefetch_all",
-			       json_object_new_boolean(cfg->prefetch.prefetch_all));
-	json_object_object_add(pf, "threads",
-			       json_object_new_uint64(cfg->prefetch.threads));
-	json_object_object_add(pf, "batch_size",
-			       json_object_new_uint64(cfg->prefetch.batch_size));
-	json_object_object_add(pf, "bandwidth_limit",
-			       json_object_new_uint64(cfg->prefetch.bandwidth_limit));
-	json_object_object_add(cache, "prefetch", pf);
-	json_object_object_add(root, "version", json_object_new_int(2));
-	json_object_object_add(root, "id", json_object_new_string(cfg->id));
-	json_object_object_add(root, "backend", backend);
-	json_object_object_add(root, "cache", cache);
-	return root;
-err:
-	json_object_put(sub);
-	json_object_put(pf);
-	json_object_put(cache);
-	json_object_put(backend);
-	json_object_put(root);
-	return NULL;
-}
-
 struct fscached_config *config_dup(const struct fscached_config *cfg)
 {
 	struct fscached_config *c = calloc(1, sizeof(*c));

@@ -52,6 +52,23 @@ struct fscached_config *config_dup(const struct fscached_config *cfg);
 void config_free(struct fscached_config *cfg);
 
 /*
+ * What PUT /api/v1/config changes at run time; NULL leaves it, "" clears it.
+ */
+struct config_update {
+	const char *registry_auth;	/* registry "auth": base64 user:pass */
+	const char *proxy_url;		/* remote backends' "proxy": {"url"} */
+};
+
+/*
+ * The part of @u that a backend of @backend_type takes, as keys of its
+ * configuration object, or NULL when none does.
+ */
+struct json_object *config_update_patch(const char *backend_type,
+					const struct config_update *u);
+/* Merge @patch (from config_update_patch()) into @cfg's backend object. */
+int config_apply_patch(struct fscached_config *cfg, struct json_object *patch);
+
+/*
  * Two configurations share one cache manager when their id, backend type,
  * cache type and prefetch settings are equal (nydus's BlobFactory key).
  */

@@ -36,8 +36,11 @@ static int resolve_blob(void *ctx, const char *domain, const char *blob_id,
 	struct daemon *d = ctx;
 
 	*cfg = bindings_resolve(&d->bindings, domain, blob_id);
-	if (!*cfg && d->config)
+	if (!*cfg && d->config) {
+		pthread_mutex_lock(&d->config_lock);
 		*cfg = config_dup(d->config);
+		pthread_mutex_unlock(&d->config_lock);
+	}
 	return *cfg ? 0 : -ENOENT;
 }
 
@@ -166,6 +169,49 @@ static int api_daemon_start(void *ctx, char *why, size_t len)
 	}
 	pthread_mutex_unlock(&d->lock);
 	return ret;
+}
+
+static int api_cull(void *ctx, const char *blob_id, char *why, size_t len)
+{
+	struct daemon *d = ctx;
+	int ret = -EAGAIN;
+
+	pthread_mutex_lock(&d->lock);
+	if (d->fe)
+		ret = cachefiles_frontend_cull_blob(d->fe, blob_id);
+	else
+		snprintf(why, len, "no cache device yet");
+	pthread_mutex_unlock(&d->lock);
+	return ret;
+}
+
+/*
+ * New credentials or proxy: for the blobs already open (their managers'
+ * backends) and for those opened later (the configurations they come from).
+ */
+static int api_update_config(void *ctx, const char *id,
+			     const struct config_update *u)
+{
+	struct daemon *d = ctx;
+	struct json_object *patch;
+	unsigned int n = 0;
+
+	pthread_mutex_lock(&d->config_lock);
+	if (d->config && (!id || !strcmp(d->config->id, id))) {
+		patch = config_update_patch(d->config->backend_type, u);
+		if (patch) {
+			config_apply_patch(d->config, patch);
+			json_object_put(patch);
+			n++;
+		}
+	}
+	pthread_mutex_unlock(&d->config_lock);
+	n += bindings_update_configs(&d->bindings, id, u);
+	n += factory_update_backends(&d->factory, id, u);
+	if (n)
+		log_info("configuration%s%s updated through the API (%u place%s)",
+			 id ? " " : "s", id ? id : "", n, n == 1 ? "" : "s");
+	return n ? (int)n : -ENOENT;
 }
 
 static struct json_object *stats_json(struct daemon *d)
@@ -306,6 +352,8 @@ static int start_api(struct daemon *d)
 		.start = api_daemon_start,
 		.sendfd = api_sendfd,
 		.takeover = api_takeover,
+		.cull = api_cull,
+		.update_config = api_update_config,
 		.bindings = &d->bindings,
 	};
 	ret = api_start(d->opts.apisock, &d->api_ops, &d->api);
@@ -378,6 +426,7 @@ int daemon_run(struct daemon *d)
 
 	block_signals(d);
 	pthread_mutex_init(&d->lock, NULL);
+	pthread_mutex_init(&d->config_lock, NULL);
 	pthread_cond_init(&d->attached, NULL);
 	factory_init(&d->factory);
 	bindings_init(&d->bindings);
@@ -410,6 +459,7 @@ out:
 	factory_destroy(&d->factory);
 	bindings_destroy(&d->bindings);
 	pthread_cond_destroy(&d->attached);
+	pthread_mutex_destroy(&d->config_lock);
 	pthread_mutex_destroy(&d->lock);
 	log_info("fscached stopped");
 	return ret ? 1 : 0;

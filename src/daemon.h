@@ -39,6 +39,7 @@ struct daemon_opts {
 struct daemon {
 	struct daemon_opts opts;
 	struct fscached_config *config;	/* of --config or --blob-dir, may be NULL */
+	pthread_mutex_t config_lock;	/* the API may change config */
 	struct factory factory;
 	struct bindings bindings;
 	struct handover handover;

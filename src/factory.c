@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "backend/backend.h"
 #include "config.h"
 #include "factory.h"
 #include "log.h"
@@ -243,4 +244,32 @@ err:
 	json_object_put(arr);
 	json_object_put(root);
 	return NULL;
+}
+
+unsigned int factory_update_backends(struct factory *f, const char *id,
+				     const struct config_update *u)
+{
+	struct json_object *patch;
+	struct cache_mgr *mgr;
+	unsigned int n = 0;
+	int ret;
+
+	pthread_mutex_lock(&f->lock);
+	list_for_each_entry(mgr, &f->mgrs, node) {
+		if (id && strcmp(mgr->config->id, id))
+			continue;
+		patch = config_update_patch(mgr->config->backend_type, u);
+		if (!patch)
+			continue;
+		ret = backend_update(mgr->backend, patch);
+		if (ret && ret != -EOPNOTSUPP)
+			log_warn("cannot update the %s backend of '%s': %s",
+				 mgr->config->backend_type, mgr->config->id,
+				 strerror(-ret));
+		config_apply_patch(mgr->config, patch);
+		json_object_put(patch);
+		n++;
+	}
+	pthread_mutex_unlock(&f->lock);
+	return n;
 }

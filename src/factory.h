@@ -15,6 +15,7 @@
 #include "cache/cache.h"
 #include "list.h"
 
+struct config_update;
 struct fscached_config;
 struct json_object;
 
@@ -42,6 +43,13 @@ int factory_new_blob_cache(struct factory *f, const struct fscached_config *cfg,
 /* Drops unused blob caches and managers; returns the managers dropped. */
 unsigned int factory_gc(struct factory *f);
 unsigned int factory_nr_mgrs(struct factory *f);
+
+/*
+ * Apply @u to the backends of the managers of configuration @id (NULL:
+ * all) that take any of it; returns how many did.
+ */
+unsigned int factory_update_backends(struct factory *f, const char *id,
+				     const struct config_update *u);
 
 int factory_start_checker(struct factory *f, unsigned int interval_ms);
 void factory_stop_checker(struct factory *f);

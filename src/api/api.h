@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 struct api_server;
+struct config_update;
 struct bindings;
 struct json_object;
 
@@ -28,6 +29,17 @@ struct api_daemon {
 	int (*start)(void *ctx, char *why, size_t len);
 	int (*sendfd)(void *ctx, char *why, size_t len);
 	int (*takeover)(void *ctx, char *why, size_t len);
+	/*
+	 * Remove the cache files of blob @blob_id: how many, or -ENOENT
+	 * (none), -EBUSY (in use), another -errno with @why.
+	 */
+	int (*cull)(void *ctx, const char *blob_id, char *why, size_t len);
+	/*
+	 * PUT /api/v1/config: change the configurations with id @id (NULL:
+	 * all); how many took the change, or -errno.
+	 */
+	int (*update_config)(void *ctx, const char *id,
+			     const struct config_update *u);
 	/* Images bound through PUT /api/v2/blobs. */
 	struct bindings *bindings;
 };

@@ -249,6 +249,35 @@ out:
 	json_object_put(body);
 }
 
+/* DELETE ?blob_id= alone: the snapshotter's last step after umount. */
+static void cull_blob(const struct api_daemon *d, const char *blob_id,
+		      struct api_response *resp)
+{
+	char why[256] = "";
+	int ret;
+
+	if (!d->cull) {
+		api_error(resp, 501, "NotImplemented",
+			  "this daemon cannot cull cache files");
+		return;
+	}
+	ret = d->cull(d->ctx, blob_id, why, sizeof(why));
+	if (ret >= 0) {
+		resp->status = 204;
+		return;
+	}
+	if (ret == -ENOENT)
+		api_error(resp, 404, "NotFound", "blob %s has no cache file",
+			  blob_id);
+	else if (ret == -EBUSY)
+		api_error(resp, 409, "InUse",
+			  "blob %s is still in use (unmount it first); its unused cache files were culled",
+			  blob_id);
+	else
+		api_error(resp, 500, "InternalError", "cannot cull blob %s: %s",
+			  blob_id, *why ? why : strerror(-ret));
+}
+
 void api_delete_blobs(void *ctx, const struct api_request *req,
 			 struct api_response *resp)
 {
@@ -260,9 +289,14 @@ void api_delete_blobs(void *ctx, const struct api_request *req,
 		api_error(resp, 400, "InvalidRequest", "blob_id is needed");
 		return;
 	}
+	if (!blob_id_valid(fsid, strlen(fsid)) ||
+	    (domain && *domain && !blob_id_valid(domain, strlen(domain)))) {
+		api_error(resp, 400, "InvalidRequest",
+			  "blob_id and domain_id must be safe names (no '/', no leading '.')");
+		return;
+	}
 	if (!domain || !*domain) {
-		api_error(resp, 501, "NotImplemented",
-			  "culling a blob's cache files (DELETE without domain_id) is not supported yet");
+		cull_blob(d, fsid, resp);
 		return;
 	}
 	if (bindings_remove(d->bindings, domain, fsid)) {

@@ -13,6 +13,7 @@
 
 #include "api.h"
 #include "blobs.h"
+#include "config.h"
 #include "log.h"
 #include "server.h"
 
@@ -204,6 +205,61 @@ static void put_daemon_takeover(void *ctx, const struct api_request *req,
 	lifecycle_call(ctx, resp, daemon_of(ctx)->takeover, "takeover");
 }
 
+/* nydusd's run-time change of credentials and proxy. */
+static void put_config(void *ctx, const struct api_request *req,
+		       struct api_response *resp)
+{
+	const struct api_daemon *d = daemon_of(ctx);
+	struct config_update u = { NULL, NULL };
+	const char *id = api_query(req, "id");
+	struct json_object *body;
+	int ret;
+
+	body = api_body_object(req, resp);
+	if (!body)
+		return;
+	json_object_object_foreach(body, key, val) {
+		const char **field = !strcmp(key, "registry_auth") ? &u.registry_auth :
+				     !strcmp(key, "proxy_url") ? &u.proxy_url : NULL;
+
+		if (!field) {
+			api_error(resp, 400, "InvalidRequest",
+				  "unknown field '%s' (registry_auth and proxy_url can be changed)",
+				  key);
+			goto out;
+		}
+		if (!json_object_is_type(val, json_type_string)) {
+			api_error(resp, 400, "InvalidRequest",
+				  "%s must be a string (\"\" to remove it)", key);
+			goto out;
+		}
+		*field = json_object_get_string(val);
+	}
+	if (!u.registry_auth && !u.proxy_url) {
+		api_error(resp, 400, "InvalidRequest",
+			  "nothing to change: give registry_auth or proxy_url");
+		goto out;
+	}
+	if (!d->update_config) {
+		api_error(resp, 501, "NotImplemented", "this daemon cannot change its configuration");
+		goto out;
+	}
+	ret = d->update_config(d->ctx, id && *id ? id : NULL, &u);
+	if (ret == -ENOENT)
+		api_error(resp, 404, "NotFound",
+			  "no configuration%s%s takes %s%s%s",
+			  id && *id ? " with id " : "", id && *id ? id : "",
+			  u.registry_auth ? "registry_auth (registry backends)" : "",
+			  u.registry_auth && u.proxy_url ? " or " : "",
+			  u.proxy_url ? "proxy_url (remote backends)" : "");
+	else if (ret < 0)
+		api_error(resp, 500, "InternalError", "%s", strerror(-ret));
+	else
+		resp->status = 204;
+out:
+	json_object_put(body);
+}
+
 static void get_blobcache_metrics(void *ctx, const struct api_request *req,
 				  struct api_response *resp)
 {
@@ -267,6 +323,7 @@ static const struct api_route api_routes[] = {
 	{ "PUT", "/api/v2/daemon", put_daemon_v2 },
 	{ "PUT", "/api/v1/daemon/exit", put_daemon_exit },
 	{ "PUT", "/api/v1/daemon/start", put_daemon_start },
+	{ "PUT", "/api/v1/config", put_config },
 	{ "PUT", "/api/v1/daemon/fuse/sendfd", put_daemon_sendfd },
 	{ "PUT", "/api/v1/daemon/fuse/takeover", put_daemon_takeover },
 	{ "GET", "/api/v1/metrics/blobcache", get_blobcache_metrics },

@@ -166,3 +166,10 @@ void backend_blob_close(struct backend_blob *blob)
 	if (blob)
 		blob->backend->ops->blob_close(blob);
 }
+
+int backend_update(struct backend *be, struct json_object *patch)
+{
+	if (!be->ops->update)
+		return -EOPNOTSUPP;
+	return be->ops->update(be, patch);
+}

@@ -62,6 +62,11 @@ struct backend_ops {
 	int (*blob_stream)(struct backend_blob *blob, uint64_t off,
 			   uint64_t len, backend_consume_fn consume, void *ctx);
 	void (*blob_close)(struct backend_blob *blob);
+	/*
+	 * Optional: take @patch, keys of this backend's configuration object
+	 * (registry "auth", "proxy": {"url"}), for every later request.
+	 */
+	int (*update)(struct backend *be, struct json_object *patch);
 };
 
 struct backend {
@@ -89,6 +94,8 @@ bool backend_blob_can_stream(const struct backend_blob *blob);
 int backend_blob_stream(struct backend_blob *blob, uint64_t off, uint64_t len,
 			backend_consume_fn consume, void *ctx);
 void backend_blob_close(struct backend_blob *blob);
+/* -EOPNOTSUPP when the backend cannot change at run time. */
+int backend_update(struct backend *be, struct json_object *patch);
 
 int backend_type_known(const char *type);
 const char *backend_type_list(void);

@@ -94,4 +94,5 @@ const struct backend_ops http_backend_ops = {
 	.blob_read = remote_blob_read,
 	.blob_stream = remote_blob_stream,
 	.blob_close = remote_blob_close,
+	.update = remote_update,
 };

@@ -145,26 +145,50 @@ static void handle_put(struct http_client *c, CURL *h)
 		curl_easy_cleanup(h);
 }
 
-static bool proxy_in_use(struct http_client *c)
+/*
+ * The proxy to use now, copied (the API may change it at any time), or
+ * NULL to go direct.
+ */
+static char *proxy_in_use(struct http_client *c)
 {
-	bool use;
+	char *url = NULL;
 
-	if (!c->cfg.proxy_url)
-		return false;
 	pthread_mutex_lock(&c->lock);
-	use = time(NULL) >= c->proxy_down_until;
+	if (c->cfg.proxy_url && time(NULL) >= c->proxy_down_until)
+		url = strdup(c->cfg.proxy_url);
 	pthread_mutex_unlock(&c->lock);
-	return use;
+	return url;
 }
 
 static void proxy_mark_down(struct http_client *c)
 {
+	unsigned int interval;
+
 	pthread_mutex_lock(&c->lock);
-	c->proxy_down_until = time(NULL) + MAX(1U, c->cfg.proxy_check_interval_s);
+	interval = MAX(1U, c->cfg.proxy_check_interval_s);
+	c->proxy_down_until = time(NULL) + interval;
+	if (c->cfg.proxy_url)
+		log_warn("proxy %s is down: going direct for %u s",
+			 c->cfg.proxy_url, interval);
 	pthread_mutex_unlock(&c->lock);
 	counter_add(&c->stats.proxy_fallbacks, 1);
-	log_warn("proxy %s is down: going direct for %u s", c->cfg.proxy_url,
-		 c->cfg.proxy_check_interval_s);
+}
+
+int http_client_set_proxy(struct http_client *c, const char *url)
+{
+	char *copy = NULL;
+
+	if (url && *url) {
+		copy = strdup(url);
+		if (!copy)
+			return -ENOMEM;
+	}
+	pthread_mutex_lock(&c->lock);
+	free(c->cfg.proxy_url);
+	c->cfg.proxy_url = copy;
+	c->proxy_down_until = 0;
+	pthread_mutex_unlock(&c->lock);
+	return 0;
 }
 
 /* ---- one transfer ---- */
@@ -343,7 +367,7 @@ static void collect_headers(CURL *h, struct http_response *resp)
 
 static void setup_handle(struct http_client *c, CURL *h,
 			 struct http_call *call, struct body_sink *sink,
-			 char *range, size_t rangelen, bool use_proxy)
+			 char *range, size_t rangelen, const char *proxy)
 {
 	curl_easy_setopt(h, CURLOPT_SHARE, c->share);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
@@ -362,7 +386,7 @@ static void setup_handle(struct http_client *c, CURL *h,
 		curl_easy_setopt(h, CURLOPT_RESOLVE, c->cfg.resolve);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	/* Only the configured proxy, never one from the environment. */
-	curl_easy_setopt(h, CURLOPT_PROXY, use_proxy ? c->cfg.proxy_url : "");
+	curl_easy_setopt(h, CURLOPT_PROXY, proxy ? proxy : "");
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, sink->resp->error);
 	if (!strcmp(call->method, "HEAD")) {
 		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
@@ -382,19 +406,22 @@ static void http_perform(struct http_client *c, struct http_call *call)
 	struct http_response *resp = &call->resp;
 	struct body_sink sink = { .call = call, .resp = resp };
 	char range[64];
-	bool use_proxy = proxy_in_use(c);
+	char *proxy = proxy_in_use(c);
 	CURLcode rc;
 	CURL *h;
 
 	http_response_reset(resp);
-	resp->via_proxy = use_proxy;
+	resp->via_proxy = proxy != NULL;
 	h = handle_get(c);
 	if (!h) {
+		free(proxy);
 		resp->curl_code = CURLE_OUT_OF_MEMORY;
 		return;
 	}
 	sink.h = h;
-	setup_handle(c, h, call, &sink, range, sizeof(range), use_proxy);
+	/* curl copies the strings it is given. */
+	setup_handle(c, h, call, &sink, range, sizeof(range), proxy);
+	free(proxy);
 	counter_add(&c->stats.requests, 1);
 	rc = curl_easy_perform(h);
 	if (rc == CURLE_WRITE_ERROR && sink.done_early)

@@ -46,6 +46,8 @@ void http_config_release(struct http_config *cfg);
 int http_client_create(struct http_config *cfg, uint64_t *connections,
 		       struct http_client **out);
 void http_client_destroy(struct http_client *c);
+/* Send later requests through @url (NULL or "": directly). */
+int http_client_set_proxy(struct http_client *c, const char *url);
 
 struct http_response {
 	long status;

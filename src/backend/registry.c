@@ -254,9 +254,12 @@ static int token_prepare(struct http_call *call)
 	ret = http_call_set_url(call, "%s%sservice=%s&scope=%s", tc->ch->realm,
 				strchr(tc->ch->realm, '?') ? "&" : "?",
 				service, scope);
+	/* The API may change the credentials: use them under the lock. */
+	pthread_mutex_lock(&tc->reg->lock);
 	if (!ret && tc->reg->basic)
 		ret = http_call_add_header(call, "Authorization: Basic %s",
 					   tc->reg->basic);
+	pthread_mutex_unlock(&tc->reg->lock);
 	return ret;
 }
 
@@ -304,6 +307,16 @@ out:
 	return ret;
 }
 
+static bool registry_has_basic(struct registry *reg)
+{
+	bool has;
+
+	pthread_mutex_lock(&reg->lock);
+	has = reg->basic != NULL;
+	pthread_mutex_unlock(&reg->lock);
+	return has;
+}
+
 /*
  * Fetch a token for @ch, unless another thread already did so since the
  * token we used (@seen_gen) was handed out.
@@ -341,7 +354,8 @@ static int registry_fetch_token(struct registry *reg,
 	if (ret == -EACCES)
 		log_error("registry %s: the token service %s refused %s (HTTP %ld): check \"auth\"",
 			  reg->host, ch->realm,
-			  reg->basic ? "our credentials" : "anonymous access",
+			  registry_has_basic(reg) ? "our credentials" :
+						    "anonymous access",
 			  tc.call.resp.status);
 	else if (ret)
 		log_error("registry %s: token request to %s failed: %s (HTTP %ld: %s)",
@@ -560,6 +574,43 @@ static void registry_call_release(struct remote_call *rc)
 _Static_assert(sizeof(struct registry_call) <= REMOTE_CALL_MAX,
 	       "registry_call must fit in a remote call");
 
+/*
+ * New credentials from the API: the token they earned goes, so that the
+ * next request earns one with the new credentials.
+ */
+static int registry_update(struct backend *be, struct json_object *patch)
+{
+	struct registry *reg = container_of(be, struct registry, rbe.be);
+	struct json_object *v;
+	char *basic = NULL, *old;
+	const char *auth;
+
+	if (json_object_object_get_ex(patch, "auth", &v)) {
+		auth = json_object_get_string(v);
+		if (auth && *auth) {
+			basic = strdup(auth);
+			if (!basic)
+				return -ENOMEM;
+		}
+		pthread_mutex_lock(&reg->lock);
+		old = reg->basic;
+		reg->basic = basic;
+		free(reg->token);
+		reg->token = NULL;
+		reg->token_expiry = 0;
+		reg->token_gen++;
+		reg->use_basic = false;
+		pthread_mutex_unlock(&reg->lock);
+		if (old) {
+			explicit_bzero(old, strlen(old));
+			free(old);
+		}
+		log_info("registry %s: credentials changed through the API",
+			 reg->host);
+	}
+	return remote_update(be, patch);
+}
+
 const struct backend_ops registry_backend_ops = {
 	.type = "registry",
 	.check_config = registry_check_config,
@@ -569,4 +620,5 @@ const struct backend_ops registry_backend_ops = {
 	.blob_read = remote_blob_read,
 	.blob_stream = remote_blob_stream,
 	.blob_close = remote_blob_close,
+	.update = registry_update,
 };

@@ -300,3 +300,13 @@ void remote_blob_close(struct backend_blob *blob)
 {
 	remote_blob_free(container_of(blob, struct remote_blob, blob));
 }
+
+int remote_update(struct backend *be, struct json_object *patch)
+{
+	struct remote_backend *rbe = container_of(be, struct remote_backend, be);
+	struct json_object *proxy;
+
+	if (!json_object_object_get_ex(patch, "proxy", &proxy))
+		return 0;
+	return http_client_set_proxy(rbe->client, remote_string(proxy, "url", NULL));
+}

@@ -90,6 +90,9 @@ ssize_t remote_blob_read(struct backend_blob *blob, void *buf, size_t len,
 			 uint64_t off);
 void remote_blob_close(struct backend_blob *blob);
 
+/* backend_ops.update of the remote backends: "proxy": {"url"}. */
+int remote_update(struct backend *be, struct json_object *patch);
+
 /* Turn a failed call into a log line naming the blob (never secrets). */
 void remote_log_failure(const char *backend, const char *id,
 			const char *what, int err,

@@ -28,6 +28,7 @@
 #include "cachefiles_msg.h"
 #include "compiler.h"
 #include "config.h"
+#include "cull.h"
 #include "device.h"
 #include "factory.h"
 #include "log.h"
@@ -63,6 +64,7 @@ struct cf_job {
 
 struct cachefiles_frontend {
 	int dev_fd;
+	char *cache_dir;
 	int stop_fd;
 	uint64_t stop_buf;
 	bool stopping;
@@ -537,6 +539,11 @@ int cachefiles_frontend_open(const struct cachefiles_options *opts,
 	}
 	/* From here on the held fd is ours to close. */
 	fe->dev_fd = opts->held_dev_fd;
+	fe->cache_dir = strdup(opts->cache_dir);
+	if (!fe->cache_dir) {
+		ret = -ENOMEM;
+		goto err_free;
+	}
 	fe->factory = opts->factory;
 	fe->readahead = opts->readahead;
 	fe->fetch_unit = opts->fetch_unit;
@@ -595,6 +602,7 @@ err_free:
 	object_table_destroy(&fe->objects);
 	pthread_cond_destroy(&fe->job_freed);
 	pthread_mutex_destroy(&fe->jobs_lock);
+	free(fe->cache_dir);
 	free(fe);
 	return ret;
 }
@@ -620,12 +628,19 @@ void cachefiles_frontend_close(struct cachefiles_frontend *fe)
 	cf_jobs_free(fe);
 	pthread_cond_destroy(&fe->job_freed);
 	pthread_mutex_destroy(&fe->jobs_lock);
+	free(fe->cache_dir);
 	free(fe);
 }
 
 int cachefiles_frontend_device(struct cachefiles_frontend *fe)
 {
 	return fe->dev_fd;
+}
+
+int cachefiles_frontend_cull_blob(struct cachefiles_frontend *fe,
+				  const char *blob_id)
+{
+	return cachefiles_cull_blob(fe->dev_fd, fe->cache_dir, blob_id);
 }
 
 void cachefiles_frontend_stats(struct cachefiles_frontend *fe,

@@ -66,6 +66,12 @@ int cachefiles_frontend_run(struct cachefiles_frontend *fe);
 void cachefiles_frontend_stop(struct cachefiles_frontend *fe);
 /* The device fd, for a holder to keep across a restart (still ours). */
 int cachefiles_frontend_device(struct cachefiles_frontend *fe);
+/*
+ * Remove blob @blob_id's cache files (all domains): how many, -ENOENT for
+ * none, -EBUSY while a mount uses one.
+ */
+int cachefiles_frontend_cull_blob(struct cachefiles_frontend *fe,
+				  const char *blob_id);
 /* Waits for in-flight requests, then releases everything. */
 void cachefiles_frontend_close(struct cachefiles_frontend *fe);
 void cachefiles_frontend_stats(struct cachefiles_frontend *fe,
@@ -100,6 +106,13 @@ static inline int cachefiles_frontend_device(struct cachefiles_frontend *fe)
 {
 	(void)fe;
 	return -1;
+}
+
+static inline int cachefiles_frontend_cull_blob(struct cachefiles_frontend *fe,
+						const char *blob_id)
+{
+	(void)fe, (void)blob_id;
+	return -EOPNOTSUPP;
 }
 
 static inline void cachefiles_frontend_stats(struct cachefiles_frontend *fe,

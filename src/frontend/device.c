@@ -147,6 +147,11 @@ int cachefiles_dev_bind(int dev_fd, const char *cache_dir, const char *tag)
 	return ret;
 }
 
+int cachefiles_dev_cull(int dev_fd, const char *name)
+{
+	return dev_command(dev_fd, "cull %s", name);
+}
+
 int cachefiles_dev_check_held(int dev_fd)
 {
 	struct stat held, dev;

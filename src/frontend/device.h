@@ -20,6 +20,11 @@ int cachefiles_dev_check_held(int dev_fd);
  * its objects. Never "dir"/"bind" again: the cache is still bound.
  */
 int cachefiles_dev_restore(int dev_fd);
+/*
+ * "cull @name": bury that file of the calling thread's working directory
+ * (a directory of the cache). -EBUSY while the kernel uses it.
+ */
+int cachefiles_dev_cull(int dev_fd, const char *name);
 /* Answer an OPEN: @size >= 0 is the object size, < 0 an -errno. */
 int cachefiles_dev_copen(int dev_fd, uint32_t msg_id, int64_t size);
 /* Whether @fd is an anonymous fd the kernel made for a cache object. */

@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "backend/backend.h"
 #include "cache/cache.h"
 #include "config.h"
@@ -265,6 +267,51 @@ TEST_F(web, through_a_proxy_and_around_a_dead_one)
 	self->be = make(_metadata, json);
 	ASSERT_NE(NULL, self->be);
 	EXPECT_EQ(-EIO, test_backend_compare(self->be, "big", self->big, 0, 8192));
+}
+
+/* PUT /api/v1/config's proxy_url: a running backend takes it. */
+static int set_proxy(struct backend *be, const char *url)
+{
+	struct json_object *patch = json_object_new_object(), *proxy;
+	int ret;
+
+	proxy = json_object_new_object();
+	json_object_object_add(proxy, "url", json_object_new_string(url));
+	json_object_object_add(patch, "proxy", proxy);
+	ret = backend_update(be, patch);
+	json_object_put(patch);
+	return ret;
+}
+
+TEST_F(web, a_proxy_set_and_removed_while_running)
+{
+	char json[2048], count[PATH_MAX + 64];
+	struct srv squid;
+	int ret;
+
+	ret = srv_start(&squid, "squid", "");
+	if (ret == 77)
+		SKIP(return, "squid is not installed");
+	ASSERT_EQ(0, ret);
+	snprintf(json, sizeof(json), "{\"url\": \"%s\"}",
+		 srv_env(&self->nginx, "HTTP_URL"));
+	self->be = make(_metadata, json);
+	ASSERT_NE(NULL, self->be);
+	snprintf(count, sizeof(count), "grep -c %s %s/access.log", "/big",
+		 squid.dir);
+	/* Direct at first: the proxy sees nothing. */
+	EXPECT_EQ(0, test_backend_compare(self->be, "big", self->big, 0, 4096));
+	EXPECT_EQ(0, count_lines(count));
+	/* Set: the next requests go through it (the blob is open: one GET). */
+	ASSERT_EQ(0, set_proxy(self->be, srv_env(&squid, "PROXY_URL")));
+	EXPECT_EQ(0, test_backend_compare(self->be, "big", self->big, 8192, 4096));
+	EXPECT_LT(0, count_lines(count));
+	ret = count_lines(count);
+	/* Removed: direct again. */
+	ASSERT_EQ(0, set_proxy(self->be, ""));
+	EXPECT_EQ(0, test_backend_compare(self->be, "big", self->big, 65536, 4096));
+	EXPECT_EQ(ret, count_lines(count));
+	srv_stop(&squid);
 }
 
 TEST_F(web, a_server_that_dies_is_an_error_not_a_hang)

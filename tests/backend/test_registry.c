@@ -11,6 +11,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "backend/backend.h"
 #include "log.h"
 #include "harness.h"
@@ -162,6 +164,44 @@ TEST_F(registry, bearer_token_through_the_challenge)
 	ASSERT_EQ(0, make(self, "\"auth\": \"Ym9iOndyb25n\"", &bad, err, sizeof(err)));
 	EXPECT_EQ(-EACCES, test_backend_compare(bad, self->digest, self->blob, 0, 10));
 	backend_destroy(bad);
+}
+
+/* PUT /api/v1/config's registry_auth reaches a running backend. */
+static int update_auth(struct backend *be, const char *auth)
+{
+	struct json_object *patch = json_object_new_object();
+	int ret;
+
+	json_object_object_add(patch, "auth", json_object_new_string(auth));
+	ret = backend_update(be, patch);
+	json_object_put(patch);
+	return ret;
+}
+
+TEST_F(registry, credentials_change_while_running)
+{
+	START("--auth token --user bob --password pw-of-bob");
+	/* Wrong credentials first: refused. */
+	MAKE("\"auth\": \"Ym9iOndyb25n\"");
+	EXPECT_EQ(-EACCES, test_backend_compare(self->be, self->digest, self->blob, 0, 10));
+	/* The right ones, at run time: the same backend now reads. */
+	ASSERT_EQ(0, update_auth(self->be, srv_env(&self->reg, "REGISTRY_AUTH")));
+	EXPECT_EQ(0, test_backend_compare_all(self->be, self->digest, self->blob, 1 << 20));
+	/* Rotated to wrong ones: the token they earned is dropped too. */
+	ASSERT_EQ(0, update_auth(self->be, "Ym9iOndyb25n"));
+	EXPECT_EQ(-EACCES, test_backend_compare(self->be, self->digest, self->blob, 0, 10));
+	/* Removed (""): anonymous, which this registry refuses. */
+	ASSERT_EQ(0, update_auth(self->be, ""));
+	EXPECT_EQ(-EACCES, test_backend_compare(self->be, self->digest, self->blob, 0, 10));
+}
+
+TEST_F(registry, basic_credentials_change_while_running)
+{
+	START("--auth basic --user alice --password s3cret");
+	MAKE(NULL);
+	EXPECT_EQ(-EACCES, test_backend_compare(self->be, self->digest, self->blob, 0, 10));
+	ASSERT_EQ(0, update_auth(self->be, srv_env(&self->reg, "REGISTRY_AUTH")));
+	EXPECT_EQ(0, test_backend_compare_all(self->be, self->digest, self->blob, 1 << 20));
 }
 
 TEST_F_TIMEOUT(registry, expired_token_is_refreshed, 60)

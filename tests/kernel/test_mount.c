@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -475,6 +476,80 @@ TEST_F_TIMEOUT(served, an_image_bound_through_the_api_mounts, 120)
 	EXPECT_EQ(404, api_call(sock, "DELETE",
 				"/api/v2/blobs?domain_id=dd&blob_id=chunked", NULL));
 	EXPECT_NE(0, ktest_mount("chunked", "dd", self->mnt));
+	EXPECT_TRUE(ktest_daemon_alive(&self->d));
+}
+
+/* How many cache files of @blob_id the cache at @cache holds (any domain). */
+static int count_cache_files(const char *cache, const char *blob_id)
+{
+	char pattern[PATH_MAX * 2];
+	glob_t g;
+	int n;
+
+	snprintf(pattern, sizeof(pattern), "%s/cache/I*/@*/D%s", cache, blob_id);
+	if (glob(pattern, 0, NULL, &g))
+		return 0;
+	n = g.gl_pathc;
+	globfree(&g);
+	return n;
+}
+
+static int count_entries(const char *dir)
+{
+	char pattern[PATH_MAX + 8];
+	glob_t g;
+	int n;
+
+	snprintf(pattern, sizeof(pattern), "%s/*", dir);
+	if (glob(pattern, 0, NULL, &g))
+		return 0;
+	n = g.gl_pathc;
+	globfree(&g);
+	return n;
+}
+
+/*
+ * The snapshotter's last step after an unmount, DELETE ?blob_id= alone:
+ * the blob's cache file goes through the kernel's "cull" (refused while
+ * mounted), the graveyard is emptied, and the next mount fetches again.
+ */
+TEST_F_TIMEOUT(served, a_blob_is_culled_after_its_unmount, 120)
+{
+	char dir[PATH_MAX], sock[PATH_MAX + 32], grave[PATH_MAX + 16];
+	const char *extra[] = { "--apisock", sock, NULL };
+	struct ktest_tree_stats st;
+	uint64_t breads, after;
+
+	ASSERT_EQ(0, ktest_daemon_stop(&self->d));
+	ASSERT_EQ(0, ktest_mkdtemp("cull", dir, sizeof(dir)));
+	snprintf(sock, sizeof(sock), "%s/api.sock", dir);
+	ASSERT_EQ(0, ktest_daemon_start(&self->d, self->blobs, extra));
+	snprintf(grave, sizeof(grave), "%s/graveyard", self->d.cache_dir);
+
+	EXPECT_EQ(404, api_call(sock, "DELETE", "/api/v2/blobs?blob_id=dom-a", NULL));
+	ASSERT_EQ(0, ktest_mount("dom-a", NULL, self->mnt));
+	ASSERT_EQ(0, compare_image(_metadata, "dom-a", self->mnt, &st));
+	EXPECT_EQ(1, count_cache_files(self->d.cache_dir, "dom-a"));
+	/* In use: refused, and the file stays. */
+	EXPECT_EQ(409, api_call(sock, "DELETE", "/api/v2/blobs?blob_id=dom-a", NULL));
+	EXPECT_EQ(1, count_cache_files(self->d.cache_dir, "dom-a"));
+	EXPECT_EQ(400, api_call(sock, "DELETE", "/api/v2/blobs?blob_id=..", NULL));
+
+	ASSERT_EQ(0, ktest_umount(self->mnt));
+	EXPECT_EQ(204, api_call(sock, "DELETE", "/api/v2/blobs?blob_id=dom-a", NULL));
+	EXPECT_EQ(0, count_cache_files(self->d.cache_dir, "dom-a"));
+	EXPECT_EQ(0, count_entries(grave));
+	EXPECT_EQ(404, api_call(sock, "DELETE", "/api/v2/blobs?blob_id=dom-a", NULL));
+
+	/* Gone for real: the next mount fetches the blob again. */
+	ASSERT_EQ(0, ktest_daemon_counter(&self->d, "factory.total.backend_reads",
+					  &breads));
+	ASSERT_EQ(0, ktest_mount("dom-a", NULL, self->mnt));
+	ASSERT_EQ(0, compare_image(_metadata, "dom-a", self->mnt, &st));
+	EXPECT_EQ(1, count_cache_files(self->d.cache_dir, "dom-a"));
+	ASSERT_EQ(0, ktest_daemon_counter(&self->d, "factory.total.backend_reads",
+					  &after));
+	EXPECT_GT(after, breads);
 	EXPECT_TRUE(ktest_daemon_alive(&self->d));
 }
 

@@ -28,6 +28,8 @@ struct fake_daemon {
 	int exits;
 	int lifecycle_ret;		/* what start/sendfd/takeover return */
 	int lifecycle_calls;
+	char update_id[64], update_auth[64], update_proxy[64];
+	int updates;
 };
 
 static struct bindings fake_bindings;
@@ -65,6 +67,22 @@ static int fake_lifecycle(void *ctx, char *why, size_t len)
 	if (f->lifecycle_ret)
 		snprintf(why, len, "because the test says so");
 	return f->lifecycle_ret;
+}
+
+static int fake_update_config(void *ctx, const char *id,
+			      const struct config_update *u)
+{
+	struct fake_daemon *f = ctx;
+
+	if (id && !strcmp(id, "nope"))
+		return -ENOENT;
+	f->updates++;
+	snprintf(f->update_id, sizeof(f->update_id), "%s", id ? id : "(all)");
+	snprintf(f->update_auth, sizeof(f->update_auth), "%s",
+		 u->registry_auth ? u->registry_auth : "(same)");
+	snprintf(f->update_proxy, sizeof(f->update_proxy), "%s",
+		 u->proxy_url ? u->proxy_url : "(same)");
+	return 1;
 }
 
 struct reply {
@@ -141,6 +159,7 @@ FIXTURE_SETUP(api)
 	bindings_init(&fake_bindings);
 	self->ops = (struct api_daemon){ .ctx = &self->fake, .info = fake_info,
 					 .stats = fake_stats, .exit = fake_exit,
+					 .update_config = fake_update_config,
 					 .bindings = &fake_bindings };
 	ASSERT_EQ(0, api_start(self->sock, &self->ops, &self->server));
 }
@@ -272,6 +291,33 @@ TEST_F(api, start_sendfd_and_takeover_reach_the_daemon)
 		EXPECT_EQ(405, request(self->sock, "GET", paths[i], NULL, 0, &r));
 	}
 	EXPECT_EQ(12, self->fake.lifecycle_calls);
+}
+
+TEST_F(api, credentials_and_proxy_change_at_run_time)
+{
+	static const char *const bad[] = {
+		"", "[]", "{}", "{\"registry_auth\": 5}", "{\"proxy\": \"x\"}",
+		"{\"proxy_url\": null}", "{\"registry_auth\": \"a\", \"extra\": 1}",
+	};
+	struct reply r;
+	unsigned int i;
+
+	EXPECT_EQ(204, request(self->sock, "PUT", "/api/v1/config?id=images",
+			       "{\"registry_auth\": \"dXNlcjpwdw==\"}", 33, &r));
+	EXPECT_STREQ("images", self->fake.update_id);
+	EXPECT_STREQ("dXNlcjpwdw==", self->fake.update_auth);
+	EXPECT_STREQ("(same)", self->fake.update_proxy);
+	EXPECT_EQ(204, request(self->sock, "PUT", "/api/v1/config",
+			       "{\"proxy_url\": \"\"}", 17, &r));
+	EXPECT_STREQ("(all)", self->fake.update_id);
+	EXPECT_STREQ("", self->fake.update_proxy);
+	EXPECT_EQ(404, request(self->sock, "PUT", "/api/v1/config?id=nope",
+			       "{\"proxy_url\": \"http://p:3128\"}", 30, &r));
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		EXPECT_EQ(400, request(self->sock, "PUT", "/api/v1/config", bad[i],
+				       strlen(bad[i]), &r));
+	EXPECT_EQ(2, self->fake.updates);
+	EXPECT_EQ(405, request(self->sock, "GET", "/api/v1/config", NULL, 0, &r));
 }
 
 TEST_F(api, the_socket_is_ours_alone)
