@@ -527,10 +527,13 @@ TEST_F_TIMEOUT(served, a_blob_is_culled_after_its_unmount, 120)
 	snprintf(grave, sizeof(grave), "%s/graveyard", self->d.cache_dir);
 
 	EXPECT_EQ(404, api_call(sock, "DELETE", "/api/v2/blobs?blob_id=dom-a", NULL));
+	/* cachefiles links a new cache file in when the blob is first let go. */
 	ASSERT_EQ(0, ktest_mount("dom-a", NULL, self->mnt));
 	ASSERT_EQ(0, compare_image(_metadata, "dom-a", self->mnt, &st));
+	ASSERT_EQ(0, ktest_umount(self->mnt));
 	EXPECT_EQ(1, count_cache_files(self->d.cache_dir, "dom-a"));
 	/* In use: refused, and the file stays. */
+	ASSERT_EQ(0, ktest_mount("dom-a", NULL, self->mnt));
 	EXPECT_EQ(409, api_call(sock, "DELETE", "/api/v2/blobs?blob_id=dom-a", NULL));
 	EXPECT_EQ(1, count_cache_files(self->d.cache_dir, "dom-a"));
 	EXPECT_EQ(400, api_call(sock, "DELETE", "/api/v2/blobs?blob_id=..", NULL));
@@ -546,6 +549,7 @@ TEST_F_TIMEOUT(served, a_blob_is_culled_after_its_unmount, 120)
 					  &breads));
 	ASSERT_EQ(0, ktest_mount("dom-a", NULL, self->mnt));
 	ASSERT_EQ(0, compare_image(_metadata, "dom-a", self->mnt, &st));
+	ASSERT_EQ(0, ktest_umount(self->mnt));
 	EXPECT_EQ(1, count_cache_files(self->d.cache_dir, "dom-a"));
 	ASSERT_EQ(0, ktest_daemon_counter(&self->d, "factory.total.backend_reads",
 					  &after));
