@@ -7,6 +7,8 @@
 #   make install PREFIX=/usr/local [DESTDIR=...]
 #   make NO_FSCACHE=1     build without the fscache manager and front end
 #   make SANITIZE=1       build with ASan + UBSan
+#   make fuzz             build the libFuzzer targets (clang) in build/fuzz
+#   make fuzz-run         run each for FUZZ_SECONDS (default 60), keep crashes
 #   make V=1              show the commands
 
 PREFIX   ?= /usr/local
@@ -19,6 +21,12 @@ VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 ifeq ($(SANITIZE),1)
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 SUFFIX   := /san
+endif
+# libFuzzer: clang, everything instrumented, targets linked with -fsanitize=fuzzer.
+ifeq ($(FUZZ),1)
+CC       := clang
+BUILD    := build/fuzz
+SANFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 endif
 ifeq ($(NO_FSCACHE),1)
 BUILD    ?= build/nofscache$(SUFFIX)
@@ -37,8 +45,12 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo $(PKGS:%=-l%) | sed 's/-llib/-l/g')
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral \
-	    -Wno-format-truncation \
 	    -Wmissing-prototypes -Wstrict-prototypes
+# gcc warns of snprintf truncation that the code checks for; clang has no such
+# option.
+ifneq ($(FUZZ),1)
+WARN     += -Wno-format-truncation
+endif
 CFLAGS   ?= -O2 -g
 ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) $(FEATURES) \
 	    -D_GNU_SOURCE -DFSCACHED_VERSION='"$(VERSION)"' \
@@ -76,6 +88,11 @@ KTEST_SRCS := $(wildcard tests/kernel/test_*.c)
 KTEST_BINS := $(KTEST_SRCS:%.c=$(BUILD)/%)
 KTEST_LIB  := $(BUILD)/tests/kernel/ktest.o $(BUILD)/tests/kernel/holder.o
 TOOL_BINS  := $(BUILD)/tools/erofs-set-tag $(BUILD)/tools/bench/start-time
+# Fuzz targets: libFuzzer binaries (make fuzz), and in every build a replay
+# of their kept corpus and crashes, run as tests.
+FUZZ_NAMES  := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS   := $(FUZZ_NAMES:%=$(BUILD)/fuzzers/%)
+REPLAY_BINS := $(FUZZ_NAMES:%=$(BUILD)/tests/fuzz/replay_%)
 
 ifneq ($(V),1)
 Q := @
@@ -121,8 +138,19 @@ $(BUILD)/tests/harness/%: $(BUILD)/tests/harness/%.o $(HARNESS_OBJ)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) -o $@ $^ $(ALL_LDFLAGS)
 
+$(BUILD)/tests/fuzz/replay_%: tests/fuzz/replay.c $(BUILD)/tests/fuzz/fuzz_%.o $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -DFUZZ_NAME='"$*"' -o $@ $^ $(ALL_LDFLAGS) $(PKG_LIBS)
+
+$(BUILD)/fuzzers/%: $(BUILD)/tests/fuzz/fuzz_%.o $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(ALL_LDFLAGS) $(PKG_LIBS)
+
 HARNESS_BINS := $(BUILD)/tests/harness/selftest $(BUILD)/tests/harness/selftest-fail
-unit-tests: $(UNIT_BINS) $(HARNESS_BINS)
+unit-tests: $(UNIT_BINS) $(HARNESS_BINS) $(REPLAY_BINS)
+fuzzers: $(FUZZ_BINS)
 backend-tests: $(BTEST_BINS)
 kernel-tests: $(BUILD)/fscached $(KTEST_BINS) $(TOOL_BINS)
 
@@ -131,11 +159,18 @@ check: deps
 	$(Q)$(MAKE) --no-print-directory all unit-tests backend-tests kernel-tests
 	$(Q)$(MAKE) --no-print-directory NO_FSCACHE=1 all unit-tests
 	$(Q)$(MAKE) --no-print-directory SANITIZE=1 all unit-tests backend-tests
+	$(Q)$(MAKE) --no-print-directory FUZZ=1 fuzzers
 	$(Q)tests/run-all
 
 check-unit: deps
 	$(Q)$(MAKE) --no-print-directory all unit-tests
 	$(Q)tests/harness/run-tests $(UNIT_BINS)
+
+fuzz: deps
+	$(Q)$(MAKE) --no-print-directory FUZZ=1 fuzzers
+
+fuzz-run: fuzz
+	$(Q)tests/fuzz/run
 
 check-kernel: deps
 	$(Q)$(MAKE) --no-print-directory kernel-tests
@@ -168,7 +203,7 @@ clean:
 	rm -rf build
 
 .PHONY: all check check-unit check-kernel unit-tests kernel-tests bench demo deps \
-	uml-kernel install clean
+	uml-kernel install clean fuzz fuzz-run fuzzers
 .SECONDARY:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

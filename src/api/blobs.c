@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <json-c/json.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -130,29 +131,44 @@ static struct json_object *body_config(struct json_object *body,
 }
 
 /* The data blobs a bootstrap names, read from its local copy. */
+/* The first bytes of a regular file: never wait on a FIFO or a device. */
+static ssize_t read_head(const char *path, char *buf, size_t len)
+{
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st))
+		n = -errno;
+	else if (!S_ISREG(st.st_mode))
+		n = -EINVAL;
+	else if ((n = pread(fd, buf, len, 0)) < 0)
+		n = -errno;
+	close(fd);
+	return n;
+}
+
 static int bootstrap_tags(const char *path,
 			  char tags[][EROFS_DEVICE_TAG_MAX + 1],
 			  struct api_response *resp)
 {
 	char *head = malloc(BOOTSTRAP_HEAD);
-	ssize_t n = -1;
-	int fd, ret;
+	ssize_t n;
+	int ret;
 
 	if (!head) {
 		api_error(resp, 500, "InternalError", "out of memory");
 		return -ENOMEM;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		n = pread(fd, head, BOOTSTRAP_HEAD, 0);
-		close(fd);
-	}
+	n = read_head(path, head, BOOTSTRAP_HEAD);
 	if (n < 0) {
-		ret = -errno;
 		api_error(resp, 400, "InvalidRequest", "metadata_path %s: %s", path,
-			  strerror(errno));
+			  n == -EINVAL ? "not a regular file" : strerror(-n));
 		free(head);
-		return ret;
+		return n;
 	}
 	ret = erofs_device_tags(head, n, tags, BINDINGS_MAX_BLOBS);
 	free(head);

@@ -212,8 +212,8 @@ struct body_sink {
 	bool done_early;
 };
 
-static int parse_content_range(const char *v, uint64_t *first, uint64_t *last,
-			       uint64_t *total)
+int http_parse_content_range(const char *v, uint64_t *first, uint64_t *last,
+			     uint64_t *total)
 {
 	unsigned long long a, b, t;
 	char star;
@@ -253,7 +253,7 @@ static void sink_decide(struct body_sink *s)
 	curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &status);
 	if (status == 206 && call->ranged) {
 		cr = header_value(s->h, "Content-Range");
-		if (!cr || parse_content_range(cr, &first, &last, &total) ||
+		if (!cr || http_parse_content_range(cr, &first, &last, &total) ||
 		    first != call->off || last != call->off + call->len - 1) {
 			snprintf(s->resp->error, sizeof(s->resp->error),
 				 "206 with Content-Range '%s' for bytes %" PRIu64 "-%" PRIu64,
@@ -360,7 +360,7 @@ static void collect_headers(CURL *h, struct http_response *resp)
 		uint64_t first, last, total;
 
 		v = header_value(h, "Content-Range");
-		if (v && !parse_content_range(v, &first, &last, &total))
+		if (v && !http_parse_content_range(v, &first, &last, &total))
 			resp->range_total = total;
 	}
 }

@@ -46,6 +46,12 @@ void http_config_release(struct http_config *cfg);
 int http_client_create(struct http_config *cfg, uint64_t *connections,
 		       struct http_client **out);
 void http_client_destroy(struct http_client *c);
+/*
+ * "bytes FIRST-LAST/TOTAL" (TOTAL may be "*": 0). 0, or -EINVAL when it is
+ * not that or LAST < FIRST.
+ */
+int http_parse_content_range(const char *v, uint64_t *first, uint64_t *last,
+			     uint64_t *total);
 /* Send later requests through @url (NULL or "": directly). */
 int http_client_set_proxy(struct http_client *c, const char *url);
 

@@ -263,48 +263,24 @@ static int token_prepare(struct http_call *call)
 	return ret;
 }
 
-static int token_parse(struct registry *reg, const char *body, size_t len)
+static int token_parse(struct registry *reg, const char *body)
 {
-	struct json_object *root, *v;
-	const char *tok = NULL;
 	long ttl = TOKEN_DEFAULT_TTL_S;
-	char *copy;
-	int ret = -EBADMSG;
+	char *token;
+	int ret;
 
-	root = json_tokener_parse(body);
-	(void)len;
-	if (!root || !json_object_is_type(root, json_type_object))
-		goto out;
-	if (json_object_object_get_ex(root, "token", &v) &&
-	    json_object_is_type(v, json_type_string))
-		tok = json_object_get_string(v);
-	if ((!tok || !*tok) &&
-	    json_object_object_get_ex(root, "access_token", &v) &&
-	    json_object_is_type(v, json_type_string))
-		tok = json_object_get_string(v);
-	if (!tok || !*tok || strpbrk(tok, "\r\n"))
-		goto out;
-	if (json_object_object_get_ex(root, "expires_in", &v) &&
-	    json_object_is_type(v, json_type_int) &&
-	    json_object_get_int64(v) > 0)
-		ttl = json_object_get_int64(v);
-	copy = strdup(tok);
-	if (!copy) {
-		ret = -ENOMEM;
-		goto out;
-	}
+	ret = www_auth_parse_token(body, &token, &ttl);
+	if (ret)
+		return ret;
 	pthread_mutex_lock(&reg->lock);
 	free(reg->token);
-	reg->token = copy;
+	reg->token = token;
 	/* Renew a little early so a request never carries a dying token. */
 	reg->token_expiry = time(NULL) + ttl - (ttl >= 10 ? ttl / 10 : 1);
 	reg->token_gen++;
 	pthread_mutex_unlock(&reg->lock);
 	counter_add(&reg->tokens_fetched, 1);
-	ret = 0;
-out:
-	json_object_put(root);
-	return ret;
+	return 0;
 }
 
 static bool registry_has_basic(struct registry *reg)
@@ -363,7 +339,7 @@ static int registry_fetch_token(struct registry *reg,
 			  tc.call.resp.status, tc.call.resp.error);
 	if (!ret) {
 		body[tc.call.resp.got] = '\0';
-		ret = token_parse(reg, body, tc.call.resp.got);
+		ret = token_parse(reg, body);
 		if (ret)
 			log_error("registry %s: the token service %s answered without a token",
 				  reg->host, ch->realm);

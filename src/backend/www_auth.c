@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <ctype.h>
 #include <errno.h>
+#include <json-c/json.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -102,4 +104,37 @@ int www_auth_parse(const char *header, struct www_auth *out)
 	if (out->scheme == WWW_AUTH_BEARER && !out->realm[0])
 		return -EINVAL;
 	return 0;
+}
+
+int www_auth_parse_token(const char *body, char **token, long *ttl_s)
+{
+	struct json_object *root, *v;
+	const char *tok = NULL;
+	int64_t ttl;
+	int ret = -EBADMSG;
+
+	root = json_tokener_parse(body);
+	if (!root || !json_object_is_type(root, json_type_object))
+		goto out;
+	if (json_object_object_get_ex(root, "token", &v) &&
+	    json_object_is_type(v, json_type_string))
+		tok = json_object_get_string(v);
+	if ((!tok || !*tok) &&
+	    json_object_object_get_ex(root, "access_token", &v) &&
+	    json_object_is_type(v, json_type_string))
+		tok = json_object_get_string(v);
+	if (!tok || !*tok || strpbrk(tok, "\r\n"))
+		goto out;
+	if (json_object_object_get_ex(root, "expires_in", &v) &&
+	    json_object_is_type(v, json_type_int)) {
+		ttl = json_object_get_int64(v);
+		if (ttl > 0)
+			*ttl_s = ttl > WWW_AUTH_TOKEN_TTL_MAX ?
+				 WWW_AUTH_TOKEN_TTL_MAX : (long)ttl;
+	}
+	*token = strdup(tok);
+	ret = *token ? 0 : -ENOMEM;
+out:
+	json_object_put(root);
+	return ret;
 }

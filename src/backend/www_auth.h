@@ -28,4 +28,15 @@ struct www_auth {
 /* 0, or -EINVAL for anything malformed or of an unknown scheme. */
 int www_auth_parse(const char *header, struct www_auth *out);
 
+/* A token service's answer lives at most this long here, whatever it says. */
+#define WWW_AUTH_TOKEN_TTL_MAX	86400
+
+/*
+ * The token service's JSON answer (@body, NUL-terminated): the "token" (or
+ * "access_token") in *@token, to free, and "expires_in" in *@ttl_s when it
+ * gives one (clamped to 1..WWW_AUTH_TOKEN_TTL_MAX). -EBADMSG when there is
+ * no usable token (none, empty, or with a line break).
+ */
+int www_auth_parse_token(const char *body, char **token, long *ttl_s);
+
 #endif
