@@ -17,6 +17,7 @@ struct binding {
 	struct list_head node;
 	char *domain;
 	char *fsid;
+	char *metadata_path;		/* the local bootstrap, may be NULL */
 	struct fscached_config *cfg;
 	unsigned int nr_blobs;
 	char (*blobs)[EROFS_DEVICE_TAG_MAX + 1];
@@ -35,6 +36,7 @@ static void binding_free(struct binding *bd)
 	config_free(bd->cfg);
 	free(bd->domain);
 	free(bd->fsid);
+	free(bd->metadata_path);
 	free(bd->blobs);
 	free(bd);
 }
@@ -66,7 +68,7 @@ static struct binding *binding_find(struct bindings *b, const char *domain,
 static int bindings_save_locked(struct bindings *b);
 
 int bindings_add(struct bindings *b, const char *domain, const char *fsid,
-		 struct fscached_config *cfg,
+		 const char *metadata_path, struct fscached_config *cfg,
 		 char tags[][EROFS_DEVICE_TAG_MAX + 1], unsigned int nr_tags)
 {
 	struct binding *bd = calloc(1, sizeof(*bd));
@@ -79,6 +81,13 @@ int bindings_add(struct bindings *b, const char *domain, const char *fsid,
 	bd->cfg = cfg;
 	bd->domain = strdup(domain);
 	bd->fsid = strdup(fsid);
+	if (metadata_path && *metadata_path) {
+		bd->metadata_path = strdup(metadata_path);
+		if (!bd->metadata_path) {
+			binding_free(bd);
+			return -ENOMEM;
+		}
+	}
 	if (nr_tags) {
 		bd->blobs = calloc(nr_tags, sizeof(*bd->blobs));
 		if (bd->blobs)
@@ -121,6 +130,30 @@ int bindings_remove(struct bindings *b, const char *domain, const char *fsid)
 	return 0;
 }
 
+int bindings_remove_domain(struct bindings *b, const char *domain)
+{
+	struct binding *bd, *n;
+	struct list_head gone;
+	int count = 0;
+
+	list_init(&gone);
+	pthread_mutex_lock(&b->lock);
+	list_for_each_entry_safe(bd, n, &b->list, node) {
+		if (strcmp(bd->domain, domain))
+			continue;
+		list_del(&bd->node);
+		list_add_tail(&bd->node, &gone);
+		b->count--;
+		count++;
+	}
+	if (count)
+		bindings_save_locked(b);
+	pthread_mutex_unlock(&b->lock);
+	list_for_each_entry_safe(bd, n, &gone, node)
+		binding_free(bd);
+	return count ? count : -ENOENT;
+}
+
 static bool binding_has_blob(const struct binding *bd, const char *blob_id)
 {
 	unsigned int i;
@@ -154,7 +187,10 @@ struct fscached_config *bindings_resolve(struct bindings *b,
 	}
 	if (!found && in_domain == 1 && !tags_known)
 		found = only;
-	if (found)
+	/* The bootstrap itself comes from its local copy, as with nydusd. */
+	if (found && found->metadata_path && !strcmp(found->fsid, blob_id))
+		cfg = config_new_blob_file(found->cfg, found->metadata_path);
+	else if (found)
 		cfg = config_dup(found->cfg);
 	pthread_mutex_unlock(&b->lock);
 	return cfg;
@@ -168,6 +204,9 @@ static struct json_object *binding_json(const struct binding *bd,
 
 	json_object_object_add(o, "domain_id", json_object_new_string(bd->domain));
 	json_object_object_add(o, "id", json_object_new_string(bd->fsid));
+	if (bd->metadata_path)
+		json_object_object_add(o, "metadata_path",
+				       json_object_new_string(bd->metadata_path));
 	if (with_config) {
 		json_object_object_add(o, "config", config_to_json(bd->cfg));
 	} else {
@@ -281,7 +320,7 @@ static int bindings_load_one(struct bindings *b, struct json_object *img,
 			     unsigned int i, char *err, size_t errlen)
 {
 	char (*tags)[EROFS_DEVICE_TAG_MAX + 1] = NULL;
-	struct json_object *domain, *fsid, *config, *blobs, *tag;
+	struct json_object *domain, *fsid, *config, *blobs, *tag, *meta;
 	struct fscached_config *cfg;
 	char cerr[CONFIG_ERR_MAX];
 	size_t nr, k;
@@ -319,8 +358,12 @@ static int bindings_load_one(struct bindings *b, struct json_object *img,
 			 ret == -EINVAL ? cerr : strerror(-ret));
 		goto out;
 	}
+	if (!json_object_object_get_ex(img, "metadata_path", &meta) ||
+	    !json_object_is_type(meta, json_type_string))
+		meta = NULL;
 	ret = bindings_add(b, json_object_get_string(domain),
-			   json_object_get_string(fsid), cfg, tags, nr);
+			   json_object_get_string(fsid),
+			   meta ? json_object_get_string(meta) : NULL, cfg, tags, nr);
 	if (ret == -EEXIST)
 		ret = state_error(err, errlen, i, "bound twice");
 out:

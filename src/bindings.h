@@ -32,18 +32,21 @@ void bindings_init(struct bindings *b);
 void bindings_destroy(struct bindings *b);
 /*
  * Bind @fsid in @domain, served by @cfg (taken over, also on error), with
- * the data blobs @tags. -EEXIST when that image is bound already.
+ * the data blobs @tags; the bootstrap (@fsid itself) from the local file
+ * @metadata_path when given. -EEXIST when that image is bound already.
  */
 int bindings_add(struct bindings *b, const char *domain, const char *fsid,
-		 struct fscached_config *cfg,
+		 const char *metadata_path, struct fscached_config *cfg,
 		 char tags[][EROFS_DEVICE_TAG_MAX + 1], unsigned int nr_tags);
 /* -ENOENT when it was not bound. */
 int bindings_remove(struct bindings *b, const char *domain, const char *fsid);
+/* Every image of @domain: how many, or -ENOENT when none was bound. */
+int bindings_remove_domain(struct bindings *b, const char *domain);
 /*
  * A copy of the configuration serving @blob_id in @domain (the caller
- * frees it), or NULL: the image bound as that fsid, else an image with
- * that data blob, else the only image of the domain when no image of it
- * names its data blobs.
+ * frees it), or NULL: the image bound as that fsid (from its
+ * metadata_path, if it has one), else an image with that data blob, else
+ * the only image of the domain when no image of it names its data blobs.
  */
 struct fscached_config *bindings_resolve(struct bindings *b,
 					 const char *domain,

@@ -65,6 +65,12 @@ struct config_update {
  */
 struct json_object *config_update_patch(const char *backend_type,
 					const struct config_update *u);
+/*
+ * A copy of @base whose backend is the local file @path (localfs
+ * "blob_file"): how a bound bootstrap is served from its metadata_path.
+ */
+struct fscached_config *config_new_blob_file(const struct fscached_config *base,
+					     const char *path);
 /* Merge @patch (from config_update_patch()) into @cfg's backend object. */
 int config_apply_patch(struct fscached_config *cfg, struct json_object *patch);
 

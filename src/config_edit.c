@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <json-c/json.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
@@ -108,4 +109,29 @@ static int merge_json(struct json_object *dst, struct json_object *src)
 int config_apply_patch(struct fscached_config *cfg, struct json_object *patch)
 {
 	return merge_json(cfg->backend, patch);
+}
+
+struct fscached_config *config_new_blob_file(const struct fscached_config *base,
+					     const char *path)
+{
+	struct fscached_config *cfg = config_dup(base);
+	struct json_object *backend = json_object_new_object();
+
+	if (!cfg || !backend)
+		goto err;
+	json_object_object_add(backend, "blob_file",
+			       json_object_new_string(path));
+	free(cfg->backend_type);
+	cfg->backend_type = strdup("localfs");
+	json_object_put(cfg->backend);
+	cfg->backend = backend;
+	if (!cfg->backend_type) {
+		config_free(cfg);
+		return NULL;
+	}
+	return cfg;
+err:
+	json_object_put(backend);
+	config_free(cfg);
+	return NULL;
 }

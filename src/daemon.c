@@ -59,12 +59,13 @@ static void daemon_stop(struct daemon *d)
  * Open the front end on the device: bind it, or restore @held_fd, a device
  * fd a previous daemon bound. Called with d->lock held.
  */
-static int daemon_attach_locked(struct daemon *d, int held_fd)
+static int daemon_attach_locked(struct daemon *d, int held_fd, bool quiet_busy)
 {
 	struct cachefiles_options fo = {
 		.cache_dir = d->opts.cache_dir,
 		.tag = d->opts.tag,
 		.held_dev_fd = held_fd,
+		.quiet_busy = quiet_busy,
 		.threads = d->opts.threads,
 		.readahead = (uint64_t)d->opts.readahead_kb << 10,
 		.fetch_unit = (uint64_t)d->opts.fetch_unit_kb << 10,
@@ -90,12 +91,12 @@ static int daemon_attach_locked(struct daemon *d, int held_fd)
 	return 0;
 }
 
-static int daemon_attach(struct daemon *d, int held_fd)
+static int daemon_attach(struct daemon *d, int held_fd, bool quiet_busy)
 {
 	int ret;
 
 	pthread_mutex_lock(&d->lock);
-	ret = daemon_attach_locked(d, held_fd);
+	ret = daemon_attach_locked(d, held_fd, quiet_busy);
 	pthread_mutex_unlock(&d->lock);
 	return ret;
 }
@@ -120,7 +121,7 @@ static int api_takeover(void *ctx, char *why, size_t len)
 			 d->opts.supervisor, strerror(-ret));
 		goto out;
 	}
-	ret = daemon_attach_locked(d, fd);
+	ret = daemon_attach_locked(d, fd, false);
 	if (ret)
 		snprintf(why, len, "cannot restore the cache device: %s (the log says why)",
 			 strerror(-ret));
@@ -374,21 +375,9 @@ static void notify_ready(void)
 			 strerror(-ret));
 }
 
-/*
- * The cache device: kept for us by systemd, handed over by the supervisor
- * (--upgrade: now, or when the API asks), or opened and bound afresh.
- */
-static int daemon_get_device(struct daemon *d)
+/* Until the API's takeover has attached the device, or a stop. */
+static int daemon_wait_takeover(struct daemon *d)
 {
-	int fd;
-
-	if (!d->opts.upgrade)
-		return daemon_attach(d, handover_from_service_manager());
-	if (!d->opts.apisock) {
-		if (handover_take_from_supervisor(&d->handover, &fd))
-			return -ENODEV;
-		return daemon_attach(d, fd);
-	}
 	log_info("waiting for PUT /api/v1/daemon/fuse/takeover on %s",
 		 d->opts.apisock);
 	pthread_mutex_lock(&d->lock);
@@ -396,6 +385,38 @@ static int daemon_get_device(struct daemon *d)
 		pthread_cond_wait(&d->attached, &d->lock);
 	pthread_mutex_unlock(&d->lock);
 	return d->fe ? 0 : -ECANCELED;
+}
+
+/*
+ * The cache device: kept for us by systemd, handed over by the supervisor
+ * (--upgrade: now, or when the API asks), or opened and bound afresh.
+ */
+static int daemon_get_device(struct daemon *d)
+{
+	bool supervised = d->opts.supervisor && d->opts.apisock;
+	int ret, fd;
+
+	if (d->opts.upgrade && !d->opts.apisock) {
+		if (handover_take_from_supervisor(&d->handover, &fd))
+			return -ENODEV;
+		return daemon_attach(d, fd, false);
+	}
+	if (d->opts.upgrade)
+		return daemon_wait_takeover(d);
+	ret = daemon_attach(d, handover_from_service_manager(), supervised);
+	if (ret != -EBUSY || !supervised)
+		return ret;
+	/*
+	 * nydus-snapshotter restarts a dead nydusd with its first command
+	 * line, no --upgrade, then asks for a takeover: its supervisor holds
+	 * the device, which is why it is busy.
+	 */
+	log_info("%s is busy: the supervisor at %s holds the cache device of a daemon that stopped; taking it over when asked",
+		 "/dev/cachefiles", d->opts.supervisor);
+	pthread_mutex_lock(&d->lock);
+	d->opts.upgrade = true;
+	pthread_mutex_unlock(&d->lock);
+	return daemon_wait_takeover(d);
 }
 
 static int daemon_serve(struct daemon *d)
@@ -440,13 +461,13 @@ int daemon_run(struct daemon *d)
 		log_error("cannot start threads: %s", strerror(-ret));
 		goto out;
 	}
-	/* With --upgrade the takeover comes through the API: serve it first. */
-	if (d->opts.upgrade)
-		ret = start_api(d);
+	/*
+	 * The API first: a takeover comes through it. Images bound before the
+	 * device is ours go into the state file when it is attached.
+	 */
+	ret = start_api(d);
 	if (!ret)
 		ret = daemon_get_device(d);
-	if (!ret && !d->opts.upgrade)
-		ret = start_api(d);
 	if (!ret)
 		ret = daemon_serve(d);
 	/* Stopped by the API or an error: the signal thread may still wait. */

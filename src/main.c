@@ -58,6 +58,8 @@ static void usage(FILE *out)
 "  --upgrade              take the cache device over from the supervisor\n"
 "                         (at once, or on PUT /api/v1/daemon/fuse/takeover)\n"
 "  --log-file FILE        append the log to FILE instead of stderr\n"
+"  --log-rotation-size N  accepted for nydusd's command line, ignored\n"
+"                         (rotate --log-file with logrotate, copytruncate)\n"
 "  --rlimit-nofile N      raise the open-file limit to N\n"
 "  --log-level LEVEL      error, warn, info (default), debug, trace\n"
 "  -h, --help             this text\n"
@@ -86,7 +88,7 @@ static int parse_args(int argc, char **argv, struct daemon_opts *o)
 	enum { OPT_TAG = 256, OPT_THREADS, OPT_CONFIG, OPT_BLOB_DIR,
 	       OPT_LOG_LEVEL, OPT_STATS_FILE, OPT_READAHEAD, OPT_FETCH_UNIT,
 	       OPT_APISOCK, OPT_ID, OPT_LOG_FILE, OPT_RLIMIT_NOFILE,
-	       OPT_SUPERVISOR, OPT_UPGRADE };
+	       OPT_SUPERVISOR, OPT_UPGRADE, OPT_LOG_ROTATION };
 	static const struct option longopts[] = {
 		{ "fscache", required_argument, NULL, 'F' },
 		{ "fscache-tag", required_argument, NULL, OPT_TAG },
@@ -100,6 +102,7 @@ static int parse_args(int argc, char **argv, struct daemon_opts *o)
 		{ "id", required_argument, NULL, OPT_ID },
 		{ "supervisor", required_argument, NULL, OPT_SUPERVISOR },
 		{ "upgrade", no_argument, NULL, OPT_UPGRADE },
+		{ "log-rotation-size", required_argument, NULL, OPT_LOG_ROTATION },
 		{ "log-file", required_argument, NULL, OPT_LOG_FILE },
 		{ "rlimit-nofile", required_argument, NULL, OPT_RLIMIT_NOFILE },
 		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
@@ -156,6 +159,12 @@ static int parse_args(int argc, char **argv, struct daemon_opts *o)
 			break;
 		case OPT_UPGRADE:
 			o->upgrade = true;
+			break;
+		case OPT_LOG_ROTATION:
+			/*
+			 * nydus-snapshotter passes nydusd's option by default;
+			 * rotating --log-file is logrotate's job here.
+			 */
 			break;
 		case OPT_LOG_FILE:
 			o->log_file = optarg;

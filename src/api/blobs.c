@@ -245,7 +245,8 @@ void api_put_blobs(void *ctx, const struct api_request *req,
 		nr_tags = bootstrap_tags(meta, tags, resp);
 	}
 	if (nr_tags >= 0) {
-		ret = bindings_add(d->bindings, domain, fsid, cfg, tags, nr_tags);
+		ret = bindings_add(d->bindings, domain, fsid, meta, cfg, tags,
+				   nr_tags);
 		cfg = NULL;
 		if (ret == -EEXIST)
 			api_error(resp, 409, "AlreadyExists",
@@ -282,10 +283,14 @@ static void cull_blob(const struct api_daemon *d, const char *blob_id,
 		resp->status = 204;
 		return;
 	}
-	if (ret == -ENOENT)
-		api_error(resp, 404, "NotFound", "blob %s has no cache file",
-			  blob_id);
-	else if (ret == -EBUSY)
+	if (ret == -ENOENT) {
+		/*
+		 * Nothing to cull is not an error: the snapshotter asks for
+		 * every layer, fetched or not.
+		 */
+		log_debug("cull %s: no cache file", blob_id);
+		resp->status = 204;
+	} else if (ret == -EBUSY)
 		api_error(resp, 409, "InUse",
 			  "blob %s is still in use (unmount it first); its unused cache files were culled",
 			  blob_id);
@@ -295,24 +300,40 @@ static void cull_blob(const struct api_daemon *d, const char *blob_id,
 }
 
 void api_delete_blobs(void *ctx, const struct api_request *req,
-			 struct api_response *resp)
+		      struct api_response *resp)
 {
 	const struct api_daemon *d = ctx;
 	const char *domain = api_query(req, "domain_id");
 	const char *fsid = api_query(req, "blob_id");
+	bool has_domain = domain && *domain, has_fsid = fsid && *fsid;
+	int n;
 
-	if (!fsid || !*fsid) {
-		api_error(resp, 400, "InvalidRequest", "blob_id is needed");
+	if (!has_domain && !has_fsid) {
+		api_error(resp, 400, "InvalidRequest",
+			  "blob_id or domain_id is needed");
 		return;
 	}
-	if (!blob_id_valid(fsid, strlen(fsid)) ||
-	    (domain && *domain && !blob_id_valid(domain, strlen(domain)))) {
+	if ((has_fsid && !blob_id_valid(fsid, strlen(fsid))) ||
+	    (has_domain && !blob_id_valid(domain, strlen(domain)))) {
 		api_error(resp, 400, "InvalidRequest",
 			  "blob_id and domain_id must be safe names (no '/', no leading '.')");
 		return;
 	}
-	if (!domain || !*domain) {
+	if (!has_domain) {
 		cull_blob(d, fsid, resp);
+		return;
+	}
+	/* domain_id alone: every image of the domain, as the snapshotter asks. */
+	if (!has_fsid) {
+		n = bindings_remove_domain(d->bindings, domain);
+		if (n < 0) {
+			api_error(resp, 404, "NotFound",
+				  "no image is bound in domain %s", domain);
+			return;
+		}
+		log_info("unbound %d image%s of domain %s", n, n == 1 ? "" : "s",
+			 domain);
+		resp->status = 204;
 		return;
 	}
 	if (bindings_remove(d->bindings, domain, fsid)) {

@@ -260,6 +260,46 @@ out:
 	json_object_put(body);
 }
 
+/*
+ * nydusd's file system metrics (GET /api/v1/metrics), which the snapshotter
+ * polls: what an fscache daemon can say of them.
+ */
+static void get_fs_metrics(void *ctx, const struct api_request *req,
+			   struct api_response *resp)
+{
+	const struct api_daemon *d = daemon_of(ctx);
+	struct json_object *stats, *info, *fe, *o, *v;
+	static const char *const lists[] = {
+		"block_count_read", "fop_hits", "fop_errors",
+		"fop_cumulative_latency_total", "read_latency_dist", NULL,
+	};
+	const char *const *l;
+
+	(void)req;
+	stats = d->stats(d->ctx);
+	info = d->info(d->ctx);
+	o = json_object_new_object();
+	json_object_object_add(o, "id", json_object_object_get_ex(info, "id", &v) ?
+			       json_object_get(v) : NULL);
+	if (!json_object_object_get_ex(stats, "frontend", &fe))
+		fe = NULL;
+	json_object_object_add(o, "data_read",
+			       json_object_new_uint64(get_u64(fe, "read_bytes")));
+	json_object_object_add(o, "nr_opens",
+			       json_object_new_uint64(get_u64(fe, "opens")));
+	json_object_object_add(o, "files_account_enabled",
+			       json_object_new_boolean(false));
+	json_object_object_add(o, "access_pattern_enabled",
+			       json_object_new_boolean(false));
+	json_object_object_add(o, "measure_latency",
+			       json_object_new_boolean(false));
+	for (l = lists; *l; l++)
+		json_object_object_add(o, *l, json_object_new_array());
+	json_object_put(info);
+	json_object_put(stats);
+	resp->json = o;
+}
+
 static void get_blobcache_metrics(void *ctx, const struct api_request *req,
 				  struct api_response *resp)
 {
@@ -326,6 +366,7 @@ static const struct api_route api_routes[] = {
 	{ "PUT", "/api/v1/config", put_config },
 	{ "PUT", "/api/v1/daemon/fuse/sendfd", put_daemon_sendfd },
 	{ "PUT", "/api/v1/daemon/fuse/takeover", put_daemon_takeover },
+	{ "GET", "/api/v1/metrics", get_fs_metrics },
 	{ "GET", "/api/v1/metrics/blobcache", get_blobcache_metrics },
 	{ "GET", "/api/v1/metrics/backend", get_backend_metrics },
 	{ "GET", "/metrics", get_prometheus },

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <json-c/json.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -172,4 +173,23 @@ int backend_update(struct backend *be, struct json_object *patch)
 	if (!be->ops->update)
 		return -EOPNOTSUPP;
 	return be->ops->update(be, patch);
+}
+
+int backend_nydus_field(const char *key, struct json_object *val,
+			const char *where, char *err, size_t errlen)
+{
+	bool off;
+
+	if (!strcmp(key, "readahead"))
+		off = !json_object_get_boolean(val);
+	else if (!strcmp(key, "readahead_sec"))
+		off = !json_object_get_int64(val);
+	else
+		return 0;
+	if (off)
+		return 1;
+	snprintf(err, errlen,
+		 "%s.%s: nydusd's backend read-ahead is not supported; fscached reads ahead by itself (--readahead-kb)",
+		 where, key);
+	return -EINVAL;
 }

@@ -74,6 +74,14 @@ struct backend {
 	struct backend_stats stats;
 };
 
+/*
+ * Fields of nydus's backend configuration that fscached has no use for.
+ * nydus-snapshotter sends them always, at their "off" value: 1 when @key is
+ * one of them and off, 0 when it is not one of them, -EINVAL (with @err)
+ * when it asks for something fscached does not do.
+ */
+int backend_nydus_field(const char *key, struct json_object *val,
+			const char *where, char *err, size_t errlen);
 int backend_check_config(const char *type, struct json_object *cfg,
 			 const char *where, char *err, size_t errlen);
 int backend_create(const char *type, struct json_object *cfg,

@@ -2,7 +2,9 @@
 /*
  * localfs: blobs are files in one or more directories, named by blob id.
  * Config: {"dir": "/path", "alt_dirs": ["/other", ...]}; a blob is looked up
- * in dir, then in each alt_dir in order.
+ * in dir, then in each alt_dir in order. Or {"blob_file": "/path"}: that one
+ * file, whatever the blob's id (how a bound image's bootstrap is served
+ * from its metadata_path).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +23,7 @@
 
 struct localfs {
 	struct backend be;
+	char *blob_file;
 	unsigned int nr_dirs;
 	int dirfd[LOCALFS_MAX_DIRS];
 };
@@ -48,36 +51,27 @@ static int localfs_check_dir(struct json_object *v, const char *where,
 	return 0;
 }
 
-static int localfs_check_config(struct json_object *cfg, const char *where,
-				char *err, size_t errlen)
+/* nydus-snapshotter's localfs config carries a proxy: fine without a URL. */
+static int localfs_check_proxy(struct json_object *v, const char *where,
+			       char *err, size_t errlen)
 {
-	struct json_object *dir = NULL, *alt = NULL;
-	size_t i, n;
-	int ret;
+	struct json_object *url;
 
-	json_object_object_foreach(cfg, key, val) {
-		if (!strcmp(key, "dir")) {
-			dir = val;
-		} else if (!strcmp(key, "alt_dirs")) {
-			alt = val;
-		} else if (!strcmp(key, "blob_file")) {
-			snprintf(err, errlen,
-				 "%s.blob_file: not supported; put blobs in 'dir', named by blob id",
-				 where);
-			return -EINVAL;
-		} else {
-			snprintf(err, errlen, "%s.%s: unknown field", where,
-				 key);
-			return -EINVAL;
-		}
-	}
-	if (!dir) {
-		snprintf(err, errlen, "%s.dir: missing", where);
-		return -EINVAL;
-	}
-	ret = localfs_check_dir(dir, where, "dir", err, errlen);
-	if (ret || !alt)
-		return ret;
+	if (json_object_is_type(v, json_type_object) &&
+	    (!json_object_object_get_ex(v, "url", &url) ||
+	     !json_object_get_string_len(url)))
+		return 0;
+	snprintf(err, errlen, "%s.proxy: a local directory needs no proxy",
+		 where);
+	return -EINVAL;
+}
+
+static int localfs_check_alt_dirs(struct json_object *alt, const char *where,
+				  char *err, size_t errlen)
+{
+	size_t i, n;
+	int ret = 0;
+
 	if (!json_object_is_type(alt, json_type_array)) {
 		snprintf(err, errlen, "%s.alt_dirs: must be an array of paths",
 			 where);
@@ -95,6 +89,54 @@ static int localfs_check_config(struct json_object *cfg, const char *where,
 	return ret;
 }
 
+static int localfs_check_config(struct json_object *cfg, const char *where,
+				char *err, size_t errlen)
+{
+	struct json_object *dir = NULL, *alt = NULL, *file = NULL;
+	int ret;
+
+	json_object_object_foreach(cfg, key, val) {
+		if (!strcmp(key, "dir")) {
+			dir = val;
+		} else if (!strcmp(key, "alt_dirs")) {
+			alt = val;
+		} else if (!strcmp(key, "blob_file")) {
+			/* nydus-snapshotter may send it empty: not set. */
+			if (!json_object_is_type(val, json_type_string) ||
+			    json_object_get_string_len(val))
+				file = val;
+		} else if (!strcmp(key, "proxy")) {
+			ret = localfs_check_proxy(val, where, err, errlen);
+			if (ret)
+				return ret;
+		} else {
+			ret = backend_nydus_field(key, val, where, err, errlen);
+			if (ret < 0)
+				return ret;
+			if (!ret) {
+				snprintf(err, errlen, "%s.%s: unknown field",
+					 where, key);
+				return -EINVAL;
+			}
+		}
+	}
+	if (!dir && !file) {
+		snprintf(err, errlen, "%s.dir: missing", where);
+		return -EINVAL;
+	}
+	if (file) {
+		ret = localfs_check_dir(file, where, "blob_file", err, errlen);
+		if (ret)
+			return ret;
+	}
+	if (dir) {
+		ret = localfs_check_dir(dir, where, "dir", err, errlen);
+		if (ret)
+			return ret;
+	}
+	return alt ? localfs_check_alt_dirs(alt, where, err, errlen) : 0;
+}
+
 static void localfs_destroy(struct backend *be)
 {
 	struct localfs *lfs = container_of(be, struct localfs, be);
@@ -103,6 +145,7 @@ static void localfs_destroy(struct backend *be)
 	for (i = 0; i < lfs->nr_dirs; i++)
 		if (lfs->dirfd[i] >= 0)
 			close(lfs->dirfd[i]);
+	free(lfs->blob_file);
 	free(lfs);
 }
 
@@ -116,10 +159,19 @@ static int localfs_create(struct json_object *cfg, struct backend **out)
 	lfs = calloc(1, sizeof(*lfs));
 	if (!lfs)
 		return -ENOMEM;
-	json_object_object_get_ex(cfg, "dir", &dir);
-	path = json_object_get_string(dir);
-	lfs->dirfd[lfs->nr_dirs++] =
-		open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (json_object_object_get_ex(cfg, "blob_file", &dir) &&
+	    json_object_get_string_len(dir)) {
+		lfs->blob_file = strdup(json_object_get_string(dir));
+		if (!lfs->blob_file) {
+			free(lfs);
+			return -ENOMEM;
+		}
+	}
+	if (json_object_object_get_ex(cfg, "dir", &dir)) {
+		path = json_object_get_string(dir);
+		lfs->dirfd[lfs->nr_dirs++] =
+			open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	}
 	if (json_object_object_get_ex(cfg, "alt_dirs", &alt)) {
 		for (i = 0; i < json_object_array_length(alt); i++) {
 			path = json_object_get_string(
@@ -149,6 +201,12 @@ static int localfs_blob_open(struct backend *be, const char *id,
 	unsigned int i;
 	int fd = -1, ret = -ENOENT;
 
+	if (lfs->blob_file) {
+		fd = open(lfs->blob_file,
+			  O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+		if (fd < 0)
+			ret = -errno;
+	}
 	for (i = 0; i < lfs->nr_dirs && fd < 0; i++) {
 		fd = openat(lfs->dirfd[i], id,
 			    O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);

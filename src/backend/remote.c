@@ -52,8 +52,12 @@ int remote_check_config(struct json_object *cfg, const char *where,
 	int ret;
 
 	json_object_object_foreach(cfg, key, val) {
-		(void)val;
-		if (!in_list(key, own) && !http_config_field(key)) {
+		if (in_list(key, own) || http_config_field(key))
+			continue;
+		ret = backend_nydus_field(key, val, where, err, errlen);
+		if (ret < 0)
+			return ret;
+		if (!ret) {
 			snprintf(err, errlen, "%s.%s: unknown field", where,
 				 key);
 			return -EINVAL;

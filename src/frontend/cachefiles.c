@@ -578,7 +578,8 @@ int cachefiles_frontend_open(const struct cachefiles_options *opts,
 		log_info("took over the cache of %s: the kernel re-sends what the previous daemon left unanswered",
 			 opts->cache_dir);
 	} else {
-		fe->dev_fd = cachefiles_dev_open(CACHEFILES_DEV_PATH);
+		fe->dev_fd = cachefiles_dev_open(CACHEFILES_DEV_PATH,
+						 opts->quiet_busy);
 		if (fe->dev_fd < 0) {
 			ret = fe->dev_fd;
 			goto err_destroy_wq;

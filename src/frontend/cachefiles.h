@@ -8,6 +8,7 @@
 #define FSCACHED_FRONTEND_CACHEFILES_H
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <unistd.h>
 
@@ -32,6 +33,7 @@ struct cachefiles_options {
 	 * -1: open and bind the device.
 	 */
 	int held_dev_fd;
+	bool quiet_busy;		/* -EBUSY is expected: do not log it */
 	unsigned int threads;		/* request workers */
 	uint64_t readahead;		/* bytes fetched ahead of a sequential reader, 0: off */
 	uint64_t fetch_unit;		/* smallest fetch, a power of two */

@@ -14,7 +14,7 @@
 
 #define KBUILD_HINT "see Kbuild-notes.md"
 
-int cachefiles_dev_open(const char *path)
+int cachefiles_dev_open(const char *path, bool quiet_busy)
 {
 	int fd, err;
 
@@ -30,6 +30,8 @@ int cachefiles_dev_open(const char *path)
 			  path, strerror(err), KBUILD_HINT);
 		break;
 	case EBUSY:
+		if (quiet_busy)
+			break;
 		log_error("cannot open %s: it is busy: another cache daemon holds it (is cachefilesd or nydusd running? stop it first: `systemctl stop cachefilesd`)",
 			  path);
 		break;

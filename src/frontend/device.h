@@ -8,8 +8,11 @@
 
 #define CACHEFILES_DEV_PATH	"/dev/cachefiles"
 
-/* Open the device; on failure log what the user can do about it. */
-int cachefiles_dev_open(const char *path);
+/*
+ * Open the device; on failure log what the user can do about it (but not
+ * -EBUSY when @quiet_busy).
+ */
+int cachefiles_dev_open(const char *path, bool quiet_busy);
 /* "dir", optional "tag", "bind ondemand"; logs an actionable error. */
 int cachefiles_dev_bind(int dev_fd, const char *cache_dir, const char *tag);
 /* Whether a descriptor handed over by a holder is the device; logs if not. */

@@ -526,7 +526,8 @@ TEST_F_TIMEOUT(served, a_blob_is_culled_after_its_unmount, 120)
 	ASSERT_EQ(0, ktest_daemon_start(&self->d, self->blobs, extra));
 	snprintf(grave, sizeof(grave), "%s/graveyard", self->d.cache_dir);
 
-	EXPECT_EQ(404, api_call(sock, "DELETE", "/api/v2/blobs?blob_id=dom-a", NULL));
+	/* Nothing to cull yet: done, as the snapshotter expects for any layer. */
+	EXPECT_EQ(204, api_call(sock, "DELETE", "/api/v2/blobs?blob_id=dom-a", NULL));
 	/* cachefiles links a new cache file in when the blob is first let go. */
 	ASSERT_EQ(0, ktest_mount("dom-a", NULL, self->mnt));
 	ASSERT_EQ(0, compare_image(_metadata, "dom-a", self->mnt, &st));
@@ -542,7 +543,7 @@ TEST_F_TIMEOUT(served, a_blob_is_culled_after_its_unmount, 120)
 	EXPECT_EQ(204, api_call(sock, "DELETE", "/api/v2/blobs?blob_id=dom-a", NULL));
 	EXPECT_EQ(0, count_cache_files(self->d.cache_dir, "dom-a"));
 	EXPECT_EQ(0, count_entries(grave));
-	EXPECT_EQ(404, api_call(sock, "DELETE", "/api/v2/blobs?blob_id=dom-a", NULL));
+	EXPECT_EQ(204, api_call(sock, "DELETE", "/api/v2/blobs?blob_id=dom-a", NULL));
 
 	/* Gone for real: the next mount fetches the blob again. */
 	ASSERT_EQ(0, ktest_daemon_counter(&self->d, "factory.total.backend_reads",

@@ -402,6 +402,93 @@ TEST_F(api, images_bind_resolve_and_unbind)
 	EXPECT_EQ(501, request(self->sock, "DELETE", "/api/v2/blobs?blob_id=img1",
 			       NULL, 0, &r));
 	EXPECT_EQ(400, request(self->sock, "DELETE", "/api/v2/blobs", NULL, 0, &r));
+	EXPECT_EQ(400, request(self->sock, "DELETE", "/api/v2/blobs?blob_id=&domain_id=",
+			       NULL, 0, &r));
+}
+
+/* An EROFS bootstrap whose data is all its own: no device table. */
+static int write_bootstrap(const char *path)
+{
+	static unsigned char img[4096];
+	FILE *f = fopen(path, "w");
+	int ret;
+
+	if (!f)
+		return -errno;
+	img[1024] = 0xe2, img[1025] = 0xe1, img[1026] = 0xf5, img[1027] = 0xe0;
+	img[1024 + 12] = 12;
+	ret = fwrite(img, sizeof(img), 1, f) == 1 ? 0 : -EIO;
+	fclose(f);
+	return ret;
+}
+
+/*
+ * What nydus-snapshotter 0.13.4 really sends (captured from it): its Go
+ * structs carry nydusd's backend read-ahead and proxy switches, off; the
+ * bootstrap is served from metadata_path; it unbinds by domain alone and
+ * polls GET /api/v1/metrics.
+ */
+TEST_F(api, the_snapshotters_own_requests)
+{
+	char dir[] = "/tmp/fscached-snap-XXXXXX", boot[64], body[2048], v[64];
+	struct fscached_config *cfg;
+	struct reply r;
+
+	ASSERT_NE(NULL, mkdtemp(dir));
+	snprintf(boot, sizeof(boot), "%s/image.boot", dir);
+	ASSERT_EQ(0, write_bootstrap(boot));
+	snprintf(body, sizeof(body),
+		 "{\"type\":\"bootstrap\",\"id\":\"fe02\",\"domain_id\":\"fe02\","
+		 "\"config\":{\"id\":\"fe02\",\"backend_type\":\"registry\","
+		 "\"backend_config\":{\"readahead\":false,\"host\":\"localhost:5000\","
+		 "\"repo\":\"fscached/test\",\"scheme\":\"http\",\"proxy\":{\"fallback\":false},"
+		 "\"timeout\":5,\"connect_timeout\":5},\"cache_type\":\"fscache\","
+		 "\"cache_config\":{\"work_dir\":\"%s\"},\"prefetch_config\":{\"enable\":false,"
+		 "\"threads_count\":2,\"merging_size\":1048576,\"bandwidth_rate\":0},"
+		 "\"metadata_path\":\"%s\"}}", dir, boot);
+	ASSERT_EQ(204, request(self->sock, "PUT", "/api/v2/blobs", body,
+			       strlen(body), &r));
+	/* The bootstrap from its local file; the rest from the registry. */
+	cfg = bindings_resolve(&fake_bindings, "fe02", "fe02");
+	ASSERT_NE(NULL, cfg);
+	EXPECT_STREQ("localfs", cfg->backend_type);
+	EXPECT_NE(NULL, strstr(json_object_to_json_string(cfg->backend), "image.boot"));
+	config_free(cfg);
+	cfg = bindings_resolve(&fake_bindings, "fe02", "sha256-layer");
+	ASSERT_NE(NULL, cfg);
+	EXPECT_STREQ("registry", cfg->backend_type);
+	config_free(cfg);
+
+	/* Its localfs form, with a proxy switch a directory has no use for. */
+	snprintf(body, sizeof(body),
+		 "{\"type\":\"bootstrap\",\"id\":\"l1\",\"domain_id\":\"fe02\","
+		 "\"config\":{\"id\":\"l1\",\"backend_type\":\"localfs\","
+		 "\"backend_config\":{\"dir\":\"%s\",\"readahead\":false,"
+		 "\"proxy\":{\"fallback\":false}},\"cache_type\":\"fscache\"}}", dir);
+	ASSERT_EQ(204, request(self->sock, "PUT", "/api/v2/blobs", body,
+			       strlen(body), &r));
+	/* Read-ahead asked for for real: refused, saying why. */
+	snprintf(body, sizeof(body),
+		 "{\"type\":\"bootstrap\",\"id\":\"l2\","
+		 "\"config\":{\"backend_type\":\"localfs\","
+		 "\"backend_config\":{\"dir\":\"%s\",\"readahead\":true}}}", dir);
+	EXPECT_EQ(400, request(self->sock, "PUT", "/api/v2/blobs", body,
+			       strlen(body), &r));
+	EXPECT_NE(NULL, strstr(field(&r, "message", v, sizeof(v)), "readahead"));
+
+	ASSERT_EQ(200, request(self->sock, "GET", "/api/v1/metrics", NULL, 0, &r));
+	EXPECT_NE(NULL, strstr(r.body, "\"data_read\""));
+	EXPECT_NE(NULL, strstr(r.body, "\"fop_hits\""));
+
+	/* Unbinding by domain alone takes every image of the domain. */
+	EXPECT_EQ(204, request(self->sock, "DELETE", "/api/v2/blobs?domain_id=fe02",
+			       NULL, 0, &r));
+	EXPECT_EQ(NULL, bindings_resolve(&fake_bindings, "fe02", "fe02"));
+	EXPECT_EQ(0, fake_bindings.count);
+	EXPECT_EQ(404, request(self->sock, "DELETE", "/api/v2/blobs?domain_id=fe02",
+			       NULL, 0, &r));
+	unlink(boot);
+	rmdir(dir);
 }
 
 TEST_F(api, bad_bind_requests_change_nothing)

@@ -34,9 +34,9 @@ TEST(data_blobs_follow_the_image_that_names_them)
 	char id[64];
 
 	bindings_init(&b);
-	ASSERT_EQ(0, bindings_add(&b, "d", "img-a", cfg_named("A"), tags_a, 2));
-	ASSERT_EQ(0, bindings_add(&b, "d", "img-b", cfg_named("B"), tags_b, 1));
-	EXPECT_EQ(-EEXIST, bindings_add(&b, "d", "img-a", cfg_named("A2"), NULL, 0));
+	ASSERT_EQ(0, bindings_add(&b, "d", "img-a", NULL, cfg_named("A"), tags_a, 2));
+	ASSERT_EQ(0, bindings_add(&b, "d", "img-b", NULL, cfg_named("B"), tags_b, 1));
+	EXPECT_EQ(-EEXIST, bindings_add(&b, "d", "img-a", NULL, cfg_named("A2"), NULL, 0));
 	EXPECT_STREQ("A", served_by(&b, "d", "img-a", id));
 	EXPECT_STREQ("A", served_by(&b, "d", "only-a", id));
 	EXPECT_STREQ("A", served_by(&b, "d", "shared", id));

@@ -102,6 +102,11 @@ TEST(log_file_takes_the_log)
 	EXPECT_OUTPUT("--log-file /nonexistent/dir/log: No such file or directory");
 	EXPECT_EQ(2, run_daemon("--rlimit-nofile 0 --fscache /x --blob-dir /tmp"));
 	EXPECT_OUTPUT("--rlimit-nofile: '0' is not a number from 1 to");
+	/* nydus-snapshotter's default: accepted (and its value still checked by getopt). */
+	EXPECT_EQ(2, run_daemon("--log-rotation-size 100 --fscache rel --blob-dir /tmp"));
+	EXPECT_OUTPUT("--fscache rel: must be an absolute path");
+	EXPECT_EQ(2, run_daemon("--fscache /x --blob-dir /tmp --log-rotation-size"));
+	EXPECT_OUTPUT("requires an argument");
 	/* nydusd's failover options: --upgrade needs someone to take over from. */
 	EXPECT_EQ(2, run_daemon("--upgrade --fscache /x --blob-dir /tmp"));
 	EXPECT_OUTPUT("--upgrade takes the cache device over from a supervisor: give --supervisor PATH too");

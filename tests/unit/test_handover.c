@@ -253,10 +253,10 @@ TEST(bound_images_are_saved_and_bound_again)
 	snprintf(path, sizeof(path), "%s/fscached.state", dir);
 	bindings_init(&a);
 	ASSERT_EQ(0, bindings_persist_to(&a, path));
-	ASSERT_EQ(0, bindings_add(&a, "dom", "img1", registry_config(), tags, 2));
-	ASSERT_EQ(0, bindings_add(&a, "img2", "img2", registry_config(), NULL, 0));
+	ASSERT_EQ(0, bindings_add(&a, "dom", "img1", NULL, registry_config(), tags, 2));
+	ASSERT_EQ(0, bindings_add(&a, "img2", "img2", NULL, registry_config(), NULL, 0));
 	ASSERT_EQ(0, bindings_remove(&a, "img2", "img2"));
-	ASSERT_EQ(0, bindings_add(&a, "img3", "img3", registry_config(), NULL, 0));
+	ASSERT_EQ(0, bindings_add(&a, "img3", "img3", NULL, registry_config(), NULL, 0));
 	/* It holds credentials. */
 	ASSERT_EQ(0, stat(path, &st));
 	EXPECT_EQ(0600, st.st_mode & 0777);
