@@ -126,8 +126,14 @@ static int read_answer(int fd)
 	ssize_t n;
 
 	for (;;) {
-		/* A server that never answers is a bug: let it show. */
-		FUZZ_CHECK(poll(&p, 1, 10000) == 1);
+		/*
+		 * A server that never answers is a bug: let it show. (libFuzzer's
+		 * timer interrupts poll(): that is no answer yet.)
+		 */
+		do
+			n = poll(&p, 1, 10000);
+		while (n < 0 && errno == EINTR);
+		FUZZ_CHECK(n == 1);
 		n = recv(fd, buf + got, sizeof(buf) - 1 - got, 0);
 		if (n <= 0)
 			break;
