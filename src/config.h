@@ -67,7 +67,8 @@ struct json_object *config_update_patch(const char *backend_type,
 					const struct config_update *u);
 /*
  * A copy of @base whose backend is the local file @path (localfs
- * "blob_file"): how a bound bootstrap is served from its metadata_path.
+ * "blob_file"), with the id "bootstrap:<path>": how a bound bootstrap is
+ * served from its metadata_path.
  */
 struct fscached_config *config_new_blob_file(const struct fscached_config *base,
 					     const char *path);

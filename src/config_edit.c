@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <json-c/json.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -125,7 +126,16 @@ struct fscached_config *config_new_blob_file(const struct fscached_config *base,
 	cfg->backend_type = strdup("localfs");
 	json_object_put(cfg->backend);
 	cfg->backend = backend;
-	if (!cfg->backend_type) {
+	/*
+	 * Managers are shared by id and backend type: a file of its own
+	 * needs an id of its own, or the image's data blobs (localfs too,
+	 * same id) or another image's bootstrap would be read from it.
+	 */
+	free(cfg->id);
+	cfg->id = NULL;
+	if (asprintf(&cfg->id, "bootstrap:%s", path) < 0)
+		cfg->id = NULL;
+	if (!cfg->backend_type || !cfg->id) {
 		config_free(cfg);
 		return NULL;
 	}

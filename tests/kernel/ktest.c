@@ -567,3 +567,55 @@ int ktest_compare_trees(const char *src, const char *mnt,
 			      st->xattrs, expected);
 	return 0;
 }
+
+int ktest_compare_image(const char *tree, const char *mnt,
+			struct ktest_tree_stats *st)
+{
+	char src[PATH_MAX], err[PATH_MAX + 128];
+	int ret;
+
+	snprintf(src, sizeof(src), "%s/src/%s", ktest_images(), tree);
+	ret = ktest_compare_trees(src, mnt, st, err, sizeof(err));
+	if (ret)
+		TH_LOG("%s", err);
+	else
+		TH_LOG("%s: %lu files (%llu bytes), %lu dirs, %lu symlinks, %lu hard links, %lu xattrs match",
+		       tree, st->files, st->bytes, st->dirs, st->symlinks,
+		       st->hardlinks, st->xattrs);
+	return ret;
+}
+
+bool ktest_have_chunked(void)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/blobs/chunked", ktest_images());
+	return !access(path, R_OK);
+}
+
+int ktest_write_prefetch_config(const char *path, const char *blobs)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return -1;
+	fprintf(f, "{\"version\": 2, \"id\": \"pf\", "
+		   "\"backend\": {\"type\": \"localfs\", \"localfs\": {\"dir\": \"%s\"}}, "
+		   "\"cache\": {\"type\": \"fscache\", \"prefetch\": "
+		   "{\"enable\": true, \"threads\": 2, \"batch_size\": 1048576}}}\n",
+		blobs);
+	return fclose(f);
+}
+
+int ktest_run_capture(const char *cmd, char *out, size_t size)
+{
+	FILE *f = popen(cmd, "r");
+	size_t n = 0;
+
+	out[0] = '\0';
+	if (!f)
+		return -1;
+	n = fread(out, 1, size - 1, f);
+	out[n] = '\0';
+	return pclose(f);
+}

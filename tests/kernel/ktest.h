@@ -79,5 +79,14 @@ struct ktest_tree_stats {
 int ktest_compare_trees(const char *src, const char *mnt,
 			struct ktest_tree_stats *st, char *err, size_t errlen);
 int ktest_sha256_file(const char *path, unsigned char md[32]);
+/* ktest_compare_trees() of images/src/@tree and @mnt, logged as TAP. */
+int ktest_compare_image(const char *tree, const char *mnt,
+			struct ktest_tree_stats *st);
+/* Whether the nydus-layout image (bootstrap + data blob) was built. */
+bool ktest_have_chunked(void);
+/* A --config for a localfs backend at @blobs with prefetch on. */
+int ktest_write_prefetch_config(const char *path, const char *blobs);
+/* Run @cmd; its output (up to @size bytes) in @out; returns its status. */
+int ktest_run_capture(const char *cmd, char *out, size_t size);
 
 #endif

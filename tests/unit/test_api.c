@@ -453,6 +453,8 @@ TEST_F(api, the_snapshotters_own_requests)
 	ASSERT_NE(NULL, cfg);
 	EXPECT_STREQ("localfs", cfg->backend_type);
 	EXPECT_NE(NULL, strstr(json_object_to_json_string(cfg->backend), "image.boot"));
+	/* A manager of its own: never the one of the image's data blobs. */
+	EXPECT_EQ(0, strncmp(cfg->id, "bootstrap:", 10));
 	config_free(cfg);
 	cfg = bindings_resolve(&fake_bindings, "fe02", "sha256-layer");
 	ASSERT_NE(NULL, cfg);
