@@ -416,7 +416,9 @@ static int daemon_get_device(struct daemon *d)
 	pthread_mutex_lock(&d->lock);
 	d->opts.upgrade = true;
 	pthread_mutex_unlock(&d->lock);
-	return daemon_wait_takeover(d);
+	/* Only now may the API ask for the takeover. */
+	ret = start_api(d);
+	return ret ? ret : daemon_wait_takeover(d);
 }
 
 static int daemon_serve(struct daemon *d)
@@ -462,14 +464,20 @@ int daemon_run(struct daemon *d)
 		goto out;
 	}
 	/*
-	 * The API first: a takeover comes through it. Images bound before the
-	 * device is ours go into the state file when it is attached.
+	 * With --upgrade the takeover comes through the API: serve it first.
+	 * Otherwise once the device is ours (or known to be the supervisor's).
 	 */
-	ret = start_api(d);
+	if (d->opts.upgrade)
+		ret = start_api(d);
 	if (!ret)
 		ret = daemon_get_device(d);
+	if (!ret && !d->api)
+		ret = start_api(d);
 	if (!ret)
 		ret = daemon_serve(d);
+	/* Stopped while waiting for a takeover: a clean stop all the same. */
+	if (ret == -ECANCELED)
+		ret = 0;
 	/* Stopped by the API or an error: the signal thread may still wait. */
 	pthread_cancel(d->signal_thread);
 	pthread_join(d->signal_thread, NULL);

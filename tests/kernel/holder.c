@@ -225,23 +225,13 @@ static int accept_within(int lfd, unsigned int ms)
 	return accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 }
 
-int ktest_supervisor_fetch(struct ktest_supervisor *s, const char *apisock)
+/* Receive the daemon's states and device fd on @conn. */
+static int supervisor_receive(struct ktest_supervisor *s, int conn)
 {
-	struct api_thread t = { .sock = apisock,
-				.path = "/api/v1/daemon/fuse/sendfd" };
 	char buf[65536], *p;
-	int lfd, conn, fd = -1, ret = 0;
+	int fd = -1, ret = 0;
 	ssize_t n;
 
-	lfd = supervisor_listen(s);
-	if (lfd < 0)
-		return lfd;
-	pthread_create(&t.tid, NULL, api_thread_fn, &t);
-	conn = accept_within(lfd, 30000);
-	if (conn < 0) {
-		ret = conn;
-		goto out;
-	}
 	free(s->states);
 	s->states = NULL;
 	s->len = 0;
@@ -256,34 +246,38 @@ int ktest_supervisor_fetch(struct ktest_supervisor *s, const char *apisock)
 		s->len += n;
 		s->states[s->len] = '\0';
 	}
-	close(conn);
 	if (!ret && n < 0)
 		ret = n;
-	if (fd < 0 && !ret)
-		ret = -ENODATA;
-	if (fd >= 0) {
-		/* As the snapshotter: the newest fd replaces the one kept. */
-		if (s->fd >= 0)
-			close(s->fd);
-		s->fd = fd;
-	}
-out:
-	pthread_join(t.tid, NULL);
-	close(lfd);
-	unlink(s->path);
-	if (!ret && t.status != 204)
-		ret = -EPROTO;
+	if (fd < 0)
+		return ret ? ret : -ENODATA;
+	/* As the snapshotter: the newest fd replaces the one kept. */
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = fd;
 	return ret;
 }
 
-int ktest_supervisor_give(struct ktest_supervisor *s, const char *apisock)
+/* Give the states and the device fd back on @conn. */
+static int supervisor_send(struct ktest_supervisor *s, int conn)
 {
-	struct api_thread t = { .sock = apisock,
-				.path = "/api/v1/daemon/fuse/takeover" };
+	bool have = s->states && s->len;
+
+	return fdpass_send(conn, have ? s->states : "{}", have ? s->len : 2,
+			   s->fd);
+}
+
+/*
+ * One exchange as the snapshotter makes it: listen, ask the daemon through
+ * @api_path (the call returns only once the daemon is done with us), serve
+ * the one connection with @serve.
+ */
+static int supervisor_session(struct ktest_supervisor *s, const char *apisock,
+			      const char *api_path,
+			      int (*serve)(struct ktest_supervisor *, int))
+{
+	struct api_thread t = { .sock = apisock, .path = api_path };
 	int lfd, conn, ret;
 
-	if (s->fd < 0)
-		return -ENODATA;
 	lfd = supervisor_listen(s);
 	if (lfd < 0)
 		return lfd;
@@ -292,8 +286,7 @@ int ktest_supervisor_give(struct ktest_supervisor *s, const char *apisock)
 	if (conn < 0) {
 		ret = conn;
 	} else {
-		ret = fdpass_send(conn, s->states && s->len ? s->states : "{}",
-				  s->states && s->len ? s->len : 2, s->fd);
+		ret = serve(s, conn);
 		close(conn);
 	}
 	pthread_join(t.tid, NULL);
@@ -302,4 +295,18 @@ int ktest_supervisor_give(struct ktest_supervisor *s, const char *apisock)
 	if (!ret && t.status != 204)
 		ret = -EPROTO;
 	return ret;
+}
+
+int ktest_supervisor_fetch(struct ktest_supervisor *s, const char *apisock)
+{
+	return supervisor_session(s, apisock, "/api/v1/daemon/fuse/sendfd",
+				  supervisor_receive);
+}
+
+int ktest_supervisor_give(struct ktest_supervisor *s, const char *apisock)
+{
+	if (s->fd < 0)
+		return -ENODATA;
+	return supervisor_session(s, apisock, "/api/v1/daemon/fuse/takeover",
+				  supervisor_send);
 }

@@ -28,6 +28,8 @@
 #define READERS		4
 #define BLOCK		4096
 #define MAX_FILES	4096
+/* Each step of a restart; generous: a loaded machine slows UML down a lot. */
+#define STEP_MS		30000
 
 FIXTURE(failover) {
 	struct ktest_daemon d;
@@ -272,18 +274,17 @@ static int restart_by_supervisor(FIXTURE_DATA(failover) *self)
 	if (self->restarts++ % 2)
 		extra[sizeof(extra) / sizeof(extra[0]) - 2] = NULL;
 	ret = ktest_daemon_spawn(&self->d, self->cache, NULL, extra);
-	if (!ret)
-		ret = ktest_api_wait_state(self->sock, "INIT", 10000);
-	if (!ret)
-		ret = ktest_supervisor_give(&self->sup, self->sock);
-	if (!ret)
-		ret = ktest_api(self->sock, "PUT", "/api/v1/daemon/start",
-				NULL) == 204 ? 0 : -EPROTO;
-	if (!ret)
-		ret = ktest_api_wait_state(self->sock, "RUNNING", 10000);
+	if (!ret && (ret = ktest_api_wait_state(self->sock, "INIT", STEP_MS)))
+		fprintf(stderr, "# restart %u: no INIT in %d ms\n", self->restarts, STEP_MS);
+	if (!ret && (ret = ktest_supervisor_give(&self->sup, self->sock)))
+		fprintf(stderr, "# restart %u: takeover: %s\n", self->restarts, strerror(-ret));
+	if (!ret && ktest_api(self->sock, "PUT", "/api/v1/daemon/start", NULL) != 204)
+		ret = -EPROTO;
+	if (!ret && (ret = ktest_api_wait_state(self->sock, "RUNNING", STEP_MS)))
+		fprintf(stderr, "# restart %u: no RUNNING in %d ms\n", self->restarts, STEP_MS);
 	/* As the snapshotter after a recovery: keep the new daemon's states. */
-	if (!ret)
-		ret = ktest_supervisor_fetch(&self->sup, self->sock);
+	if (!ret && (ret = ktest_supervisor_fetch(&self->sup, self->sock)))
+		fprintf(stderr, "# restart %u: sendfd: %s\n", self->restarts, strerror(-ret));
 	return ret;
 }
 
@@ -298,7 +299,7 @@ static int restart_by_fdstore(FIXTURE_DATA(failover) *self)
 	if (!ret)
 		ret = ktest_daemon_wait_ready(&self->d);
 	if (!ret)
-		ret = ktest_fdstore_wait_fd(&self->store, 10000);
+		ret = ktest_fdstore_wait_fd(&self->store, STEP_MS);
 	return ret;
 }
 
