@@ -66,6 +66,7 @@ static int daemon_attach_locked(struct daemon *d, int held_fd, bool quiet_busy)
 		.tag = d->opts.tag,
 		.held_dev_fd = held_fd,
 		.quiet_busy = quiet_busy,
+		.limits = d->opts.limits,
 		.threads = d->opts.threads,
 		.readahead = (uint64_t)d->opts.readahead_kb << 10,
 		.fetch_unit = (uint64_t)d->opts.fetch_unit_kb << 10,
@@ -239,6 +240,10 @@ static struct json_object *stats_json(struct daemon *d)
 	ADD(readahead_errors);
 	ADD(bad_messages);
 	ADD(objects);
+	ADD(no_room);
+	ADD(cull_passes);
+	ADD(culled);
+	ADD(culled_bytes);
 #undef ADD
 	json_object_object_add(root, "frontend", fe);
 	json_object_object_add(root, "factory", factory_stats_json(&d->factory));

@@ -14,6 +14,7 @@
 
 #include "api/api.h"
 #include "bindings.h"
+#include "frontend/cachefiles.h"
 #include "factory.h"
 #include "handover.h"
 #include "log.h"
@@ -34,6 +35,7 @@ struct daemon_opts {
 	unsigned int readahead_kb;
 	unsigned int fetch_unit_kb;
 	enum log_level level;
+	struct cache_limits limits;	/* --cache-limits */
 };
 
 struct daemon {

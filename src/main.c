@@ -44,6 +44,9 @@ static void usage(FILE *out)
 "  --fscache DIR          cache directory (on ext4, xfs or btrfs)\n"
 "  --fscache-tag TAG      cachefiles tag of this cache\n"
 "  --fscache-threads N    request workers (default %d)\n"
+"  --cache-limits SPEC    cull unused cache files when the cache filesystem\n"
+"                         runs low: brun=10%%,bcull=7%%,bstop=3%%,frun=10%%,\n"
+"                         fcull=7%%,fstop=3%% (cachefilesd's), or off\n"
 "  --readahead-kb N       fetch N KiB ahead of sequential readers\n"
 "                         (default %d, 0: off)\n"
 "  --fetch-unit-kb N      fetch whole aligned N KiB units, a power of two\n"
@@ -83,12 +86,60 @@ static int parse_uint(const char *s, unsigned int max, unsigned int *out)
 	return 0;
 }
 
+/*
+ * cachefilesd's limits: "brun=10%,bcull=7%,bstop=3%,frun=...", any of
+ * them, or "off"; stop < cull < run < 100 in each group.
+ */
+static int parse_cache_limits(const char *spec, struct cache_limits *l)
+{
+	static const char *const names[] = {
+		"brun", "bcull", "bstop", "frun", "fcull", "fstop", NULL,
+	};
+	unsigned int *vals[] = { &l->brun, &l->bcull, &l->bstop, &l->frun,
+				 &l->fcull, &l->fstop };
+	char *copy, *item, *save = NULL, *eq, *pct;
+	int i, ret = 0;
+
+	if (!strcmp(spec, "off")) {
+		l->off = true;
+		return 0;
+	}
+	copy = strdup(spec);
+	if (!copy)
+		return -ENOMEM;
+	for (item = strtok_r(copy, ",", &save); item && !ret;
+	     item = strtok_r(NULL, ",", &save)) {
+		eq = strchr(item, '=');
+		if (eq)
+			*eq++ = '\0';
+		for (i = 0; names[i] && strcmp(names[i], item); i++)
+			;
+		pct = eq ? strchr(eq, '%') : NULL;
+		if (pct && !pct[1])
+			*pct = '\0';
+		if (!eq || !names[i] || parse_uint(eq, 99, vals[i])) {
+			fprintf(stderr, "fscached: --cache-limits: '%s' is not NAME=N%% with NAME one of brun, bcull, bstop, frun, fcull, fstop and N below 100 (or 'off')\n",
+				item);
+			ret = -EINVAL;
+		}
+	}
+	free(copy);
+	if (!ret && !(l->bstop < l->bcull && l->bcull < l->brun &&
+		      l->fstop < l->fcull && l->fcull < l->frun)) {
+		fprintf(stderr, "fscached: --cache-limits: needs bstop < bcull < brun and fstop < fcull < frun (now %u/%u/%u and %u/%u/%u)\n",
+			l->bstop, l->bcull, l->brun, l->fstop, l->fcull, l->frun);
+		ret = -EINVAL;
+	}
+	l->off = false;
+	return ret;
+}
+
 static int parse_args(int argc, char **argv, struct daemon_opts *o)
 {
 	enum { OPT_TAG = 256, OPT_THREADS, OPT_CONFIG, OPT_BLOB_DIR,
 	       OPT_LOG_LEVEL, OPT_STATS_FILE, OPT_READAHEAD, OPT_FETCH_UNIT,
 	       OPT_APISOCK, OPT_ID, OPT_LOG_FILE, OPT_RLIMIT_NOFILE,
-	       OPT_SUPERVISOR, OPT_UPGRADE, OPT_LOG_ROTATION };
+	       OPT_SUPERVISOR, OPT_UPGRADE, OPT_LOG_ROTATION, OPT_CACHE_LIMITS };
 	static const struct option longopts[] = {
 		{ "fscache", required_argument, NULL, 'F' },
 		{ "fscache-tag", required_argument, NULL, OPT_TAG },
@@ -103,6 +154,7 @@ static int parse_args(int argc, char **argv, struct daemon_opts *o)
 		{ "supervisor", required_argument, NULL, OPT_SUPERVISOR },
 		{ "upgrade", no_argument, NULL, OPT_UPGRADE },
 		{ "log-rotation-size", required_argument, NULL, OPT_LOG_ROTATION },
+		{ "cache-limits", required_argument, NULL, OPT_CACHE_LIMITS },
 		{ "log-file", required_argument, NULL, OPT_LOG_FILE },
 		{ "rlimit-nofile", required_argument, NULL, OPT_RLIMIT_NOFILE },
 		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
@@ -112,6 +164,7 @@ static int parse_args(int argc, char **argv, struct daemon_opts *o)
 	};
 	int c;
 
+	o->limits = (struct cache_limits)CACHE_LIMITS_DEFAULT;
 	o->threads = DEFAULT_THREADS;
 	o->readahead_kb = DEFAULT_READAHEAD_KB;
 	o->fetch_unit_kb = DEFAULT_FETCH_UNIT_KB;
@@ -159,6 +212,10 @@ static int parse_args(int argc, char **argv, struct daemon_opts *o)
 			break;
 		case OPT_UPGRADE:
 			o->upgrade = true;
+			break;
+		case OPT_CACHE_LIMITS:
+			if (parse_cache_limits(optarg, &o->limits))
+				return -EINVAL;
 			break;
 		case OPT_LOG_ROTATION:
 			/*

@@ -33,6 +33,7 @@
 #include "factory.h"
 #include "log.h"
 #include "objects.h"
+#include "space.h"
 #include "uapi/cachefiles.h"
 #include "workqueue.h"
 
@@ -41,6 +42,8 @@
 /* Per-worker buffer: the unit of a backend read and a cache write. */
 #define CF_WORKER_BUF_SIZE	(1U << 20)
 #define CF_RING_ENTRIES		8
+/* How long a READ that found no room waits for culling to make some. */
+#define CF_ROOM_WAIT_MS		5000
 /* Consecutive device read errors after which the loop gives up. */
 #define CF_MAX_DEV_ERRORS	100
 
@@ -86,6 +89,8 @@ struct cachefiles_frontend {
 	bool closing;
 
 	struct cachefiles_stats stats;
+	struct cf_space space;
+	bool space_started;
 	uint8_t msg[CACHEFILES_MSG_MAX_SIZE];
 };
 
@@ -267,6 +272,7 @@ static void cf_window_work(struct work *work, struct worker *worker)
 		c = fill_group_run(job->group, &worker->buf);
 		counter_add(&fe->stats.readaheads, c.filled);
 		counter_add(&fe->stats.readahead_errors, c.failed);
+		cf_space_wrote(&fe->space);
 	}
 	fill_group_put(job->group);
 	cf_job_put(job);
@@ -317,6 +323,13 @@ static void cf_read_work(struct work *work, struct worker *worker)
 	int ret;
 
 	ret = blob_cache_fill(obj->bc, job->off, job->len, &worker->buf, 0);
+	/* No room on the cache filesystem: cull unused blobs, then once more. */
+	if (ret == -ENOSPC || ret == -ENOBUFS || ret == -EDQUOT) {
+		counter_add(&fe->stats.no_room, 1);
+		cf_space_make_room(&fe->space, CF_ROOM_WAIT_MS);
+		ret = blob_cache_fill(obj->bc, job->off, job->len, &worker->buf,
+				      0);
+	}
 	if (ret) {
 		counter_add(&fe->stats.read_errors, 1);
 		log_warn("READ of blob '%s' [%llu, +%llu) failed: %s; the reader gets EIO",
@@ -325,6 +338,7 @@ static void cf_read_work(struct work *work, struct worker *worker)
 	} else {
 		counter_add(&fe->stats.reads, 1);
 		counter_add(&fe->stats.read_bytes, job->len);
+		cf_space_wrote(&fe->space);
 	}
 	/*
 	 * Complete even on failure: READ_COMPLETE carries no error, the
@@ -525,6 +539,13 @@ void cachefiles_frontend_stop(struct cachefiles_frontend *fe)
 	(void)n;
 }
 
+static bool cf_blob_in_use(void *ctx, const char *blob_id)
+{
+	struct cachefiles_frontend *fe = ctx;
+
+	return object_table_has_blob(&fe->objects, blob_id);
+}
+
 int cachefiles_frontend_open(const struct cachefiles_options *opts,
 			     struct cachefiles_frontend **out)
 {
@@ -584,10 +605,16 @@ int cachefiles_frontend_open(const struct cachefiles_options *opts,
 			ret = fe->dev_fd;
 			goto err_destroy_wq;
 		}
-		ret = cachefiles_dev_bind(fe->dev_fd, opts->cache_dir, opts->tag);
+		ret = cachefiles_dev_bind(fe->dev_fd, opts->cache_dir, opts->tag,
+					  &opts->limits);
 		if (ret)
 			goto err_destroy_wq;
 	}
+	ret = cf_space_start(&fe->space, fe->dev_fd, fe->cache_dir,
+			     &opts->limits, cf_blob_in_use, fe);
+	if (ret)
+		goto err_destroy_wq;
+	fe->space_started = true;
 	*out = fe;
 	return 0;
 
@@ -617,6 +644,8 @@ void cachefiles_frontend_close(struct cachefiles_frontend *fe)
 	 * read-ahead is dropped.
 	 */
 	__atomic_store_n(&fe->closing, true, __ATOMIC_RELAXED);
+	if (fe->space_started)
+		cf_space_stop(&fe->space);
 	workqueue_destroy(&fe->wq);
 	object_table_destroy(&fe->objects);
 	io_uring_queue_exit(&fe->ring);
@@ -658,4 +687,13 @@ void cachefiles_frontend_stats(struct cachefiles_frontend *fe,
 	st->readahead_errors = counter_read(&fe->stats.readahead_errors);
 	st->bad_messages = counter_read(&fe->stats.bad_messages);
 	st->objects = object_table_count(&fe->objects);
+	st->no_room = counter_read(&fe->stats.no_room);
+	if (fe->space_started) {
+		struct cf_space_stats sp;
+
+		cf_space_stats(&fe->space, &sp);
+		st->cull_passes = sp.passes;
+		st->culled = sp.culled;
+		st->culled_bytes = sp.culled_bytes;
+	}
 }

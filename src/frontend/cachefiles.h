@@ -24,6 +24,20 @@ typedef int (*blob_resolve_fn)(void *ctx, const char *domain,
 			       const char *blob_id,
 			       struct fscached_config **cfg);
 
+/*
+ * cachefilesd's space limits, in percent of the cache filesystem's blocks
+ * and files: culling starts below *cull and goes on until *run are free;
+ * below *stop the kernel refuses to write. @off: no culling, the kernel's
+ * own limits.
+ */
+struct cache_limits {
+	bool off;
+	unsigned int brun, bcull, bstop;
+	unsigned int frun, fcull, fstop;
+};
+
+#define CACHE_LIMITS_DEFAULT	{ false, 10, 7, 3, 10, 7, 3 }
+
 struct cachefiles_options {
 	const char *cache_dir;		/* "dir" of the cache */
 	const char *tag;		/* optional cache tag */
@@ -34,6 +48,7 @@ struct cachefiles_options {
 	 */
 	int held_dev_fd;
 	bool quiet_busy;		/* -EBUSY is expected: do not log it */
+	struct cache_limits limits;
 	unsigned int threads;		/* request workers */
 	uint64_t readahead;		/* bytes fetched ahead of a sequential reader, 0: off */
 	uint64_t fetch_unit;		/* smallest fetch, a power of two */
@@ -54,6 +69,10 @@ struct cachefiles_stats {
 	uint64_t closes;
 	uint64_t bad_messages;
 	uint64_t objects;
+	uint64_t cull_passes;		/* the cache ran low on space */
+	uint64_t culled;		/* cache files culled then */
+	uint64_t culled_bytes;
+	uint64_t no_room;		/* writes that found no room at first */
 };
 
 struct cachefiles_frontend;

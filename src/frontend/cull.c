@@ -26,18 +26,25 @@ struct cull_call {
 	int ret;
 };
 
+static int cull_here(int dev_fd, int dir_fd, const char *name)
+{
+	if (fchdir(dir_fd))
+		return -errno;
+	return cachefiles_dev_cull(dev_fd, name);
+}
+
 static void *cull_thread(void *arg)
 {
 	struct cull_call *c = arg;
 
-	if (unshare(CLONE_FS) || fchdir(c->dir_fd))
+	if (unshare(CLONE_FS))
 		c->ret = -errno;
 	else
-		c->ret = cachefiles_dev_cull(c->dev_fd, c->name);
+		c->ret = cull_here(c->dev_fd, c->dir_fd, c->name);
 	return NULL;
 }
 
-static int cull_in(int dev_fd, int dir_fd, const char *name)
+int cachefiles_cull_at(int dev_fd, int dir_fd, const char *name)
 {
 	struct cull_call c = { dev_fd, dir_fd, name, 0 };
 	pthread_t t;
@@ -71,7 +78,7 @@ static int cull_in_volume(int dev_fd, int vol_fd, const char *vol,
 		if (fd < 0)
 			continue;
 		if (!fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW)) {
-			ret = cull_in(dev_fd, fd, name);
+			ret = cachefiles_cull_at(dev_fd, fd, name);
 			if (!ret) {
 				(*culled)++;
 				log_info("culled %s/%s/%s", vol, e->d_name, name);

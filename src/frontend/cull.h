@@ -14,6 +14,12 @@
  */
 int cachefiles_cull_blob(int dev_fd, const char *cache_dir,
 			 const char *blob_id);
+/*
+ * Cull @name in the directory @dir_fd, from a short-lived thread with a
+ * working directory of its own (unshare(CLONE_FS)): no other thread's
+ * directory moves.
+ */
+int cachefiles_cull_at(int dev_fd, int dir_fd, const char *name);
 /* Delete what the graveyard holds; returns the entries removed. */
 int cachefiles_reap_graveyard(const char *cache_dir);
 

@@ -9,6 +9,7 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include "cachefiles.h"
 #include "device.h"
 #include "log.h"
 
@@ -97,7 +98,57 @@ static int mkdir_p(const char *path)
 	return 0;
 }
 
-int cachefiles_dev_bind(int dev_fd, const char *cache_dir, const char *tag)
+int cachefiles_dev_limit(int dev_fd, const char *name, unsigned int percent)
+{
+	char cmd[32];
+
+	snprintf(cmd, sizeof(cmd), "%s %u%%", name, percent);
+	return dev_command(dev_fd, "%s", cmd);
+}
+
+/*
+ * One group (blocks or files): the kernel wants stop < cull < run after
+ * every command, so raising goes run first and lowering stop first.
+ */
+static int set_group(int dev_fd, const char *const names[3],
+		     const unsigned int vals[3])
+{
+	static const int up[3] = { 0, 1, 2 }, down[3] = { 2, 1, 0 };
+	const int *order = up;
+	int i, ret = 0, tries;
+
+	for (tries = 0; tries < 2; tries++, order = down) {
+		for (i = 0; i < 3; i++) {
+			ret = cachefiles_dev_limit(dev_fd, names[order[i]],
+						   vals[order[i]]);
+			if (ret)
+				break;
+		}
+		if (!ret)
+			return 0;
+	}
+	log_error("the kernel refused the cache limits %s=%u%% %s=%u%% %s=%u%%: %s",
+		  names[0], vals[0], names[1], vals[1], names[2], vals[2],
+		  strerror(-ret));
+	return ret;
+}
+
+static int set_limits(int dev_fd, const struct cache_limits *lim)
+{
+	static const char *const b[3] = { "brun", "bcull", "bstop" };
+	static const char *const f[3] = { "frun", "fcull", "fstop" };
+	const unsigned int bv[3] = { lim->brun, lim->bcull, lim->bstop };
+	const unsigned int fv[3] = { lim->frun, lim->fcull, lim->fstop };
+	int ret;
+
+	if (lim->off)
+		return 0;
+	ret = set_group(dev_fd, b, bv);
+	return ret ? ret : set_group(dev_fd, f, fv);
+}
+
+int cachefiles_dev_bind(int dev_fd, const char *cache_dir, const char *tag,
+			const struct cache_limits *limits)
 {
 	struct statfs sfs;
 	const char *fs = NULL;
@@ -126,6 +177,9 @@ int cachefiles_dev_bind(int dev_fd, const char *cache_dir, const char *tag)
 			return ret;
 		}
 	}
+	ret = set_limits(dev_fd, limits);
+	if (ret)
+		return ret;
 	ret = dev_command(dev_fd, "bind %s", "ondemand");
 	switch (ret) {
 	case 0:

@@ -13,8 +13,13 @@
  * -EBUSY when @quiet_busy).
  */
 int cachefiles_dev_open(const char *path, bool quiet_busy);
-/* "dir", optional "tag", "bind ondemand"; logs an actionable error. */
-int cachefiles_dev_bind(int dev_fd, const char *cache_dir, const char *tag);
+struct cache_limits;
+/*
+ * "dir", optional "tag", the space limits, "bind ondemand"; logs an
+ * actionable error.
+ */
+int cachefiles_dev_bind(int dev_fd, const char *cache_dir, const char *tag,
+			const struct cache_limits *limits);
 /* Whether a descriptor handed over by a holder is the device; logs if not. */
 int cachefiles_dev_check_held(int dev_fd);
 /*
@@ -23,6 +28,8 @@ int cachefiles_dev_check_held(int dev_fd);
  * its objects. Never "dir"/"bind" again: the cache is still bound.
  */
 int cachefiles_dev_restore(int dev_fd);
+/* "brun 10%" and the like: a space limit the kernel enforces (stop). */
+int cachefiles_dev_limit(int dev_fd, const char *name, unsigned int percent);
 /*
  * "cull @name": bury that file of the calling thread's working directory
  * (a directory of the cache). -EBUSY while the kernel uses it.

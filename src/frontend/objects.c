@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "cache/cache.h"
@@ -145,4 +147,21 @@ unsigned int object_table_count(struct object_table *t)
 	n = t->count;
 	pthread_mutex_unlock(&t->lock);
 	return n;
+}
+
+bool object_table_has_blob(struct object_table *t, const char *blob_id)
+{
+	struct cf_object *obj;
+	bool found = false;
+	unsigned int i;
+
+	pthread_mutex_lock(&t->lock);
+	for (i = 0; i < OBJECT_TABLE_BUCKETS && !found; i++)
+		list_for_each_entry(obj, &t->buckets[i], node)
+			if (obj->bc && !strcmp(obj->bc->id, blob_id)) {
+				found = true;
+				break;
+			}
+	pthread_mutex_unlock(&t->lock);
+	return found;
 }

@@ -107,6 +107,17 @@ TEST(log_file_takes_the_log)
 	EXPECT_OUTPUT("--fscache rel: must be an absolute path");
 	EXPECT_EQ(2, run_daemon("--fscache /x --blob-dir /tmp --log-rotation-size"));
 	EXPECT_OUTPUT("requires an argument");
+	/* cachefilesd's limits: names, numbers and their order are checked. */
+	EXPECT_EQ(2, run_daemon("--cache-limits brun=5 --fscache /x --blob-dir /tmp"));
+	EXPECT_OUTPUT("--cache-limits: needs bstop < bcull < brun and fstop < fcull < frun (now 3/7/5 and 3/7/10)");
+	EXPECT_EQ(2, run_daemon("--cache-limits bfree=5% --fscache /x --blob-dir /tmp"));
+	EXPECT_OUTPUT("--cache-limits: 'bfree' is not NAME=N% with NAME one of brun");
+	EXPECT_EQ(2, run_daemon("--cache-limits brun=100% --fscache /x --blob-dir /tmp"));
+	EXPECT_OUTPUT("--cache-limits: 'brun' is not NAME=N%");
+	EXPECT_EQ(2, run_daemon("--cache-limits brun=20%,bcull=15%,bstop=10%,frun=9,fcull=8,fstop=1 --fscache rel --blob-dir /tmp"));
+	EXPECT_OUTPUT("--fscache rel: must be an absolute path");
+	EXPECT_EQ(2, run_daemon("--cache-limits off --fscache rel --blob-dir /tmp"));
+	EXPECT_OUTPUT("--fscache rel: must be an absolute path");
 	/* nydusd's failover options: --upgrade needs someone to take over from. */
 	EXPECT_EQ(2, run_daemon("--upgrade --fscache /x --blob-dir /tmp"));
 	EXPECT_OUTPUT("--upgrade takes the cache device over from a supervisor: give --supervisor PATH too");

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Keeping the cache filesystem from filling up, as cachefilesd does: below
+ * bcull% free blocks (or fcull% free files) the least recently used cache
+ * files that no mount uses are culled until brun% (frun%) are free again;
+ * below bstop% (fstop%) the kernel itself refuses to write. A thread of its
+ * own checks every second, and at once after a write that left the space
+ * low or found no room.
+ */
+#ifndef FSCACHED_FRONTEND_SPACE_H
+#define FSCACHED_FRONTEND_SPACE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cachefiles.h"
+
+struct cf_space_stats {
+	uint64_t passes;		/* culling passes run */
+	uint64_t culled;		/* cache files culled */
+	uint64_t culled_bytes;
+	uint64_t busy;			/* candidates still in use */
+};
+
+struct cf_space {
+	struct cache_limits limits;
+	int dev_fd;
+	const char *cache_dir;
+	pthread_t thread;
+	bool running;
+	int kick_fd;			/* eventfd: a pass now */
+	pthread_mutex_t lock;
+	pthread_cond_t done;		/* from the thread, after each pass */
+	bool stopping;
+	bool in_pass;
+	/* Whether a mount has blob @blob_id open: never culled then. */
+	bool (*in_use)(void *ctx, const char *blob_id);
+	void *in_use_ctx;
+	unsigned long passes;
+	struct cf_space_stats stats;	/* under lock */
+};
+
+int cf_space_start(struct cf_space *s, int dev_fd, const char *cache_dir,
+		   const struct cache_limits *lim,
+		   bool (*in_use)(void *ctx, const char *blob_id), void *ctx);
+void cf_space_stop(struct cf_space *s);
+/* After a write: if it left the space low, a pass now (no waiting). */
+void cf_space_wrote(struct cf_space *s);
+/* A write found no room: run a pass now and wait for it (up to @ms). */
+void cf_space_make_room(struct cf_space *s, unsigned int ms);
+void cf_space_stats(struct cf_space *s, struct cf_space_stats *st);
+
+#endif
