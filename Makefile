@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 #   make                  build build/fscached
-#   make check            build, then run every test (unit, NO_FSCACHE, kernel in UML)
+#   make check            build, then run every test (unit, NO_FSCACHE, ASan+UBSan,
+#                         fuzz replays and a short fuzz run, kernel in UML)
 #   make bench            benchmark fscached against the alternatives (UML)
 #   make demo             mount a sample image lazily and show what was fetched
 #   make install PREFIX=/usr/local [DESTDIR=...]
@@ -155,11 +156,13 @@ backend-tests: $(BTEST_BINS)
 kernel-tests: $(BUILD)/fscached $(KTEST_BINS) $(TOOL_BINS)
 
 # Every test run ends with one "N passed, N failed, N skipped" line.
+# The ASan+UBSan build is always part of it: `make check SANITIZE=1` is the
+# same run (each configuration below sets its own SANITIZE and NO_FSCACHE).
 check: deps
-	$(Q)$(MAKE) --no-print-directory all unit-tests backend-tests kernel-tests
-	$(Q)$(MAKE) --no-print-directory NO_FSCACHE=1 all unit-tests
-	$(Q)$(MAKE) --no-print-directory SANITIZE=1 all unit-tests backend-tests
-	$(Q)$(MAKE) --no-print-directory FUZZ=1 fuzzers
+	$(Q)$(MAKE) --no-print-directory SANITIZE= NO_FSCACHE= all unit-tests backend-tests kernel-tests
+	$(Q)$(MAKE) --no-print-directory SANITIZE= NO_FSCACHE=1 all unit-tests
+	$(Q)$(MAKE) --no-print-directory SANITIZE=1 NO_FSCACHE= all unit-tests backend-tests
+	$(Q)$(MAKE) --no-print-directory SANITIZE= NO_FSCACHE= FUZZ=1 fuzzers
 	$(Q)tests/run-all
 
 check-unit: deps
