@@ -412,12 +412,9 @@ unsigned int bindings_update_configs(struct bindings *b, const char *id,
 
 	pthread_mutex_lock(&b->lock);
 	list_for_each_entry(bd, &b->list, node) {
-		if (id && strcmp(bd->cfg->id, id))
-			continue;
-		patch = config_update_patch(bd->cfg->backend_type, u);
+		patch = config_apply_update(bd->cfg, id, u);
 		if (!patch)
 			continue;
-		config_apply_patch(bd->cfg, patch);
 		json_object_put(patch);
 		n++;
 	}

@@ -60,10 +60,13 @@ struct config_update {
 };
 
 /*
- * The part of @u that a backend of @backend_type takes, as keys of its
- * configuration object, or NULL when none does.
+ * Apply @u to @cfg when its id is @id (NULL: any id) and its backend takes
+ * any of it. Returns what was merged into cfg->backend, keys of the
+ * backend's configuration object, for a running backend to take too (the
+ * caller puts it), or NULL when @cfg took nothing.
  */
-struct json_object *config_update_patch(const char *backend_type,
+struct json_object *config_apply_update(struct fscached_config *cfg,
+					const char *id,
 					const struct config_update *u);
 /*
  * A copy of @base whose backend is the local file @path (localfs
@@ -72,8 +75,6 @@ struct json_object *config_update_patch(const char *backend_type,
  */
 struct fscached_config *config_new_blob_file(const struct fscached_config *base,
 					     const char *path);
-/* Merge @patch (from config_update_patch()) into @cfg's backend object. */
-int config_apply_patch(struct fscached_config *cfg, struct json_object *patch);
 
 /*
  * Two configurations share one cache manager when their id, backend type,

@@ -59,7 +59,8 @@ err:
 	return NULL;
 }
 
-struct json_object *config_update_patch(const char *backend_type,
+/* The part of @u that a backend of @backend_type takes, or NULL. */
+static struct json_object *update_patch(const char *backend_type,
 					const struct config_update *u)
 {
 	struct json_object *patch = json_object_new_object(), *proxy;
@@ -107,9 +108,20 @@ static int merge_json(struct json_object *dst, struct json_object *src)
 	return 0;
 }
 
-int config_apply_patch(struct fscached_config *cfg, struct json_object *patch)
+struct json_object *config_apply_update(struct fscached_config *cfg,
+					const char *id,
+					const struct config_update *u)
 {
-	return merge_json(cfg->backend, patch);
+	struct json_object *patch;
+
+	if (id && strcmp(cfg->id, id))
+		return NULL;
+	patch = update_patch(cfg->backend_type, u);
+	if (patch && merge_json(cfg->backend, patch)) {
+		json_object_put(patch);
+		return NULL;
+	}
+	return patch;
 }
 
 struct fscached_config *config_new_blob_file(const struct fscached_config *base,

@@ -199,15 +199,12 @@ static int api_update_config(void *ctx, const char *id,
 	unsigned int n = 0;
 
 	pthread_mutex_lock(&d->config_lock);
-	if (d->config && (!id || !strcmp(d->config->id, id))) {
-		patch = config_update_patch(d->config->backend_type, u);
-		if (patch) {
-			config_apply_patch(d->config, patch);
-			json_object_put(patch);
-			n++;
-		}
-	}
+	patch = d->config ? config_apply_update(d->config, id, u) : NULL;
 	pthread_mutex_unlock(&d->config_lock);
+	if (patch) {
+		json_object_put(patch);
+		n++;
+	}
 	n += bindings_update_configs(&d->bindings, id, u);
 	n += factory_update_backends(&d->factory, id, u);
 	if (n)

@@ -256,9 +256,7 @@ unsigned int factory_update_backends(struct factory *f, const char *id,
 
 	pthread_mutex_lock(&f->lock);
 	list_for_each_entry(mgr, &f->mgrs, node) {
-		if (id && strcmp(mgr->config->id, id))
-			continue;
-		patch = config_update_patch(mgr->config->backend_type, u);
+		patch = config_apply_update(mgr->config, id, u);
 		if (!patch)
 			continue;
 		ret = backend_update(mgr->backend, patch);
@@ -266,7 +264,6 @@ unsigned int factory_update_backends(struct factory *f, const char *id,
 			log_warn("cannot update the %s backend of '%s': %s",
 				 mgr->config->backend_type, mgr->config->id,
 				 strerror(-ret));
-		config_apply_patch(mgr->config, patch);
 		json_object_put(patch);
 		n++;
 	}

@@ -118,9 +118,8 @@ int handover_load_state(struct handover *h, bool restored)
 	if (restored && !access(h->state_path, F_OK))
 		load_states(h, json_object_from_file(h->state_path),
 			    h->state_path);
-	else if (!restored && unlink(h->state_path) && errno != ENOENT) {
+	else if (!restored && unlink(h->state_path) && errno != ENOENT)
 		log_warn("cannot remove the state of an earlier run (%s): %s",
 			 h->state_path, strerror(errno));
-	}
 	return bindings_persist_to(h->bindings, h->state_path);
 }

@@ -36,6 +36,14 @@ struct candidates {
 };
 
 /* Free blocks and files, in percent of the filesystem's. */
+static void free_percent(const struct statvfs *sv, unsigned int *blocks,
+			 unsigned int *files)
+{
+	*blocks = sv->f_blocks ? sv->f_bavail * 100 / sv->f_blocks : 100;
+	/* Some filesystems (btrfs) have no fixed inode count. */
+	*files = sv->f_files ? sv->f_favail * 100 / sv->f_files : 100;
+}
+
 static int space_free(const char *dir, unsigned int *blocks,
 		      unsigned int *files)
 {
@@ -43,9 +51,7 @@ static int space_free(const char *dir, unsigned int *blocks,
 
 	if (statvfs(dir, &sv))
 		return -errno;
-	*blocks = sv.f_blocks ? sv.f_bavail * 100 / sv.f_blocks : 100;
-	/* Some filesystems (btrfs) have no fixed inode count. */
-	*files = sv.f_files ? sv.f_favail * 100 / sv.f_files : 100;
+	free_percent(&sv, blocks, files);
 	return 0;
 }
 
@@ -173,20 +179,18 @@ struct shortfall {
 	uint64_t files;
 };
 
-static int space_shortfall(const char *dir, const struct cache_limits *l,
-			   struct shortfall *need)
+static void space_shortfall(const struct statvfs *sv,
+			    const struct cache_limits *l,
+			    struct shortfall *need)
 {
-	struct statvfs sv;
 	uint64_t want;
 
-	if (statvfs(dir, &sv))
-		return -errno;
-	want = (uint64_t)sv.f_blocks * l->brun / 100;
-	need->bytes = want > sv.f_bavail ?
-		      (want - sv.f_bavail) * (uint64_t)sv.f_frsize : 0;
-	want = (uint64_t)sv.f_files * l->frun / 100;
-	need->files = sv.f_files && want > sv.f_favail ? want - sv.f_favail : 0;
-	return 0;
+	want = (uint64_t)sv->f_blocks * l->brun / 100;
+	need->bytes = want > sv->f_bavail ?
+		      (want - sv->f_bavail) * (uint64_t)sv->f_frsize : 0;
+	want = (uint64_t)sv->f_files * l->frun / 100;
+	need->files = sv->f_files && want > sv->f_favail ?
+		      want - sv->f_favail : 0;
 }
 
 static void space_pass(struct cf_space *s, int cache_fd)
@@ -194,13 +198,17 @@ static void space_pass(struct cf_space *s, int cache_fd)
 	struct candidates c = { NULL, 0, 0 };
 	unsigned int b, f, n = 0, busy = 0;
 	struct shortfall need;
+	struct statvfs sv;
 	uint64_t bytes = 0;
 	size_t i;
 	int ret;
 
-	if (space_free(s->cache_dir, &b, &f) || !space_low(&s->limits, b, f) ||
-	    space_shortfall(s->cache_dir, &s->limits, &need))
+	if (statvfs(s->cache_dir, &sv))
 		return;
+	free_percent(&sv, &b, &f);
+	if (!space_low(&s->limits, b, f))
+		return;
+	space_shortfall(&sv, &s->limits, &need);
 	log_debug("cache %s is low on space (%u%% of blocks, %u%% of files free): culling unused cache files",
 		  s->cache_dir, b, f);
 	collect(cache_fd, &c);
@@ -223,7 +231,6 @@ static void space_pass(struct cf_space *s, int cache_fd)
 		}
 		n++;
 		bytes += c.v[i].bytes;
-		c.v[i].bytes = 0;
 	}
 	cachefiles_reap_graveyard(s->cache_dir);
 	space_free(s->cache_dir, &b, &f);
@@ -233,7 +240,6 @@ static void space_pass(struct cf_space *s, int cache_fd)
 	pthread_mutex_lock(&s->lock);
 	s->stats.culled += n;
 	s->stats.culled_bytes += bytes;
-	s->stats.busy += busy;
 	s->stats.passes++;
 	pthread_mutex_unlock(&s->lock);
 	free(c.v);

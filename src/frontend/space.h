@@ -20,7 +20,6 @@ struct cf_space_stats {
 	uint64_t passes;		/* culling passes run */
 	uint64_t culled;		/* cache files culled */
 	uint64_t culled_bytes;
-	uint64_t busy;			/* candidates still in use */
 };
 
 struct cf_space {

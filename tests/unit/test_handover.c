@@ -239,6 +239,48 @@ TEST(a_configuration_survives_its_json)
 	config_free(b);
 }
 
+/* PUT /api/v1/config's changes, as the stored configurations take them. */
+TEST(run_time_changes_reach_the_configurations_that_take_them)
+{
+	struct config_update auth = { .registry_auth = "bmV3OnB3" };
+	struct config_update proxy = { .proxy_url = "http://127.0.0.1:3128" };
+	struct fscached_config *reg = registry_config(), *local = NULL;
+	char tags[1][EROFS_DEVICE_TAG_MAX + 1] = { "data" };
+	char err[CONFIG_ERR_MAX];
+	struct json_object *patch, *v;
+	struct bindings b;
+
+	ASSERT_NE(NULL, reg);
+	ASSERT_EQ(0, config_new_localfs("l", "/srv", "fscache", &local, err,
+					sizeof(err)));
+	/* Another id, or a backend with no use for it: nothing changes. */
+	EXPECT_EQ(NULL, config_apply_update(reg, "other", &auth));
+	EXPECT_EQ(NULL, config_apply_update(local, NULL, &auth));
+	EXPECT_EQ(NULL, config_apply_update(local, NULL, &proxy));
+	patch = config_apply_update(reg, "r", &auth);
+	ASSERT_NE(NULL, patch);
+	EXPECT_TRUE(json_object_object_get_ex(patch, "auth", &v));
+	json_object_put(patch);
+	ASSERT_TRUE(json_object_object_get_ex(reg->backend, "auth", &v));
+	EXPECT_STREQ("bmV3OnB3", json_object_get_string(v));
+	/* "" removes it. */
+	auth.registry_auth = "";
+	json_object_put(config_apply_update(reg, NULL, &auth));
+	EXPECT_FALSE(json_object_object_get_ex(reg->backend, "auth", &v));
+
+	bindings_init(&b);
+	ASSERT_EQ(0, bindings_add(&b, "d", "img", NULL, reg, tags, 1));
+	ASSERT_EQ(0, bindings_add(&b, "e", "img2", NULL, local, NULL, 0));
+	EXPECT_EQ(1, bindings_update_configs(&b, NULL, &proxy));
+	EXPECT_EQ(0, bindings_update_configs(&b, "l", &proxy));
+	reg = bindings_resolve(&b, "d", "data");
+	ASSERT_NE(NULL, reg);
+	EXPECT_NE(NULL, strstr(json_object_to_json_string(reg->backend),
+			       "127.0.0.1:3128"));
+	config_free(reg);
+	bindings_destroy(&b);
+}
+
 TEST(bound_images_are_saved_and_bound_again)
 {
 	char dir[] = "/tmp/fscached-state-XXXXXX", path[64];
