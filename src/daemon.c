@@ -238,6 +238,8 @@ static struct json_object *stats_json(struct daemon *d)
 	ADD(bad_messages);
 	ADD(objects);
 	ADD(no_room);
+	ADD(workers);
+	ADD(standins_started);
 	ADD(cull_passes);
 	ADD(culled);
 	ADD(culled_bytes);

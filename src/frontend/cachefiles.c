@@ -244,6 +244,9 @@ int cachefiles_frontend_cull_blob(struct cachefiles_frontend *fe,
 void cachefiles_frontend_stats(struct cachefiles_frontend *fe,
 			       struct cachefiles_stats *st)
 {
+	struct workqueue_stats wst;
+	unsigned int running;
+
 	st->opens = counter_read(&fe->stats.opens);
 	st->open_errors = counter_read(&fe->stats.open_errors);
 	st->read_requests = counter_read(&fe->stats.read_requests);
@@ -256,6 +259,9 @@ void cachefiles_frontend_stats(struct cachefiles_frontend *fe,
 	st->bad_messages = counter_read(&fe->stats.bad_messages);
 	st->objects = object_table_count(&fe->objects);
 	st->no_room = counter_read(&fe->stats.no_room);
+	workqueue_get_stats(&fe->wq, &wst, &running);
+	st->workers = running;
+	st->standins_started = wst.standins_started;
 	if (fe->space_started) {
 		struct cf_space_stats sp;
 

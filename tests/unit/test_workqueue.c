@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "workqueue.h"
@@ -9,6 +10,8 @@ struct counted {
 	int *ran;
 	unsigned int *workers_seen;
 };
+
+static struct workqueue wq_for_test;
 
 static void count_work(struct work *w, struct worker *worker)
 {
@@ -45,6 +48,85 @@ TEST(every_item_runs_once_and_drain_waits)
 	EXPECT_EQ(2000, total);
 	EXPECT_NE(0, seen);
 	workqueue_destroy(&wq);
+}
+
+struct stalling {
+	struct work work;
+	int *release;		/* the stalled items wait for it */
+	int *ran;
+};
+
+static void stall_work(struct work *w, struct worker *worker)
+{
+	struct stalling *st = (struct stalling *)w;
+
+	(void)worker;
+	while (!__atomic_load_n(st->release, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	__atomic_fetch_add(st->ran, 1, __ATOMIC_RELAXED);
+}
+
+static void quick_work(struct work *w, struct worker *worker)
+{
+	struct stalling *st = (struct stalling *)w;
+
+	(void)worker;
+	__atomic_fetch_add(st->ran, 1, __ATOMIC_RELAXED);
+}
+
+/*
+ * Both workers stalled (a backend that does not answer): the demand item
+ * queued behind them runs in a stand-in, long before the stall ends.
+ */
+TEST(a_stalled_pool_starts_a_stand_in_for_waiting_work)
+{
+	struct stalling stalled[2], quick;
+	struct workqueue_stats st;
+	int release = 0, ran = 0, quick_ran = 0, i;
+	unsigned int running;
+
+	ASSERT_EQ(0, workqueue_init(&wq_for_test, 2, 4096));
+	for (i = 0; i < 2; i++) {
+		stalled[i].release = &release;
+		stalled[i].ran = &ran;
+		workqueue_queue(&wq_for_test, &stalled[i].work, stall_work);
+	}
+	quick.ran = &quick_ran;
+	workqueue_queue(&wq_for_test, &quick.work, quick_work);
+	for (i = 0; i < 100 && !__atomic_load_n(&quick_ran, __ATOMIC_RELAXED); i++)
+		usleep(50000);
+	EXPECT_EQ(1, quick_ran);
+	EXPECT_EQ(0, __atomic_load_n(&ran, __ATOMIC_RELAXED));
+	workqueue_get_stats(&wq_for_test, &st, &running);
+	EXPECT_EQ(1, st.standins_started);
+	EXPECT_EQ(3, running);
+	__atomic_store_n(&release, 1, __ATOMIC_RELEASE);
+	workqueue_drain(&wq_for_test);
+	EXPECT_EQ(2, ran);
+	/* The stand-in is still there (idle, not yet timed out): destroy
+	 * must wait for it. */
+	workqueue_destroy(&wq_for_test);
+}
+
+/* Busy, but not stalled: short items never start a stand-in. */
+TEST(a_busy_pool_starts_no_stand_in)
+{
+	static struct stalling items[20000];
+	struct workqueue_stats st;
+	unsigned int running;
+	int ran = 0, i;
+
+	ASSERT_EQ(0, workqueue_init(&wq_for_test, 2, 4096));
+	for (i = 0; i < 20000; i++) {
+		items[i].ran = &ran;
+		workqueue_queue(&wq_for_test, &items[i].work, quick_work);
+	}
+	workqueue_drain(&wq_for_test);
+	workqueue_get_stats(&wq_for_test, &st, &running);
+	EXPECT_EQ(20000, ran);
+	EXPECT_EQ(0, st.standins_started);
+	EXPECT_EQ(2, running);
+	workqueue_destroy(&wq_for_test);
 }
 
 TEST(zero_workers_is_an_error)
