@@ -64,7 +64,7 @@ LIB_SRCS := src/log.c src/notify.c src/fdpass.c src/supervisor.c src/handover.c 
 	    src/backend/remote.c src/backend/http.c src/backend/registry.c \
 	    src/backend/s3.c src/backend/oss.c src/api/server.c src/api/routes.c src/api/blobs.c src/bindings.c \
 	    src/cache/cache_mgr.c src/cache/dummy.c src/cache/range_lock.c \
-	    src/cache/readahead.c src/cache/fill_group.c src/cache/prefetch.c
+	    src/cache/readahead.c src/cache/fill_group.c src/cache/prefetch.c src/cache/verify.c
 ifneq ($(NO_FSCACHE),1)
 LIB_SRCS += src/cache/fscache.c src/frontend/cachefiles.c src/frontend/requests.c \
 	    src/frontend/cachefiles_msg.c src/frontend/device.c src/frontend/cull.c src/frontend/space.c \

@@ -27,3 +27,31 @@ bool blob_id_valid(const char *id, size_t len)
 	}
 	return true;
 }
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+bool blob_id_sha256(const char *id, unsigned char md[32])
+{
+	unsigned int i;
+	int hi, lo;
+
+	if (!strncmp(id, "sha256:", 7))
+		id += 7;
+	if (strlen(id) != 64)
+		return false;
+	for (i = 0; i < 32; i++) {
+		hi = hex_digit(id[2 * i]);
+		lo = hex_digit(id[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return false;
+		md[i] = hi << 4 | lo;
+	}
+	return true;
+}

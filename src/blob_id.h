@@ -15,4 +15,11 @@
  */
 bool blob_id_valid(const char *id, size_t len);
 
+/*
+ * Whether @id names its blob by content: 64 lowercase hex digits, the
+ * sha256 of the blob (registry blobs, nydus data blobs), optionally after
+ * "sha256:". The digest goes to @md.
+ */
+bool blob_id_sha256(const char *id, unsigned char md[32]);
+
 #endif

@@ -206,6 +206,12 @@ static int parse_cache(struct json_object *obj, struct fscached_config *cfg,
 	cfg->cache_type = strdup(type);
 	if (!cfg->cache_type)
 		return -ENOMEM;
+	ret = get_bool(obj, "cache", "validate", &cfg->validate, err, errlen);
+	if (ret)
+		return ret;
+	if (cfg->validate && !strcmp(type, "dummy"))
+		return config_error(err, errlen,
+				    "cache.validate: the dummy cache keeps no copy of a blob to check; use \"fscache\" or turn validate off");
 
 	ret = get_object(obj, "cache", "fscache", &fscache, err, errlen);
 	if (!ret && fscache) {
@@ -477,6 +483,7 @@ struct fscached_config *config_dup(const struct fscached_config *cfg)
 	if (json_object_deep_copy(cfg->backend, &c->backend, NULL))
 		c->backend = NULL;
 	c->prefetch = cfg->prefetch;
+	c->validate = cfg->validate;
 	if (!c->id || !c->backend_type || !c->cache_type || !c->backend ||
 	    (cfg->work_dir && !c->work_dir)) {
 		config_free(c);
@@ -503,6 +510,7 @@ bool config_same_manager(const struct fscached_config *a,
 	return !strcmp(a->id, b->id) &&
 	       !strcmp(a->backend_type, b->backend_type) &&
 	       !strcmp(a->cache_type, b->cache_type) &&
+	       a->validate == b->validate &&
 	       a->prefetch.enable == b->prefetch.enable &&
 	       a->prefetch.prefetch_all == b->prefetch.prefetch_all &&
 	       a->prefetch.threads == b->prefetch.threads &&

@@ -35,6 +35,11 @@ struct fscached_config {
 	struct json_object *backend;	/* backend.<type>, owned */
 	char *cache_type;		/* "fscache" or "dummy" */
 	char *work_dir;			/* cache.fscache.work_dir, may be NULL */
+	/*
+	 * cache.validate: a blob named by its sha256 is fetched whole and
+	 * checked before any byte of it is served (cache/verify.h).
+	 */
+	bool validate;
 	struct prefetch_config prefetch;
 };
 

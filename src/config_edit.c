@@ -28,6 +28,8 @@ struct json_object *config_to_json(const struct fscached_config *cfg)
 	json_object_object_add(backend, cfg->backend_type, sub);
 	json_object_object_add(cache, "type",
 			       json_object_new_string(cfg->cache_type));
+	json_object_object_add(cache, "validate",
+			       json_object_new_boolean(cfg->validate));
 	if (cfg->work_dir) {
 		fscache = json_object_new_object();
 		json_object_object_add(fscache, "work_dir",

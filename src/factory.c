@@ -38,32 +38,6 @@ void factory_destroy(struct factory *f)
 	pthread_mutex_destroy(&f->lock);
 }
 
-static void stats_add(struct cache_mgr_stats *sum,
-		      const struct cache_mgr_stats *s)
-{
-	sum->blobs += s->blobs;
-	sum->blob_bytes += s->blob_bytes;
-	sum->blobs_opened += s->blobs_opened;
-	sum->cache.fills += s->cache.fills;
-	sum->cache.fill_bytes += s->cache.fill_bytes;
-	sum->cache.readahead_fills += s->cache.readahead_fills;
-	sum->cache.readahead_bytes += s->cache.readahead_bytes;
-	sum->cache.present_bytes += s->cache.present_bytes;
-	sum->fill_waits += s->fill_waits;
-	sum->cache.reads += s->cache.reads;
-	sum->cache.read_bytes += s->cache.read_bytes;
-	sum->cache.errors += s->cache.errors;
-	sum->cache.prefetch_fills += s->cache.prefetch_fills;
-	sum->cache.prefetch_bytes += s->cache.prefetch_bytes;
-	sum->cache.prefetch_errors += s->cache.prefetch_errors;
-	sum->cache.fetch_us += s->cache.fetch_us;
-	sum->cache.write_us += s->cache.write_us;
-	sum->backend_opens += s->backend_opens;
-	sum->backend_reads += s->backend_reads;
-	sum->backend_read_bytes += s->backend_read_bytes;
-	sum->backend_errors += s->backend_errors;
-}
-
 /* Called with f->lock held. */
 static struct cache_mgr *factory_find_mgr(struct factory *f,
 					  const struct fscached_config *cfg)
@@ -120,7 +94,7 @@ unsigned int factory_gc(struct factory *f)
 		if (cache_mgr_gc(mgr))
 			continue;
 		cache_mgr_collect_stats(mgr, &last);
-		stats_add(&f->retired, &last);
+		cache_mgr_stats_add(&f->retired, &last);
 		list_del(&mgr->node);
 		list_add_tail(&mgr->node, &dead);
 		f->nr_mgrs--;
@@ -234,7 +208,7 @@ struct json_object *factory_stats_json(struct factory *f)
 		json_object_object_add(o, "cache_type",
 				       json_object_new_string(mgr->config->cache_type));
 		json_object_array_add(arr, o);
-		stats_add(&total, &mgr->snapshot);
+		cache_mgr_stats_add(&total, &mgr->snapshot);
 	}
 	pthread_mutex_unlock(&f->lock);
 	json_object_object_add(root, "managers", arr);

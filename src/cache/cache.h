@@ -30,6 +30,7 @@ struct backend_blob;
 struct fscached_config;
 struct json_object;
 struct prefetch;
+struct blob_verify;
 
 /* The cache file is written with O_DIRECT: everything aligned to this. */
 #define CACHE_BLOCK_SIZE	4096
@@ -49,6 +50,8 @@ struct blob_info {
 	const char *domain;	/* fsid or domain_id of the volume */
 	int cache_fd;		/* cache file to fill, or -1 */
 	uint64_t fetch_unit;	/* smallest fetch (power of two), 0: a block */
+	/* Where a cache may keep unnamed staging files (cache.validate). */
+	const char *stage_dir;
 };
 
 struct blob_cache_stats {
@@ -65,6 +68,9 @@ struct blob_cache_stats {
 	uint64_t prefetch_errors;
 	uint64_t fetch_us;	/* waiting for the backend, in fills */
 	uint64_t write_us;	/* writing the cache file */
+	uint64_t verified;	/* blobs fetched whole and validated */
+	uint64_t verified_bytes;
+	uint64_t digest_mismatches;	/* ... that had other bytes */
 };
 
 struct blob_cache {
@@ -84,6 +90,7 @@ struct blob_cache {
 	int format;			/* enum blob_format, atomic */
 	bool prefetch_started;		/* atomic */
 	struct prefetch *prefetch;	/* once started */
+	struct blob_verify *verify;	/* cache.validate, for a digest id */
 };
 
 /* What the blob's first bytes said. */
@@ -156,6 +163,11 @@ int cache_mgr_get_blob(struct cache_mgr *mgr, const struct blob_info *info,
 /* Frees unused blob caches; returns how many are still in use. */
 unsigned int cache_mgr_gc(struct cache_mgr *mgr);
 void cache_mgr_collect_stats(struct cache_mgr *mgr, struct cache_mgr_stats *st);
+/* Counters of @s added to @sum (read atomically: @s may be live). */
+void blob_cache_stats_add(struct blob_cache_stats *sum,
+			  const struct blob_cache_stats *s);
+void cache_mgr_stats_add(struct cache_mgr_stats *sum,
+			 const struct cache_mgr_stats *s);
 struct json_object *cache_mgr_stats_json(const struct cache_mgr_stats *st);
 bool cache_type_supported(const char *type);
 

@@ -13,6 +13,7 @@
 #include "erofs.h"
 #include "log.h"
 #include "prefetch.h"
+#include "verify.h"
 
 static const struct cache_mgr_ops *const cache_mgrs[] = {
 #ifdef FSCACHED_HAVE_FSCACHE
@@ -94,6 +95,7 @@ static void blob_cache_free(struct blob_cache *bc)
 	if (bc->cache_fd >= 0)
 		close(bc->cache_fd);
 	prefetch_free(bc->prefetch);
+	blob_verify_free(bc->verify);
 	range_lock_destroy(&bc->inflight);
 	readahead_destroy(&bc->ra);
 	free(bc->id);
@@ -178,7 +180,7 @@ uint64_t blob_cache_piece_size(struct blob_cache *bc, uint64_t len,
 	return buf_size;
 }
 
-static void stats_accumulate(struct blob_cache_stats *sum,
+void blob_cache_stats_add(struct blob_cache_stats *sum,
 			     const struct blob_cache_stats *s)
 {
 	sum->fills += counter_read(&s->fills);
@@ -194,6 +196,23 @@ static void stats_accumulate(struct blob_cache_stats *sum,
 	sum->prefetch_errors += counter_read(&s->prefetch_errors);
 	sum->fetch_us += counter_read(&s->fetch_us);
 	sum->write_us += counter_read(&s->write_us);
+	sum->verified += counter_read(&s->verified);
+	sum->verified_bytes += counter_read(&s->verified_bytes);
+	sum->digest_mismatches += counter_read(&s->digest_mismatches);
+}
+
+void cache_mgr_stats_add(struct cache_mgr_stats *sum,
+			 const struct cache_mgr_stats *s)
+{
+	sum->blobs += s->blobs;
+	sum->blob_bytes += s->blob_bytes;
+	sum->blobs_opened += s->blobs_opened;
+	blob_cache_stats_add(&sum->cache, &s->cache);
+	sum->fill_waits += s->fill_waits;
+	sum->backend_opens += s->backend_opens;
+	sum->backend_reads += s->backend_reads;
+	sum->backend_read_bytes += s->backend_read_bytes;
+	sum->backend_errors += s->backend_errors;
 }
 
 /* Called with mgr->lock held. */
@@ -201,7 +220,7 @@ static void blob_cache_unlink(struct cache_mgr *mgr, struct blob_cache *bc)
 {
 	list_del(&bc->node);
 	mgr->nr_blobs--;
-	stats_accumulate(&mgr->retired, &bc->stats);
+	blob_cache_stats_add(&mgr->retired, &bc->stats);
 	mgr->retired_waits += counter_read(&bc->inflight.waits);
 }
 
@@ -358,7 +377,7 @@ void cache_mgr_collect_stats(struct cache_mgr *mgr, struct cache_mgr_stats *st)
 	st->cache = mgr->retired;
 	st->fill_waits = mgr->retired_waits;
 	list_for_each_entry(bc, &mgr->blobs, node) {
-		stats_accumulate(&st->cache, &bc->stats);
+		blob_cache_stats_add(&st->cache, &bc->stats);
 		st->fill_waits += counter_read(&bc->inflight.waits);
 		st->blob_bytes += bc->size;
 	}
@@ -394,6 +413,9 @@ struct json_object *cache_mgr_stats_json(const struct cache_mgr_stats *st)
 	ADD("prefetch_errors", st->cache.prefetch_errors);
 	ADD("fetch_us", st->cache.fetch_us);
 	ADD("write_us", st->cache.write_us);
+	ADD("verified", st->cache.verified);
+	ADD("verified_bytes", st->cache.verified_bytes);
+	ADD("digest_mismatches", st->cache.digest_mismatches);
 	ADD("backend_opens", st->backend_opens);
 	ADD("backend_reads", st->backend_reads);
 	ADD("backend_read_bytes", st->backend_read_bytes);

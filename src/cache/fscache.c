@@ -15,6 +15,8 @@
 #include "cache.h"
 #include "compiler.h"
 #include "log.h"
+#include "config.h"
+#include "verify.h"
 
 static int fscache_write_all(int fd, const void *buf, size_t len, uint64_t off)
 {
@@ -183,6 +185,13 @@ static int fscache_fill(struct blob_cache *bc, uint64_t off, uint64_t len,
 		counter_add(&bc->stats.errors, 1);
 		return -EINVAL;
 	}
+	if (bc->verify) {
+		ret = blob_verify_ensure(bc->verify, buf);
+		if (ret) {
+			counter_add(&bc->stats.errors, 1);
+			return ret;
+		}
+	}
 	len = MIN(len, bc->size - off);
 	blob_cache_fill_bounds(bc, off, len, &start, &end);
 
@@ -213,6 +222,46 @@ static int fscache_fill(struct blob_cache *bc, uint64_t off, uint64_t len,
 	return 0;
 }
 
+static bool fscache_present(struct blob_cache *bc)
+{
+	uint64_t hole, hole_end;
+
+	return !fscache_next_hole(bc->cache_fd, 0, bc->size, &hole, &hole_end);
+}
+
+/*
+ * The validated blob from its staging file into the cache file, from the
+ * end downwards: the cache file's data grows as one suffix, never data
+ * then a hole, which a compressed image's reads cannot take (design.md).
+ */
+static int fscache_publish(struct blob_cache *bc, int stage_fd,
+			   struct io_buf *buf)
+{
+	uint64_t pos = bc->size ? ALIGN_DOWN(bc->size - 1, (uint64_t)buf->size) : 0;
+	uint64_t end = bc->size;
+	ssize_t n;
+	int ret;
+
+	while (end) {
+		n = pread(stage_fd, buf->data, end - pos, pos);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n != (ssize_t)(end - pos))
+			return n < 0 ? -errno : -EIO;
+		ret = fscache_store(bc, buf, n, pos);
+		if (ret)
+			return ret;
+		end = pos;
+		pos -= MIN(pos, (uint64_t)buf->size);
+	}
+	return 0;
+}
+
+static const struct blob_verify_ops fscache_verify_ops = {
+	.present = fscache_present,
+	.publish = fscache_publish,
+};
+
 static const struct blob_cache_ops fscache_blob_ops = {
 	.fill = fscache_fill,
 	.read = blob_cache_read_backend,
@@ -222,7 +271,8 @@ static int fscache_blob_init(struct cache_mgr *mgr,
 			     const struct blob_info *info,
 			     struct blob_cache *bc)
 {
-	(void)mgr;
+	int ret;
+
 	if (info->cache_fd < 0)
 		return -EINVAL;
 	/* Our own reference: the front end closes its fd when it likes. */
@@ -230,7 +280,19 @@ static int fscache_blob_init(struct cache_mgr *mgr,
 	if (bc->cache_fd < 0)
 		return -errno;
 	bc->ops = &fscache_blob_ops;
-	return 0;
+	if (!mgr->config->validate)
+		return 0;
+	if (!info->stage_dir) {
+		log_error("blob '%s': cache.validate needs a directory for staging files, and this front end gives none",
+			  bc->id);
+		return -EINVAL;
+	}
+	ret = blob_verify_create(bc, info->stage_dir, &fscache_verify_ops,
+				 &bc->verify);
+	if (!ret && !bc->verify)
+		log_warn("blob '%s' is not named by a sha256 digest: cache.validate cannot check it, it is served as fetched",
+			 bc->id);
+	return ret;
 }
 
 const struct cache_mgr_ops fscache_cache_mgr_ops = {

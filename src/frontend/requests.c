@@ -122,6 +122,7 @@ static int cf_resolve(struct cachefiles_frontend *fe, struct cf_job *job,
 		.domain = job->names.domain,
 		.cache_fd = job->fd,
 		.fetch_unit = fe->fetch_unit,
+		.stage_dir = fe->cache_dir,
 	};
 	int ret;
 

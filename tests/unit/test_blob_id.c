@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <stdio.h>
 #include <string.h>
 
 #include "blob_id.h"
@@ -52,6 +53,27 @@ TEST(length_limit_is_255)
 	memset(s, 'x', sizeof(s));
 	EXPECT_TRUE(blob_id_valid(s, 255));
 	EXPECT_FALSE(blob_id_valid(s, 256));
+}
+
+TEST(a_sha256_id_gives_its_digest)
+{
+	const char *hex = "9740ed911f564951d5fdc8b3ccfab3732e4d4df1fa9266c051bdc42ed98b2943";
+	unsigned char md[32];
+	char id[80];
+
+	ASSERT_TRUE(blob_id_sha256(hex, md));
+	EXPECT_EQ(0x97, md[0]);
+	EXPECT_EQ(0x43, md[31]);
+	snprintf(id, sizeof(id), "sha256:%s", hex);
+	EXPECT_TRUE(blob_id_sha256(id, md));
+	EXPECT_FALSE(blob_id_sha256("plain", md));
+	/* 63 digits, 65 digits, upper case: not a digest. */
+	snprintf(id, sizeof(id), "%.63s", hex);
+	EXPECT_FALSE(blob_id_sha256(id, md));
+	snprintf(id, sizeof(id), "%sa", hex);
+	EXPECT_FALSE(blob_id_sha256(id, md));
+	snprintf(id, sizeof(id), "9740ED%s", hex + 6);
+	EXPECT_FALSE(blob_id_sha256(id, md));
 }
 
 TEST_HARNESS_MAIN

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "config.h"
 #include "harness.h"
 
@@ -117,6 +119,34 @@ TEST(cache_section_is_checked)
 			    "cache.prefetch.threads: must be an integer, not a number");
 	EXPECT_CONFIG_ERROR("{" BACKEND ", \"cache\": {\"prefetch\": {\"fast\": true}}}",
 			    "cache.prefetch.fast: unknown field");
+	EXPECT_CONFIG_ERROR("{" BACKEND ", \"cache\": {\"validate\": 1}}",
+			    "cache.validate: must be true or false, not an integer");
+	EXPECT_CONFIG_ERROR("{" BACKEND ", \"cache\": {\"type\": \"dummy\", \"validate\": true}}",
+			    "cache.validate: the dummy cache keeps no copy");
+}
+
+TEST(validate_is_read_kept_and_part_of_the_manager_key)
+{
+	struct fscached_config *a = NULL, *b = NULL, *c;
+	char err[CONFIG_ERR_MAX];
+	struct json_object *o;
+
+	ASSERT_EQ(0, config_parse_string("{" BACKEND ", \"cache\": {\"validate\": true}}",
+					 &a, err, sizeof(err)));
+	EXPECT_TRUE(a->validate);
+	c = config_dup(a);
+	ASSERT_NE(NULL, c);
+	EXPECT_TRUE(c->validate);
+	o = config_to_json(a);
+	ASSERT_EQ(0, config_from_json(o, &b, err, sizeof(err)));
+	json_object_put(o);
+	EXPECT_TRUE(b->validate);
+	EXPECT_TRUE(config_same_manager(a, b));
+	c->validate = false;
+	EXPECT_FALSE(config_same_manager(a, c));
+	config_free(a);
+	config_free(b);
+	config_free(c);
 }
 
 TEST(files_are_read_and_errors_name_the_file)
