@@ -58,9 +58,9 @@ int factory_new_blob_cache(struct factory *f, const struct fscached_config *cfg,
 	int ret;
 
 	/*
-	 * The factory lock is held across the blob open so that gc() cannot
-	 * drop the manager between lookup and use. Opens are rare (one per
-	 * blob per mount), reads never take this lock.
+	 * The manager is pinned (opening) so that gc() cannot drop it while
+	 * the blob opens, without the factory lock: a remote open can take
+	 * a whole timeout, and must not hold up the others or the checker.
 	 */
 	pthread_mutex_lock(&f->lock);
 	mgr = factory_find_mgr(f, cfg);
@@ -75,7 +75,11 @@ int factory_new_blob_cache(struct factory *f, const struct fscached_config *cfg,
 		log_debug("new cache manager for config '%s' (%s, %s)",
 			  cfg->id, cfg->backend_type, cfg->cache_type);
 	}
+	mgr->opening++;
+	pthread_mutex_unlock(&f->lock);
 	ret = cache_mgr_get_blob(mgr, info, out);
+	pthread_mutex_lock(&f->lock);
+	mgr->opening--;
 	pthread_mutex_unlock(&f->lock);
 	return ret;
 }
@@ -91,7 +95,7 @@ unsigned int factory_gc(struct factory *f)
 	list_for_each_entry_safe(mgr, n, &f->mgrs, node) {
 		struct cache_mgr_stats last;
 
-		if (cache_mgr_gc(mgr))
+		if (mgr->opening || cache_mgr_gc(mgr))
 			continue;
 		cache_mgr_collect_stats(mgr, &last);
 		cache_mgr_stats_add(&f->retired, &last);

@@ -22,8 +22,10 @@
 
 #define WQ_STALL_MS		500
 #define WQ_STANDIN_IDLE_MS	10000
-/* Stand-ins allowed per fixed worker. */
+/* Stand-ins allowed per fixed worker (0 turns them off: tests show why). */
+#ifndef WQ_STANDINS_PER_WORKER
 #define WQ_STANDINS_PER_WORKER	8
+#endif
 
 struct worker {
 	struct workqueue *wq;

@@ -154,6 +154,7 @@ struct cache_mgr {
 	uint64_t retired_waits;
 	struct cache_mgr_stats snapshot;	/* refreshed by the checker */
 	struct list_head node;			/* in factory->mgrs */
+	unsigned int opening;			/* blob opens under way; factory lock */
 };
 
 int cache_mgr_create(const struct fscached_config *cfg, struct cache_mgr **out);

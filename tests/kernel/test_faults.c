@@ -1,0 +1,419 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Fault injection end to end: the nydus layout (a bootstrap bound through
+ * the API from its metadata_path, its data blob named by its sha256 on an
+ * HTTP server) with the data blob behind tests/servers/faulty in one mode
+ * per case: dropped connections, stalls, 5xx, truncated, lying or corrupted
+ * bodies. Every file is read through the mount: each must come back right
+ * or fail, never with other bytes, and the daemon must stay up and go on
+ * serving the other images meanwhile. A failed read is EIO; when the data
+ * blob could not even be opened (the kernel's OPEN, at its first read), the
+ * kernel fails the object and says ENOBUFS until the unmount.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "holder.h"
+#include "ktest.h"
+#include "srv.h"
+
+FIXTURE(faults) {
+	struct srv srv;
+	struct ktest_daemon d;
+	char sock[PATH_MAX];
+	char boot[80];		/* the chunked bootstrap's digest: its fsid */
+	char mnt[PATH_MAX];
+};
+
+/* The bootstrap of the "chunked" line of TEST_IMAGES/remote/list. */
+static int find_bootstrap(char *fsid, size_t len)
+{
+	char path[PATH_MAX], tree[32], id[80];
+	FILE *f;
+	int ret = -ENOENT;
+
+	snprintf(path, sizeof(path), "%s/remote/list", ktest_images());
+	f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	while (fscanf(f, "%31s %79s", tree, id) == 2)
+		if (!strcmp(tree, "chunked")) {
+			snprintf(fsid, len, "%s", id);
+			ret = 0;
+		}
+	fclose(f);
+	return ret;
+}
+
+FIXTURE_SETUP(faults)
+{
+	char dir[PATH_MAX], args[PATH_MAX + 16];
+	const char *extra[] = { "--apisock", self->sock, NULL };
+	int ret;
+
+	if (access("/dev/cachefiles", F_OK))
+		SKIP(return, "no /dev/cachefiles: run inside tools/uml/run");
+	if (find_bootstrap(self->boot, sizeof(self->boot)))
+		SKIP(return, "no chunked image (tools/erofs-set-tag not built)");
+	snprintf(args, sizeof(args), "--root %s/remote", ktest_images());
+	ret = srv_start(&self->srv, "faulty", args);
+	if (ret == 77)
+		SKIP(return, "python3 is not installed");
+	ASSERT_EQ(0, ret);
+	ASSERT_EQ(0, ktest_mkdtemp("faults", dir, sizeof(dir)));
+	snprintf(self->sock, sizeof(self->sock), "%s/api.sock", dir);
+	ASSERT_EQ(0, ktest_mkdtemp("mnt", self->mnt, sizeof(self->mnt)));
+	ASSERT_EQ(0, ktest_daemon_start(&self->d, NULL, extra));
+}
+
+FIXTURE_TEARDOWN(faults)
+{
+	int status;
+
+	umount2(self->mnt, MNT_DETACH);
+	if (self->d.pid) {
+		status = ktest_daemon_stop(&self->d);
+		if (status)
+			ktest_daemon_dump_log(&self->d);
+		EXPECT_EQ(0, status);
+	}
+	srv_stop(&self->srv);
+}
+
+struct fault_opts {
+	unsigned int timeout;		/* s */
+	unsigned int retry_limit;
+	bool validate;
+};
+
+/*
+ * Bind the image in domain @domain, its data blob served by the faulty
+ * server in @mode; the configuration's id is the domain, so that every
+ * case has its own manager and backend.
+ */
+static int bind_image(FIXTURE_DATA(faults) *self, const char *domain,
+		      const char *mode, const struct fault_opts *o)
+{
+	char body[PATH_MAX * 3];
+
+	snprintf(body, sizeof(body),
+		 "{\"type\": \"bootstrap\", \"id\": \"%s\", \"domain_id\": \"%s\","
+		 " \"metadata_path\": \"%s/remote/%s\", \"config_v2\": {\"version\": 2,"
+		 " \"id\": \"%s\", \"backend\": {\"type\": \"http\", \"http\": {"
+		 "\"url\": \"%s/%s\", \"timeout\": %u, \"connect_timeout\": %u,"
+		 " \"retry_limit\": %u, \"retry_delay_ms\": 50}},"
+		 " \"cache\": {\"type\": \"fscache\", \"validate\": %s}}}",
+		 self->boot, domain, ktest_images(), self->boot, domain,
+		 srv_env(&self->srv, "FAULTY_URL"), mode, o->timeout, o->timeout,
+		 o->retry_limit, o->validate ? "true" : "false");
+	return ktest_api(self->sock, "PUT", "/api/v2/blobs", body) == 204 ? 0 : -EIO;
+}
+
+static int unbind_image(FIXTURE_DATA(faults) *self, const char *domain)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "/api/v2/blobs?domain_id=%s&blob_id=%s",
+		 domain, self->boot);
+	return ktest_api(self->sock, "DELETE", path, NULL) == 204 ? 0 : -EIO;
+}
+
+/* What reading every file of the image gave. */
+struct outcome {
+	int mount_err;			/* 0: mounted */
+	unsigned int right, eio, wrong, other;
+	unsigned int enobufs;		/* counted in eio too */
+	uint64_t slowest_eio_ms;	/* the longest read that failed */
+};
+
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+
+static struct {
+	const char *src, *mnt;
+	struct outcome *out;
+} walk;
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int classify_file(const char *src, const struct stat *st, int type,
+			 struct FTW *ftw)
+{
+	unsigned char want[32], got[32];
+	char path[PATH_MAX * 2];
+	uint64_t t0;
+	int ret;
+
+	(void)st, (void)ftw;
+	if (type != FTW_F)
+		return 0;
+	snprintf(path, sizeof(path), "%s%s", walk.mnt, src + strlen(walk.src));
+	if (ktest_sha256_file(src, want))
+		return -1;
+	t0 = now_ms();
+	ret = ktest_sha256_file(path, got);
+	if (!ret && !memcmp(want, got, 32)) {
+		walk.out->right++;
+	} else if (!ret) {
+		walk.out->wrong++;
+		fprintf(stderr, "# %s: other bytes than its source\n", path);
+	} else if (ret == -EIO || ret == -ENOBUFS) {
+		walk.out->eio++;
+		walk.out->enobufs += ret == -ENOBUFS;
+		walk.out->slowest_eio_ms = MAX(walk.out->slowest_eio_ms,
+					       now_ms() - t0);
+	} else {
+		walk.out->other++;
+		fprintf(stderr, "# %s: %s\n", path, strerror(-ret));
+	}
+	return 0;
+}
+
+/* Mount the image of @domain at @mnt, read every file, unmount. */
+static void read_image(FIXTURE_DATA(faults) *self, const char *domain,
+		       const char *mnt, struct outcome *out)
+{
+	char src[PATH_MAX];
+
+	memset(out, 0, sizeof(*out));
+	out->mount_err = ktest_mount(self->boot, domain, mnt);
+	if (out->mount_err)
+		return;
+	snprintf(src, sizeof(src), "%s/src/chunked", ktest_images());
+	walk.src = src;
+	walk.mnt = mnt;
+	walk.out = out;
+	nftw(src, classify_file, 16, FTW_PHYS);
+	ktest_umount(mnt);
+}
+
+static void log_outcome(const char *mode,
+			const struct outcome *o)
+{
+	if (o->mount_err)
+		TH_LOG("%-14s mount failed: %s", mode, strerror(-o->mount_err));
+	else
+		TH_LOG("%-16s %u right, %u failed (%u ENOBUFS; slowest %llu ms), %u wrong, %u other",
+		       mode, o->right, o->eio, o->enobufs,
+		       (unsigned long long)o->slowest_eio_ms, o->wrong, o->other);
+}
+
+enum expect { RIGHT, EIO_ONLY, RIGHT_OR_EIO };
+
+struct fault_case {
+	const char *mode;
+	struct fault_opts opts;
+	enum expect expect;
+};
+
+static void run_case(struct __test_metadata *_metadata,
+		     FIXTURE_DATA(faults) *self, const struct fault_case *c,
+		     unsigned int nr)
+{
+	char domain[32];
+	struct outcome o;
+
+	snprintf(domain, sizeof(domain), "case%u", nr);
+	ASSERT_EQ(0, bind_image(self, domain, c->mode, &c->opts));
+	read_image(self, domain, self->mnt, &o);
+	log_outcome(c->mode, &o);
+	/* The kernel's contract: never other bytes, and no other error. */
+	EXPECT_EQ(0, o.wrong);
+	EXPECT_EQ(0, o.other);
+	switch (c->expect) {
+	case RIGHT:
+		EXPECT_EQ(0, o.mount_err);
+		EXPECT_EQ(0, o.eio);
+		EXPECT_GT(o.right, 0);
+		break;
+	case EIO_ONLY:
+		if (!o.mount_err) {
+			EXPECT_EQ(0, o.right);
+			EXPECT_GT(o.eio, 0);
+		}
+		break;
+	case RIGHT_OR_EIO:
+		break;
+	}
+	/*
+	 * Within the configured time: every try may take the whole
+	 * timeout, plus backoff (50 ms doubling) and the guest's slowness.
+	 */
+	EXPECT_LT(o.slowest_eio_ms,
+		  (uint64_t)c->opts.timeout * 1000 * (c->opts.retry_limit + 1) *
+		  2 + 5000);
+	EXPECT_EQ(0, unbind_image(self, domain));
+	ASSERT_TRUE(ktest_daemon_alive(&self->d));
+}
+
+#define QUICK	{ .timeout = 2, .retry_limit = 4 }
+
+/* Faults a retry gets past: every byte comes back right. */
+TEST_F_TIMEOUT(faults, transient_faults_are_retried_and_every_byte_is_right, 300)
+{
+	static const struct fault_case cases[] = {
+		{ "ok",		QUICK, RIGHT },
+		{ "503x3",	QUICK, RIGHT },
+		{ "429x2",	QUICK, RIGHT },
+		{ "resetx3",	QUICK, RIGHT },
+		{ "stallx1-6",	QUICK, RIGHT },
+		{ "full200",	QUICK, RIGHT },
+		/* Each try brings half of what is left: resumed, or EIO. */
+		{ "truncate",	QUICK, RIGHT_OR_EIO },
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		run_case(_metadata, self, &cases[i], i);
+}
+
+/* Faults that last: readers get EIO in bounded time, never other bytes. */
+TEST_F_TIMEOUT(faults, lasting_faults_give_eio_never_other_bytes, 600)
+{
+	static const struct fault_case cases[] = {
+		{ "503x1000000",	{ 2, 2, false }, EIO_ONLY },
+		{ "resetx1000000",	{ 2, 2, false }, EIO_ONLY },
+		{ "short",		{ 2, 1, false }, EIO_ONLY },
+		{ "overlong",		{ 2, 1, false }, EIO_ONLY },
+		{ "badrange",		{ 2, 1, false }, EIO_ONLY },
+		{ "stallx1000000-60",	{ 2, 1, false }, EIO_ONLY },
+		{ "404",		{ 2, 1, false }, EIO_ONLY },
+		{ "403",		{ 2, 1, false }, EIO_ONLY },
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		run_case(_metadata, self, &cases[i], 100 + i);
+}
+
+/*
+ * A server that flips a byte inside consistent headers cannot be caught by
+ * any length check: with cache.validate the data blob, named by its sha256,
+ * is checked whole before a byte of it is served.
+ */
+TEST_F_TIMEOUT(faults, validate_turns_corrupted_bytes_into_eio, 300)
+{
+	static const struct fault_case corrupt = {
+		"corrupt", { 5, 1, true }, EIO_ONLY
+	};
+	static const struct fault_case ok = { "ok", { 5, 1, true }, RIGHT };
+	uint64_t mismatches = 0, verified = 0, before = 0;
+
+	run_case(_metadata, self, &corrupt, 200);
+	ASSERT_EQ(0, ktest_daemon_counter(&self->d,
+			"factory.total.digest_mismatches", &mismatches));
+	EXPECT_EQ(1, mismatches);
+	/* The bootstrap (named by its sha256 too) was checked and is fine. */
+	ASSERT_EQ(0, ktest_daemon_counter(&self->d, "factory.total.verified",
+					  &before));
+	EXPECT_EQ(1, before);
+	/* The same blob from a good server: checked, then served. */
+	run_case(_metadata, self, &ok, 201);
+	ASSERT_EQ(0, ktest_daemon_counter(&self->d, "factory.total.verified",
+					  &verified));
+	EXPECT_EQ(before + 2, verified);
+	EXPECT_TRUE(ktest_daemon_log_contains(&self->d, ": discarded, readers get EIO"));
+}
+
+struct stalled_mount {
+	FIXTURE_DATA(faults) *self;
+	char domain[32];
+	char mnt[PATH_MAX];
+	int mount_err;
+	int read_err;
+	bool done;		/* atomic */
+	pthread_t thread;
+};
+
+static void *stalled_mount_main(void *arg)
+{
+	struct stalled_mount *s = arg;
+
+	char path[PATH_MAX + 16], buf[4096];
+	int fd;
+
+	s->mount_err = ktest_mount(s->self->boot, s->domain, s->mnt);
+	if (!s->mount_err) {
+		/* The data blob's OPEN comes with its first read. */
+		snprintf(path, sizeof(path), "%s/small", s->mnt);
+		fd = open(path, O_RDONLY);
+		s->read_err = fd < 0 || read(fd, buf, sizeof(buf)) < 0 ? -errno : 0;
+		if (fd >= 0)
+			close(fd);
+		ktest_umount(s->mnt);
+	}
+	__atomic_store_n(&s->done, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+#define NR_STALLED	6
+
+/*
+ * Six readers whose data blob's server never answers hold more requests
+ * than the daemon has workers (4): an image from a good server still
+ * mounts and reads right while they all wait, and they fail in the end.
+ */
+TEST_F_TIMEOUT(faults, a_stalled_server_does_not_hold_up_other_images, 300)
+{
+	static const struct fault_opts stall = { .timeout = 30, .retry_limit = 0 };
+	static const struct fault_opts good = QUICK;
+	struct stalled_mount s[NR_STALLED];
+	uint64_t standins = 0, t0;
+	struct outcome o;
+	unsigned int i, pending = 0;
+
+	for (i = 0; i < NR_STALLED; i++) {
+		s[i].self = self;
+		s[i].done = false;
+		snprintf(s[i].domain, sizeof(s[i].domain), "stalled%u", i);
+		ASSERT_EQ(0, bind_image(self, s[i].domain, "stallx1000000-120", &stall));
+		ASSERT_EQ(0, ktest_mkdtemp("mnt", s[i].mnt, sizeof(s[i].mnt)));
+		ASSERT_EQ(0, pthread_create(&s[i].thread, NULL,
+					    stalled_mount_main, &s[i]));
+	}
+	/* Every worker busy with a stalled OPEN, and more waiting. */
+	sleep(2);
+	ASSERT_EQ(0, bind_image(self, "good", "ok", &good));
+	t0 = now_ms();
+	read_image(self, "good", self->mnt, &o);
+	log_outcome("ok, meanwhile", &o);
+	TH_LOG("the good image was mounted and read in %llu ms",
+	       (unsigned long long)(now_ms() - t0));
+	for (i = 0; i < NR_STALLED; i++)
+		pending += !__atomic_load_n(&s[i].done, __ATOMIC_ACQUIRE);
+	EXPECT_EQ(0, o.mount_err);
+	EXPECT_GT(o.right, 0);
+	EXPECT_EQ(0, o.eio + o.wrong + o.other);
+	/* It was served while the stalled ones still waited. */
+	EXPECT_EQ(NR_STALLED, pending);
+	if (pending != NR_STALLED)
+		ktest_daemon_dump_log(&self->d);
+	for (i = 0; i < NR_STALLED; i++) {
+		pthread_join(s[i].thread, NULL);
+		EXPECT_EQ(0, s[i].mount_err);
+		EXPECT_EQ(-ENOBUFS, s[i].read_err);
+	}
+	ASSERT_EQ(0, ktest_daemon_counter(&self->d,
+			"frontend.standins_started", &standins));
+	TH_LOG("%u stalled readers failed after their 30 s timeout; %llu stand-in workers were started",
+	       NR_STALLED, (unsigned long long)standins);
+	EXPECT_GE(standins, 1);
+	EXPECT_TRUE(ktest_daemon_alive(&self->d));
+}
+
+TEST_HARNESS_MAIN
