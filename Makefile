@@ -38,9 +38,9 @@ endif
 
 # liburing is only for the /dev/cachefiles front end.
 ifeq ($(NO_FSCACHE),1)
-PKGS     := json-c libcrypto libcurl libmicrohttpd
+PKGS     := json-c libcrypto libcurl libmicrohttpd libnl-route-3.0
 else
-PKGS     := json-c libcrypto libcurl libmicrohttpd liburing
+PKGS     := json-c libcrypto libcurl libmicrohttpd libnl-route-3.0 liburing
 endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo $(PKGS:%=-l%) | sed 's/-llib/-l/g')
@@ -58,9 +58,9 @@ ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) $(FEATURES) \
 	    -I. -Isrc -Itests/harness -Itests/kernel -Itests/backend -MMD -MP $(PKG_CFLAGS)
 ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS) -pthread
 
-LIB_SRCS := src/log.c src/notify.c src/fdpass.c src/supervisor.c src/handover.c src/daemon.c src/blob_id.c src/erofs.c src/config.c src/config_edit.c src/factory.c src/workqueue.c \
+LIB_SRCS := src/log.c src/netwatch.c src/notify.c src/fdpass.c src/supervisor.c src/handover.c src/daemon.c src/blob_id.c src/erofs.c src/config.c src/config_edit.c src/factory.c src/workqueue.c \
 	    src/backend/backend.c src/backend/localfs.c src/backend/sign.c \
-	    src/backend/http_client.c src/backend/http_config.c src/backend/www_auth.c \
+	    src/backend/http_client.c src/backend/http_net.c src/backend/http_config.c src/backend/www_auth.c \
 	    src/backend/remote.c src/backend/http.c src/backend/registry.c \
 	    src/backend/s3.c src/backend/oss.c src/api/server.c src/api/routes.c src/api/blobs.c src/bindings.c \
 	    src/cache/cache_mgr.c src/cache/dummy.c src/cache/range_lock.c \

@@ -13,6 +13,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "frontend/cachefiles.h"
+#include "netwatch.h"
 #include "notify.h"
 
 #ifndef FSCACHED_VERSION
@@ -213,6 +214,21 @@ static int api_update_config(void *ctx, const char *id,
 	return n ? (int)n : -ENOENT;
 }
 
+static struct json_object *network_stats_json(void)
+{
+	struct json_object *o = json_object_new_object();
+	struct netwatch_stats st;
+
+	netwatch_get_stats(&st);
+	json_object_object_add(o, "watching", json_object_new_uint64(st.running));
+	json_object_object_add(o, "online", json_object_new_uint64(st.online));
+	json_object_object_add(o, "changes", json_object_new_uint64(st.changes));
+	json_object_object_add(o, "held_fetches", json_object_new_uint64(st.held));
+	json_object_object_add(o, "restarted_transfers",
+			       json_object_new_uint64(st.restarted));
+	return o;
+}
+
 static struct json_object *stats_json(struct daemon *d)
 {
 	struct cachefiles_stats st = { 0 };
@@ -245,6 +261,7 @@ static struct json_object *stats_json(struct daemon *d)
 	ADD(culled_bytes);
 #undef ADD
 	json_object_object_add(root, "frontend", fe);
+	json_object_object_add(root, "network", network_stats_json());
 	json_object_object_add(root, "factory", factory_stats_json(&d->factory));
 	return root;
 }
@@ -457,6 +474,8 @@ int daemon_run(struct daemon *d)
 	pthread_cond_init(&d->attached, NULL);
 	factory_init(&d->factory);
 	bindings_init(&d->bindings);
+	/* Without it, network changes are noticed by timeouts: not fatal. */
+	netwatch_start();
 	daemon_set_state(d, "INIT");
 	ret = handover_init(&d->handover, d->opts.cache_dir,
 			    d->opts.supervisor, &d->bindings);
@@ -490,6 +509,7 @@ out:
 	api_server_stop(d->api);
 	cachefiles_frontend_close(d->fe);
 	factory_destroy(&d->factory);
+	netwatch_stop();
 	bindings_destroy(&d->bindings);
 	pthread_cond_destroy(&d->attached);
 	pthread_mutex_destroy(&d->config_lock);

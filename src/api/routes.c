@@ -348,6 +348,8 @@ static void get_prometheus(void *ctx, const struct api_request *req,
 	stats = d->stats(d->ctx);
 	if (json_object_object_get_ex(stats, "frontend", &v))
 		prometheus_walk(f, "fscached_frontend", v);
+	if (json_object_object_get_ex(stats, "network", &v))
+		prometheus_walk(f, "fscached_network", v);
 	if (json_object_object_get_ex(stats, "factory", &v) &&
 	    json_object_object_get_ex(v, "total", &v))
 		prometheus_walk(f, "fscached_cache", v);

@@ -13,6 +13,7 @@
 
 #include "compiler.h"
 #include "http_client.h"
+#include "http_net.h"
 #include "log.h"
 
 #define HTTP_POOL_MAX		64
@@ -405,6 +406,7 @@ static void http_perform(struct http_client *c, struct http_call *call)
 {
 	struct http_response *resp = &call->resp;
 	struct body_sink sink = { .call = call, .resp = resp };
+	struct http_net_watch net;
 	char range[64];
 	char *proxy = proxy_in_use(c);
 	CURLcode rc;
@@ -421,8 +423,10 @@ static void http_perform(struct http_client *c, struct http_call *call)
 	sink.h = h;
 	/* curl copies the strings it is given. */
 	setup_handle(c, h, call, &sink, range, sizeof(range), proxy);
+	http_net_setup(h, &net);
 	free(proxy);
 	counter_add(&c->stats.requests, 1);
+	http_net_hold(c->cfg.timeout_ms);
 	rc = curl_easy_perform(h);
 	if (rc == CURLE_WRITE_ERROR && sink.done_early)
 		rc = CURLE_OK;
@@ -438,6 +442,11 @@ static void http_perform(struct http_client *c, struct http_call *call)
 	if (rc != CURLE_OK && !resp->error[0])
 		snprintf(resp->error, sizeof(resp->error), "%s",
 			 curl_easy_strerror(rc));
+	if (rc != CURLE_OK)
+		resp->net_again = http_net_again(&net, rc, c->cfg.timeout_ms);
+	/* The callback must not outlive @net. */
+	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 1L);
+	curl_easy_setopt(h, CURLOPT_XFERINFODATA, NULL);
 	handle_put(c, h);
 }
 
@@ -557,6 +566,12 @@ int http_call_run(struct http_client *c, struct http_call *call)
 		if (call->consume && call->len && call->resp.got == call->len &&
 		    !call->resp.data_error && !call->resp.consume_error)
 			return 0;
+		/* A network change: not the server's fault, no retry spent. */
+		if (call->resp.net_again && !call->resp.consume_error &&
+		    ++agains <= HTTP_AGAIN_MAX) {
+			call_resume(call);
+			continue;
+		}
 		if (c->cfg.proxy_fallback && proxy_failed(&call->resp)) {
 			proxy_mark_down(c);
 			if (++agains <= HTTP_AGAIN_MAX) {

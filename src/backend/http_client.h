@@ -67,6 +67,7 @@ struct http_response {
 	int data_error;			/* body did not match the request */
 	int consume_error;		/* call->consume() failed: -errno */
 	bool via_proxy;
+	bool net_again;			/* the network says: again at once */
 	char error[256];		/* curl's error or the body's start */
 };
 

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 """A fault-injecting HTTP/1.1 file server for tests (started by tests/servers/faulty).
 
-Serves the files of --root on 127.0.0.1 (keep-alive, single byte ranges);
+Serves the files of --root on 127.0.0.1 (or --bind ADDR, for a test host
+in a network namespace) with keep-alive and single byte ranges;
 the first path segment picks a behaviour:  GET|HEAD /<mode>/<name>
 
   ok            200, or 206 with Content-Range for a Range request
@@ -281,8 +282,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--root", required=True)
     ap.add_argument("--port-file", required=True)
+    ap.add_argument("--bind", default="127.0.0.1")
     args = ap.parse_args()
-    srv = FaultyServer(("127.0.0.1", 0), Handler)
+    srv = FaultyServer((args.bind, 0), Handler)
     srv.root = os.path.abspath(args.root)
     srv.counts = {}
     srv.lock = threading.Lock()
@@ -290,7 +292,7 @@ def main():
     with open(tmp, "w") as f:
         f.write("%d\n" % srv.server_address[1])
     os.replace(tmp, args.port_file)
-    sys.stderr.write("faulty server on 127.0.0.1:%d serving %s\n" % (srv.server_address[1], srv.root))
+    sys.stderr.write("faulty server on %s:%d serving %s\n" % (args.bind, srv.server_address[1], srv.root))
     sys.stderr.flush()
     srv.serve_forever()
 
