@@ -256,6 +256,9 @@ static struct json_object *stats_json(struct daemon *d)
 	ADD(no_room);
 	ADD(workers);
 	ADD(standins_started);
+	ADD(rechecked);
+	ADD(recheck_mismatches);
+	ADD(recheck_culled);
 	ADD(cull_passes);
 	ADD(culled);
 	ADD(culled_bytes);

@@ -183,6 +183,9 @@ int cachefiles_frontend_open(const struct cachefiles_options *opts,
 	if (ret)
 		goto err_destroy_wq;
 	fe->space_started = true;
+	/* Without it lazily filled blobs are not checked: not fatal. */
+	fe->recheck_started = !cf_recheck_start(&fe->recheck, fe->dev_fd,
+						fe->cache_dir);
 	*out = fe;
 	return 0;
 
@@ -214,6 +217,8 @@ void cachefiles_frontend_close(struct cachefiles_frontend *fe)
 	__atomic_store_n(&fe->closing, true, __ATOMIC_RELAXED);
 	if (fe->space_started)
 		cf_space_stop(&fe->space);
+	if (fe->recheck_started)
+		cf_recheck_stop(&fe->recheck);
 	workqueue_destroy(&fe->wq);
 	object_table_destroy(&fe->objects);
 	io_uring_queue_exit(&fe->ring);
@@ -262,6 +267,14 @@ void cachefiles_frontend_stats(struct cachefiles_frontend *fe,
 	workqueue_get_stats(&fe->wq, &wst, &running);
 	st->workers = running;
 	st->standins_started = wst.standins_started;
+	if (fe->recheck_started) {
+		struct cf_recheck_stats rc;
+
+		cf_recheck_get_stats(&fe->recheck, &rc);
+		st->rechecked = rc.checked;
+		st->recheck_mismatches = rc.mismatches;
+		st->recheck_culled = rc.culled;
+	}
 	if (fe->space_started) {
 		struct cf_space_stats sp;
 

@@ -75,6 +75,9 @@ struct cachefiles_stats {
 	uint64_t no_room;		/* writes that found no room at first */
 	uint64_t workers;		/* worker threads now, stand-ins included */
 	uint64_t standins_started;	/* for a stalled backend (workqueue.h) */
+	uint64_t rechecked;		/* released cache files hashed (recheck.h) */
+	uint64_t recheck_mismatches;	/* ... with other bytes than their digest */
+	uint64_t recheck_culled;
 };
 
 struct cachefiles_frontend;

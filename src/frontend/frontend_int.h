@@ -14,6 +14,7 @@
 #include "cachefiles.h"
 #include "cachefiles_msg.h"
 #include "objects.h"
+#include "recheck.h"
 #include "space.h"
 #include "uapi/cachefiles.h"
 #include "workqueue.h"
@@ -74,6 +75,8 @@ struct cachefiles_frontend {
 	struct cachefiles_stats stats;
 	struct cf_space space;
 	bool space_started;
+	struct cf_recheck recheck;
+	bool recheck_started;
 	uint8_t msg[CACHEFILES_MSG_MAX_SIZE];
 };
 

@@ -17,6 +17,7 @@
 #include "cachefiles.h"
 #include "cachefiles_msg.h"
 #include "compiler.h"
+#include "blob_id.h"
 #include "config.h"
 #include "device.h"
 #include "factory.h"
@@ -350,6 +351,25 @@ static void cf_handle_read(struct cachefiles_frontend *fe,
 	workqueue_queue(&fe->wq, &job->work, cf_read_work);
 }
 
+/*
+ * A blob named by its digest whose cache file is whole (no hole before its
+ * end) at its CLOSE, filled lazily: have its bytes checked once released.
+ */
+static void cf_maybe_recheck(struct cachefiles_frontend *fe,
+			     struct cf_object *obj)
+{
+	struct blob_cache *bc = obj->bc;
+	unsigned char md[32];
+	off_t hole;
+
+	if (!fe->recheck_started || bc->mgr->config->validate ||
+	    !blob_id_sha256(bc->id, md))
+		return;
+	hole = lseek(obj->fd, 0, SEEK_HOLE);
+	if (hole >= 0 && (uint64_t)hole >= bc->size)
+		cf_recheck_queue(&fe->recheck, bc->domain, bc->id, bc->size);
+}
+
 static void cf_handle_close(struct cachefiles_frontend *fe,
 			    const struct cachefiles_req *req)
 {
@@ -362,6 +382,7 @@ static void cf_handle_close(struct cachefiles_frontend *fe,
 	}
 	trace("CLOSE object %u", req->object_id);
 	counter_add(&fe->stats.closes, 1);
+	cf_maybe_recheck(fe, obj);
 	cf_object_put(obj);
 }
 

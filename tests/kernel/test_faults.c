@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -94,12 +95,13 @@ struct fault_opts {
 	unsigned int timeout;		/* s */
 	unsigned int retry_limit;
 	bool validate;
+	bool prefetch;
 };
 
 /*
  * Bind the image in domain @domain, its data blob served by the faulty
- * server in @mode; the configuration's id is the domain, so that every
- * case has its own manager and backend.
+ * server in @mode; the configuration's id is domain and mode, so that
+ * every case has its own manager and backend (managers are shared by id).
  */
 static int bind_image(FIXTURE_DATA(faults) *self, const char *domain,
 		      const char *mode, const struct fault_opts *o)
@@ -109,13 +111,15 @@ static int bind_image(FIXTURE_DATA(faults) *self, const char *domain,
 	snprintf(body, sizeof(body),
 		 "{\"type\": \"bootstrap\", \"id\": \"%s\", \"domain_id\": \"%s\","
 		 " \"metadata_path\": \"%s/remote/%s\", \"config_v2\": {\"version\": 2,"
-		 " \"id\": \"%s\", \"backend\": {\"type\": \"http\", \"http\": {"
+		 " \"id\": \"%s-%s\", \"backend\": {\"type\": \"http\", \"http\": {"
 		 "\"url\": \"%s/%s\", \"timeout\": %u, \"connect_timeout\": %u,"
 		 " \"retry_limit\": %u, \"retry_delay_ms\": 50}},"
-		 " \"cache\": {\"type\": \"fscache\", \"validate\": %s}}}",
-		 self->boot, domain, ktest_images(), self->boot, domain,
+		 " \"cache\": {\"type\": \"fscache\", \"validate\": %s,"
+		 " \"prefetch\": {\"enable\": %s}}}}",
+		 self->boot, domain, ktest_images(), self->boot, domain, mode,
 		 srv_env(&self->srv, "FAULTY_URL"), mode, o->timeout, o->timeout,
-		 o->retry_limit, o->validate ? "true" : "false");
+		 o->retry_limit, o->validate ? "true" : "false",
+		 o->prefetch ? "true" : "false");
 	return ktest_api(self->sock, "PUT", "/api/v2/blobs", body) == 204 ? 0 : -EIO;
 }
 
@@ -286,14 +290,14 @@ TEST_F_TIMEOUT(faults, transient_faults_are_retried_and_every_byte_is_right, 300
 TEST_F_TIMEOUT(faults, lasting_faults_give_eio_never_other_bytes, 600)
 {
 	static const struct fault_case cases[] = {
-		{ "503x1000000",	{ 2, 2, false }, EIO_ONLY },
-		{ "resetx1000000",	{ 2, 2, false }, EIO_ONLY },
-		{ "short",		{ 2, 1, false }, EIO_ONLY },
-		{ "overlong",		{ 2, 1, false }, EIO_ONLY },
-		{ "badrange",		{ 2, 1, false }, EIO_ONLY },
-		{ "stallx1000000-60",	{ 2, 1, false }, EIO_ONLY },
-		{ "404",		{ 2, 1, false }, EIO_ONLY },
-		{ "403",		{ 2, 1, false }, EIO_ONLY },
+		{ "503x1000000",	{ 2, 2, false, false }, EIO_ONLY },
+		{ "resetx1000000",	{ 2, 2, false, false }, EIO_ONLY },
+		{ "short",		{ 2, 1, false, false }, EIO_ONLY },
+		{ "overlong",		{ 2, 1, false, false }, EIO_ONLY },
+		{ "badrange",		{ 2, 1, false, false }, EIO_ONLY },
+		{ "stallx1000000-60",	{ 2, 1, false, false }, EIO_ONLY },
+		{ "404",		{ 2, 1, false, false }, EIO_ONLY },
+		{ "403",		{ 2, 1, false, false }, EIO_ONLY },
 	};
 	unsigned int i;
 
@@ -309,9 +313,9 @@ TEST_F_TIMEOUT(faults, lasting_faults_give_eio_never_other_bytes, 600)
 TEST_F_TIMEOUT(faults, validate_turns_corrupted_bytes_into_eio, 300)
 {
 	static const struct fault_case corrupt = {
-		"corrupt", { 5, 1, true }, EIO_ONLY
+		"corrupt", { 5, 1, true, false }, EIO_ONLY
 	};
-	static const struct fault_case ok = { "ok", { 5, 1, true }, RIGHT };
+	static const struct fault_case ok = { "ok", { 5, 1, true, false }, RIGHT };
 	uint64_t mismatches = 0, verified = 0, before = 0;
 
 	run_case(_metadata, self, &corrupt, 200);
@@ -328,6 +332,70 @@ TEST_F_TIMEOUT(faults, validate_turns_corrupted_bytes_into_eio, 300)
 					  &verified));
 	EXPECT_EQ(before + 2, verified);
 	EXPECT_TRUE(ktest_daemon_log_contains(&self->d, ": discarded, readers get EIO"));
+}
+
+/* Poll the daemon's counter @name until it reaches @want (up to @ms). */
+static int wait_counter(struct ktest_daemon *d, const char *name,
+			uint64_t want, unsigned int ms, uint64_t *got)
+{
+	unsigned int waited;
+
+	for (waited = 0; waited <= ms; waited += 200) {
+		if (!ktest_daemon_counter(d, name, got) && *got >= want)
+			return 0;
+		usleep(200000);
+	}
+	return -ETIMEDOUT;
+}
+
+/*
+ * Without cache.validate a corrupting server's bytes are served (nothing
+ * can tell them apart), but once the whole blob is in its cache file and
+ * released, its digest is checked: the bad file is culled and the next
+ * mount, from a good server, fetches it again and reads right.
+ */
+TEST_F_TIMEOUT(faults, a_whole_lazy_blob_is_checked_after_release, 300)
+{
+	static const struct fault_opts lazy = {
+		.timeout = 5, .retry_limit = 1, .prefetch = true
+	};
+	char path[PATH_MAX], src[PATH_MAX];
+	uint64_t n = 0, culled = 0, checked = 0;
+	struct ktest_tree_stats ts;
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/blobs/chunked-data", ktest_images());
+	ASSERT_EQ(0, stat(path, &st));
+	ASSERT_EQ(0, bind_image(self, "lazy", "corrupt", &lazy));
+	ASSERT_EQ(0, ktest_mount(self->boot, "lazy", self->mnt));
+	/* The first read starts the prefetch of the whole blob. */
+	snprintf(src, sizeof(src), "%s/small", self->mnt);
+	ktest_sha256_file(src, (unsigned char[32]){ 0 });
+	EXPECT_EQ(0, wait_counter(&self->d, "factory.total.prefetch_bytes",
+				  st.st_size, 60000, &n));
+	ASSERT_EQ(0, ktest_umount(self->mnt));
+	EXPECT_EQ(0, wait_counter(&self->d, "frontend.recheck_mismatches", 1,
+				  30000, &n));
+	ASSERT_EQ(0, ktest_daemon_counter(&self->d, "frontend.recheck_culled",
+					  &culled));
+	EXPECT_EQ(1, culled);
+	ASSERT_EQ(0, unbind_image(self, "lazy"));
+
+	ASSERT_EQ(0, bind_image(self, "lazy", "ok", &lazy));
+	ASSERT_EQ(0, ktest_mount(self->boot, "lazy", self->mnt));
+	EXPECT_EQ(0, ktest_compare_image("chunked", self->mnt, &ts));
+	ASSERT_EQ(0, ktest_daemon_counter(&self->d, "frontend.rechecked",
+					  &checked));
+	EXPECT_EQ(0, wait_counter(&self->d, "factory.total.prefetch_bytes",
+				  2 * st.st_size, 60000, &n));
+	ASSERT_EQ(0, ktest_umount(self->mnt));
+	/* The good file is checked too, and stays. */
+	EXPECT_EQ(0, wait_counter(&self->d, "frontend.rechecked", checked + 1,
+				  30000, &n));
+	ASSERT_EQ(0, ktest_daemon_counter(&self->d, "frontend.recheck_mismatches",
+					  &n));
+	EXPECT_EQ(1, n);
+	EXPECT_TRUE(ktest_daemon_alive(&self->d));
 }
 
 struct stalled_mount {
