@@ -170,8 +170,9 @@ static void recheck_one(struct cf_recheck *r, const struct recheck_item *it)
 	}
 	log_error("blob '%s' (domain '%s'): its cache file does not have the blob's sha256: the backend gave other bytes; %s",
 		  it->id, it->domain,
-		  ret ? "culling it failed, remove the cache file by hand"
-		      : "culled, the next mount fetches it again");
+		  !ret ? "culled, the next mount fetches it again" :
+		  ret == -EBUSY ? "it is in use again, and is checked again at its next release" :
+				  "culling it failed: remove the cache file by hand");
 out:
 	if (fd >= 0)
 		close(fd);
