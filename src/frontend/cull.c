@@ -57,51 +57,92 @@ int cachefiles_cull_at(int dev_fd, int dir_fd, const char *name)
 	return c.ret;
 }
 
-/* Cull @name in each fan-out directory (@xx) of the volume at @vol_fd. */
-static int cull_in_volume(int dev_fd, int vol_fd, const char *vol,
-			  const char *name, int *culled)
+/* Entries of @dir_fd (taken) whose name starts with @kind, as directories. */
+static int for_each_dir(int dir_fd, char kind, cachefiles_dir_fn fn, void *arg)
 {
 	struct dirent *e;
-	struct stat st;
-	int fd, ret, busy = 0;
+	int fd, ret = 0;
 	DIR *dp;
 
-	dp = fdopendir(vol_fd);
+	dp = fdopendir(dir_fd);
 	if (!dp) {
-		close(vol_fd);
-		return 0;
+		close(dir_fd);
+		return -errno;
 	}
-	while ((e = readdir(dp))) {
-		if (e->d_name[0] != '@')
+	/* A dup shares the offset an earlier walk left at the end. */
+	rewinddir(dp);
+	while (!ret && (e = readdir(dp))) {
+		if (e->d_name[0] != kind)
 			continue;
 		fd = openat(dirfd(dp), e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (fd < 0)
 			continue;
-		if (!fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW)) {
-			ret = cachefiles_cull_at(dev_fd, fd, name);
-			if (!ret) {
-				(*culled)++;
-				log_info("culled %s/%s/%s", vol, e->d_name, name);
-			} else if (ret == -EBUSY) {
-				busy++;
-			} else {
-				log_warn("cannot cull %s/%s/%s: %s", vol,
-					 e->d_name, name, strerror(-ret));
-			}
-		}
+		ret = fn(fd, e->d_name, arg);
 		close(fd);
 	}
 	closedir(dp);
-	return busy ? -EBUSY : 0;
+	return ret;
+}
+
+int cachefiles_for_each_volume(int cache_fd, cachefiles_dir_fn fn, void *arg)
+{
+	int fd = dup(cache_fd);
+
+	if (fd < 0)
+		return -errno;
+	return for_each_dir(fd, 'I', fn, arg);
+}
+
+int cachefiles_for_each_fan(int vol_fd, cachefiles_dir_fn fn, void *arg)
+{
+	return for_each_dir(vol_fd, '@', fn, arg);
+}
+
+struct cull_blob {
+	int dev_fd;
+	const char *vol;
+	const char *name;	/* D<blob id> */
+	int culled, busy;
+};
+
+static int cull_in_fan(int fan_fd, const char *fan, void *arg)
+{
+	struct cull_blob *c = arg;
+	struct stat st;
+	int ret;
+
+	if (fstatat(fan_fd, c->name, &st, AT_SYMLINK_NOFOLLOW))
+		return 0;
+	ret = cachefiles_cull_at(c->dev_fd, fan_fd, c->name);
+	if (!ret) {
+		c->culled++;
+		log_info("culled %s/%s/%s", c->vol, fan, c->name);
+	} else if (ret == -EBUSY) {
+		c->busy++;
+	} else {
+		log_warn("cannot cull %s/%s/%s: %s", c->vol, fan, c->name,
+			 strerror(-ret));
+	}
+	return 0;
+}
+
+static int cull_in_volume(int vol_fd, const char *vol, void *arg)
+{
+	struct cull_blob *c = arg;
+	int fd = dup(vol_fd);
+
+	c->vol = vol;
+	if (fd >= 0)
+		cachefiles_for_each_fan(fd, cull_in_fan, c);
+	return 0;
 }
 
 int cachefiles_cull_blob(int dev_fd, const char *cache_dir,
 			 const char *blob_id)
 {
 	char path[PATH_MAX], name[NAME_MAX + 1];
-	int cache_fd, vol_fd, culled = 0, busy = 0;
-	struct dirent *e;
-	DIR *dp;
+	struct cull_blob c = { .dev_fd = dev_fd, .name = name };
+	int cache_fd, ret;
 
 	/* cachefiles names a data file by 'D' and its printable key. */
 	if (snprintf(name, sizeof(name), "D%s", blob_id) >= (int)sizeof(name) ||
@@ -111,27 +152,15 @@ int cachefiles_cull_blob(int dev_fd, const char *cache_dir,
 	cache_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cache_fd < 0)
 		return errno == ENOENT ? -ENOENT : -errno;
-	dp = fdopendir(cache_fd);
-	if (!dp) {
-		close(cache_fd);
-		return -errno;
-	}
-	while ((e = readdir(dp))) {
-		/* Volumes are 'I' + their key: "erofs,<domain>". */
-		if (e->d_name[0] != 'I')
-			continue;
-		vol_fd = openat(dirfd(dp), e->d_name,
-				O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (vol_fd >= 0 &&
-		    cull_in_volume(dev_fd, vol_fd, e->d_name, name, &culled))
-			busy++;
-	}
-	closedir(dp);
-	if (culled)
+	ret = cachefiles_for_each_volume(cache_fd, cull_in_volume, &c);
+	close(cache_fd);
+	if (ret)
+		return ret;
+	if (c.culled)
 		cachefiles_reap_graveyard(cache_dir);
-	if (busy)
+	if (c.busy)
 		return -EBUSY;
-	return culled ? culled : -ENOENT;
+	return c.culled ? c.culled : -ENOENT;
 }
 
 static int reap_one(const char *path, const struct stat *st, int flag,

@@ -8,6 +8,18 @@
 #define FSCACHED_FRONTEND_CULL_H
 
 /*
+ * cachefiles' layout: <cache dir>/cache/I<volume key>/@<xx>/D<key>, with a
+ * volume key "erofs,<domain>". Each walker calls @fn for every volume
+ * (fan-out) directory, with an fd it closes afterwards; a nonzero return
+ * from @fn stops the walk and is returned.
+ */
+typedef int (*cachefiles_dir_fn)(int dir_fd, const char *name, void *arg);
+/* The volumes of the cache/ directory @cache_fd (which stays the caller's). */
+int cachefiles_for_each_volume(int cache_fd, cachefiles_dir_fn fn, void *arg);
+/* The fan-out directories of the volume @vol_fd (taken, and closed). */
+int cachefiles_for_each_fan(int vol_fd, cachefiles_dir_fn fn, void *arg);
+
+/*
  * Cull the cache files of blob @blob_id in every volume (domain) of the
  * cache at @cache_dir. Returns how many were culled, -ENOENT when there
  * was none, -EBUSY when one is still in use (those not in use are culled).

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Digest checks of released cache files: see recheck.h. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -32,6 +31,27 @@ static void recheck_item_free(struct recheck_item *it)
 	free(it);
 }
 
+struct recheck_find {
+	const char *name;	/* D<blob id> */
+	int dir_fd, file_fd;
+};
+
+static int recheck_find_fan(int fan_fd, const char *fan, void *arg)
+{
+	struct recheck_find *f = arg;
+
+	(void)fan;
+	f->file_fd = openat(fan_fd, f->name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (f->file_fd < 0)
+		return 0;
+	f->dir_fd = dup(fan_fd);
+	if (f->dir_fd < 0) {
+		close(f->file_fd);
+		return -errno;
+	}
+	return 1;
+}
+
 /*
  * The fan-out directory of volume @domain holding D<id>: its fd (and the
  * file's), or -ENOENT.
@@ -40,9 +60,8 @@ static int recheck_find(struct cf_recheck *r, const struct recheck_item *it,
 			int *dir_fd, int *file_fd)
 {
 	char path[PATH_MAX], name[BLOB_ID_MAX + 2];
-	struct dirent *de;
-	int vol, fd;
-	DIR *d;
+	struct recheck_find f = { .name = name };
+	int vol, ret;
 
 	snprintf(path, sizeof(path), "%s/cache/Ierofs,%s", r->cache_dir,
 		 it->domain);
@@ -50,27 +69,12 @@ static int recheck_find(struct cf_recheck *r, const struct recheck_item *it,
 	vol = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (vol < 0)
 		return -errno;
-	d = fdopendir(vol);
-	if (!d) {
-		close(vol);
-		return -ENOMEM;
-	}
-	while ((de = readdir(d))) {
-		if (de->d_name[0] != '@')
-			continue;
-		fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		*file_fd = openat(fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-		if (*file_fd >= 0) {
-			*dir_fd = fd;
-			closedir(d);
-			return 0;
-		}
-		close(fd);
-	}
-	closedir(d);
-	return -ENOENT;
+	ret = cachefiles_for_each_fan(vol, recheck_find_fan, &f);
+	if (ret != 1)
+		return ret < 0 ? ret : -ENOENT;
+	*dir_fd = f.dir_fd;
+	*file_fd = f.file_fd;
+	return 0;
 }
 
 /* 1: the first @size bytes of @fd have sha256 @md; 0: they do not. */

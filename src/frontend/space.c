@@ -84,67 +84,51 @@ static int candidate_add(struct candidates *c, const char *vol,
 	return 0;
 }
 
-/* The data files ('D...') under each fan-out dir ('@xx') of volume @vol. */
-static void collect_volume(int vol_fd, const char *vol, struct candidates *c)
-{
-	struct dirent *e, *f;
-	struct stat st;
-	DIR *vd, *fd;
-	int fan_fd;
+struct collect_ctx {
+	struct candidates *c;
+	const char *vol;
+};
 
-	vd = fdopendir(vol_fd);
-	if (!vd) {
-		close(vol_fd);
-		return;
-	}
-	while ((e = readdir(vd))) {
-		if (e->d_name[0] != '@' || strlen(e->d_name) >= 8)
-			continue;
-		fan_fd = openat(dirfd(vd), e->d_name,
-				O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fan_fd < 0)
-			continue;
-		fd = fdopendir(fan_fd);
-		if (!fd) {
-			close(fan_fd);
-			continue;
-		}
-		while ((f = readdir(fd)))
-			if (f->d_name[0] == 'D' &&
-			    !fstatat(dirfd(fd), f->d_name, &st, AT_SYMLINK_NOFOLLOW) &&
-			    S_ISREG(st.st_mode))
-				candidate_add(c, vol, e->d_name, f->d_name, &st);
-		closedir(fd);
-	}
-	closedir(vd);
+/* The data files ('D...') of one fan-out dir ('@xx'). */
+static int collect_fan(int fan_fd, const char *fan, void *arg)
+{
+	struct collect_ctx *x = arg;
+	struct dirent *f;
+	struct stat st;
+	int fd = dup(fan_fd);
+	DIR *dp;
+
+	if (strlen(fan) >= 8 || fd < 0)
+		goto out;
+	dp = fdopendir(fd);
+	if (!dp)
+		goto out;
+	while ((f = readdir(dp)))
+		if (f->d_name[0] == 'D' &&
+		    !fstatat(dirfd(dp), f->d_name, &st, AT_SYMLINK_NOFOLLOW) &&
+		    S_ISREG(st.st_mode))
+			candidate_add(x->c, x->vol, fan, f->d_name, &st);
+	closedir(dp);
+	return 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	return 0;
+}
+
+static int collect_volume(int vol_fd, const char *vol, void *arg)
+{
+	struct collect_ctx x = { .c = arg, .vol = vol };
+	int fd = dup(vol_fd);
+
+	if (fd >= 0)
+		cachefiles_for_each_fan(fd, collect_fan, &x);
+	return 0;
 }
 
 static int collect(int cache_fd, struct candidates *c)
 {
-	struct dirent *e;
-	int vol_fd, dup_fd;
-	DIR *dp;
-
-	dup_fd = dup(cache_fd);
-	if (dup_fd < 0)
-		return -errno;
-	dp = fdopendir(dup_fd);
-	if (!dp) {
-		close(dup_fd);
-		return -errno;
-	}
-	/* A dup shares the offset the last pass left at the end. */
-	rewinddir(dp);
-	while ((e = readdir(dp))) {
-		if (e->d_name[0] != 'I')
-			continue;
-		vol_fd = openat(dirfd(dp), e->d_name,
-				O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (vol_fd >= 0)
-			collect_volume(vol_fd, e->d_name, c);
-	}
-	closedir(dp);
-	return 0;
+	return cachefiles_for_each_volume(cache_fd, collect_volume, c);
 }
 
 static int by_use(const void *a, const void *b)
