@@ -67,7 +67,7 @@ LIB_SRCS := src/log.c src/netwatch.c src/notify.c src/fdpass.c src/supervisor.c 
 	    src/cache/readahead.c src/cache/fill_group.c src/cache/prefetch.c src/cache/verify.c
 ifneq ($(NO_FSCACHE),1)
 LIB_SRCS += src/cache/fscache.c src/frontend/cachefiles.c src/frontend/requests.c \
-	    src/frontend/cachefiles_msg.c src/frontend/device.c src/frontend/cull.c src/frontend/recheck.c src/frontend/space.c \
+	    src/frontend/cachefiles_msg.c src/frontend/device.c src/frontend/cull.c src/frontend/recheck.c src/frontend/space.c src/frontend/space_index.c \
 	    src/frontend/objects.c
 else
 # The message parser is plain C and stays testable everywhere.

@@ -262,6 +262,7 @@ static struct json_object *stats_json(struct daemon *d)
 	ADD(cull_passes);
 	ADD(culled);
 	ADD(culled_bytes);
+	ADD(culled_volumes);
 #undef ADD
 	json_object_object_add(root, "frontend", fe);
 	json_object_object_add(root, "network", network_stats_json());

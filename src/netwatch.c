@@ -101,20 +101,43 @@ bool netwatch_wait_online(uint64_t deadline_us)
 }
 
 struct link_census {
-	unsigned int links;	/* not loopback */
-	unsigned int up;	/* ... administratively up with a carrier */
+	unsigned int links;	/* not loopback, and up at some time */
+	unsigned int up;	/* ... administratively up with a carrier now */
 };
+
+/*
+ * Links seen up since the watcher started: a link that never was (a
+ * tunnel device nobody configured, as in a bare VM) says nothing about
+ * the network, and must not make it "offline".
+ */
+#define NETWATCH_LINKS_MAX	64
+static int links_seen[NETWATCH_LINKS_MAX];
+static unsigned int nr_links_seen;
+
+static bool link_seen(int ifindex, bool up)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr_links_seen; i++)
+		if (links_seen[i] == ifindex)
+			return true;
+	if (!up || nr_links_seen == NETWATCH_LINKS_MAX)
+		return up;
+	links_seen[nr_links_seen++] = ifindex;
+	return true;
+}
 
 static void count_link(struct nl_object *obj, void *arg)
 {
+	struct rtnl_link *link = (struct rtnl_link *)obj;
+	unsigned int flags = rtnl_link_get_flags(link);
+	bool up = (flags & IFF_UP) && (flags & IFF_RUNNING);
 	struct link_census *c = arg;
-	unsigned int flags = rtnl_link_get_flags((struct rtnl_link *)obj);
 
-	if (flags & IFF_LOOPBACK)
+	if ((flags & IFF_LOOPBACK) || !link_seen(rtnl_link_get_ifindex(link), up))
 		return;
 	c->links++;
-	if ((flags & IFF_UP) && (flags & IFF_RUNNING))
-		c->up++;
+	c->up += up;
 }
 
 static bool links_online(void)
@@ -262,4 +285,5 @@ void netwatch_stop(void)
 	pthread_cond_broadcast(&nw.changed);
 	pthread_mutex_unlock(&nw.lock);
 	netwatch_free();
+	nr_links_seen = 0;
 }

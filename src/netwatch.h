@@ -12,8 +12,10 @@
  *    instead of spending their retries on "network unreachable".
  *
  * One watcher per process. Without netwatch_start(), or where rtnetlink
- * is missing, the network is always "online" and never changes. A host
- * with no link but loopback counts as online: there is nothing to wait for.
+ * is missing, the network is always "online" and never changes. Only
+ * links that have been up since the start count: a host with no link but
+ * loopback (or with links never brought up) is online, there is nothing
+ * to wait for.
  */
 #ifndef FSCACHED_NETWATCH_H
 #define FSCACHED_NETWATCH_H

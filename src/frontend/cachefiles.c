@@ -107,11 +107,11 @@ void cachefiles_frontend_stop(struct cachefiles_frontend *fe)
 	(void)n;
 }
 
-static bool cf_blob_in_use(void *ctx, const char *blob_id)
+static bool cf_blob_in_use(void *ctx, const char *domain, const char *blob_id)
 {
 	struct cachefiles_frontend *fe = ctx;
 
-	return object_table_has_blob(&fe->objects, blob_id);
+	return object_table_has(&fe->objects, domain, blob_id);
 }
 
 int cachefiles_frontend_open(const struct cachefiles_options *opts,
@@ -282,5 +282,6 @@ void cachefiles_frontend_stats(struct cachefiles_frontend *fe,
 		st->cull_passes = sp.passes;
 		st->culled = sp.culled;
 		st->culled_bytes = sp.culled_bytes;
+		st->culled_volumes = sp.culled_volumes;
 	}
 }

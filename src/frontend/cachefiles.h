@@ -72,6 +72,7 @@ struct cachefiles_stats {
 	uint64_t cull_passes;		/* the cache ran low on space */
 	uint64_t culled;		/* cache files culled then */
 	uint64_t culled_bytes;
+	uint64_t culled_volumes;	/* volume directories left empty */
 	uint64_t no_room;		/* writes that found no room at first */
 	uint64_t workers;		/* worker threads now, stand-ins included */
 	uint64_t standins_started;	/* for a stalled backend (workqueue.h) */

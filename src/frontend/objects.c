@@ -149,7 +149,8 @@ unsigned int object_table_count(struct object_table *t)
 	return n;
 }
 
-bool object_table_has_blob(struct object_table *t, const char *blob_id)
+bool object_table_has(struct object_table *t, const char *domain,
+		      const char *blob_id)
 {
 	struct cf_object *obj;
 	bool found = false;
@@ -158,7 +159,9 @@ bool object_table_has_blob(struct object_table *t, const char *blob_id)
 	pthread_mutex_lock(&t->lock);
 	for (i = 0; i < OBJECT_TABLE_BUCKETS && !found; i++)
 		list_for_each_entry(obj, &t->buckets[i], node)
-			if (obj->bc && !strcmp(obj->bc->id, blob_id)) {
+			if (obj->bc &&
+			    (!blob_id || !strcmp(obj->bc->id, blob_id)) &&
+			    (!domain || !strcmp(obj->bc->domain, domain))) {
 				found = true;
 				break;
 			}

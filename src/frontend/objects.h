@@ -55,7 +55,11 @@ struct cf_object *object_table_remove(struct object_table *t, uint32_t id);
 /* Removes @obj only if it is still the one in the table; true if it was. */
 bool object_table_remove_exact(struct object_table *t, struct cf_object *obj);
 unsigned int object_table_count(struct object_table *t);
-/* Whether an object of blob @blob_id is open (any domain). */
-bool object_table_has_blob(struct object_table *t, const char *blob_id);
+/*
+ * Whether an object is open of blob @blob_id (NULL: any) in volume
+ * @domain (NULL: any).
+ */
+bool object_table_has(struct object_table *t, const char *domain,
+		      const char *blob_id);
 
 #endif

@@ -383,6 +383,8 @@ static void cf_handle_close(struct cachefiles_frontend *fe,
 	trace("CLOSE object %u", req->object_id);
 	counter_add(&fe->stats.closes, 1);
 	cf_maybe_recheck(fe, obj);
+	if (fe->space_started)
+		cf_space_released(&fe->space, obj->bc->domain, obj->bc->id);
 	cf_object_put(obj);
 }
 

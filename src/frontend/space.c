@@ -18,22 +18,9 @@
 #include "device.h"
 #include "log.h"
 #include "space.h"
+#include "space_index.h"
 
 #define SPACE_CHECK_MS		1000
-
-/* A cache file that may be culled: where it is and when it was last used. */
-struct cull_candidate {
-	time_t used;
-	uint64_t bytes;
-	char vol[NAME_MAX + 1];
-	char fan[8];
-	char name[NAME_MAX + 1];
-};
-
-struct candidates {
-	struct cull_candidate *v;
-	size_t nr, cap;
-};
 
 /* Free blocks and files, in percent of the filesystem's. */
 static void free_percent(const struct statvfs *sv, unsigned int *blocks,
@@ -61,82 +48,6 @@ static bool space_low(const struct cache_limits *l, unsigned int b,
 	return b < l->bcull || f < l->fcull;
 }
 
-static int candidate_add(struct candidates *c, const char *vol,
-			 const char *fan, const char *name,
-			 const struct stat *st)
-{
-	struct cull_candidate *v, *x;
-
-	if (c->nr == c->cap) {
-		c->cap = c->cap ? c->cap * 2 : 64;
-		v = realloc(c->v, c->cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		c->v = v;
-	}
-	x = &c->v[c->nr++];
-	/* cachefiles may leave atime alone: the later of atime and mtime. */
-	x->used = MAX(st->st_atime, st->st_mtime);
-	x->bytes = (uint64_t)st->st_blocks * 512;
-	snprintf(x->vol, sizeof(x->vol), "%s", vol);
-	snprintf(x->fan, sizeof(x->fan), "%s", fan);
-	snprintf(x->name, sizeof(x->name), "%s", name);
-	return 0;
-}
-
-struct collect_ctx {
-	struct candidates *c;
-	const char *vol;
-};
-
-/* The data files ('D...') of one fan-out dir ('@xx'). */
-static int collect_fan(int fan_fd, const char *fan, void *arg)
-{
-	struct collect_ctx *x = arg;
-	struct dirent *f;
-	struct stat st;
-	int fd = dup(fan_fd);
-	DIR *dp;
-
-	if (strlen(fan) >= 8 || fd < 0)
-		goto out;
-	dp = fdopendir(fd);
-	if (!dp)
-		goto out;
-	while ((f = readdir(dp)))
-		if (f->d_name[0] == 'D' &&
-		    !fstatat(dirfd(dp), f->d_name, &st, AT_SYMLINK_NOFOLLOW) &&
-		    S_ISREG(st.st_mode))
-			candidate_add(x->c, x->vol, fan, f->d_name, &st);
-	closedir(dp);
-	return 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	return 0;
-}
-
-static int collect_volume(int vol_fd, const char *vol, void *arg)
-{
-	struct collect_ctx x = { .c = arg, .vol = vol };
-	int fd = dup(vol_fd);
-
-	if (fd >= 0)
-		cachefiles_for_each_fan(fd, collect_fan, &x);
-	return 0;
-}
-
-static int collect(int cache_fd, struct candidates *c)
-{
-	return cachefiles_for_each_volume(cache_fd, collect_volume, c);
-}
-
-static int by_use(const void *a, const void *b)
-{
-	const struct cull_candidate *x = a, *y = b;
-
-	return (x->used > y->used) - (x->used < y->used);
-}
 
 static int cull_candidate(struct cf_space *s, int cache_fd,
 			  const struct cull_candidate *x)
@@ -177,16 +88,96 @@ static void space_shortfall(const struct statvfs *sv,
 		      want - sv->f_favail : 0;
 }
 
+#define VOLUME_PREFIX	"Ierofs,"
+/* A released volume is read again by the passes of this long after. */
+#define DIRTY_KEEP_US	(2 * 1000000ULL)
+
+/*
+ * Volume directories with no cache file left that no mount uses: each is
+ * 257 directories (its fan-out), which one image per domain multiplies.
+ * The kernel refuses to cull a volume it has acquired; we do not ask.
+ */
+static unsigned int cull_empty_volumes(struct cf_space *s, int cache_fd)
+{
+	struct space_index *ix = &s->index;
+	const char *domain;
+	unsigned int n = 0;
+	size_t i;
+	int ret;
+
+	for (i = 0; i < ix->nr_vols; i++) {
+		if (ix->vols[i].files ||
+		    strncmp(ix->vols[i].name, VOLUME_PREFIX, strlen(VOLUME_PREFIX)))
+			continue;
+		domain = ix->vols[i].name + strlen(VOLUME_PREFIX);
+		if (s->in_use(s->in_use_ctx, domain, NULL))
+			continue;
+		ret = cachefiles_cull_at(s->dev_fd, cache_fd, ix->vols[i].name);
+		if (!ret) {
+			n++;
+			space_index_drop_volume(ix, i);
+		} else if (ret != -EBUSY) {
+			log_debug("cannot cull the empty volume %s: %s",
+				  ix->vols[i].name, strerror(-ret));
+		}
+	}
+	return n;
+}
+
+/*
+ * Where the files of the blobs released lately are: each is looked for
+ * until it is found, or for DIRTY_KEEP_US (the kernel links a released
+ * file in just after its CLOSE).
+ */
+static void locate_released(struct cf_space *s, int cache_fd)
+{
+	uint64_t now = monotonic_us();
+	struct space_dirty d;
+	size_t i = 0;
+	int ret;
+
+	pthread_mutex_lock(&s->lock);
+	while (i < s->nr_dirty) {
+		d = s->dirty[i];
+		pthread_mutex_unlock(&s->lock);
+		ret = space_index_locate(&s->index, cache_fd, d.vol, d.name);
+		pthread_mutex_lock(&s->lock);
+		/* The list may have moved meanwhile: find the entry again. */
+		for (i = 0; i < s->nr_dirty; i++)
+			if (!strcmp(s->dirty[i].vol, d.vol) &&
+			    !strcmp(s->dirty[i].name, d.name))
+				break;
+		if (i == s->nr_dirty) {
+			i = 0;
+			continue;
+		}
+		if (ret != -ENOENT || now - s->dirty[i].noted_us >= DIRTY_KEEP_US)
+			s->dirty[i] = s->dirty[--s->nr_dirty];
+		else
+			i++;
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
 static void space_pass(struct cf_space *s, int cache_fd)
 {
-	struct candidates c = { NULL, 0, 0 };
-	unsigned int b, f, n = 0, busy = 0;
+	struct space_index *ix = &s->index;
+	unsigned int b, f, n = 0, busy = 0, vols;
 	struct shortfall need;
 	struct statvfs sv;
 	uint64_t bytes = 0;
 	size_t i;
 	int ret;
 
+	/*
+	 * Kept up to date on every tick, low or not: when the space runs
+	 * low there is no time to read hundreds of volumes.
+	 */
+	space_index_scan(ix, cache_fd);
+	locate_released(s, cache_fd);
+	pthread_mutex_lock(&s->lock);
+	s->stats.volume_scans = ix->volume_scans;
+	pthread_mutex_unlock(&s->lock);
 	if (statvfs(s->cache_dir, &sv))
 		return;
 	free_percent(&sv, &b, &f);
@@ -195,38 +186,74 @@ static void space_pass(struct cf_space *s, int cache_fd)
 	space_shortfall(&sv, &s->limits, &need);
 	log_debug("cache %s is low on space (%u%% of blocks, %u%% of files free): culling unused cache files",
 		  s->cache_dir, b, f);
-	collect(cache_fd, &c);
-	qsort(c.v, c.nr, sizeof(*c.v), by_use);
-	for (i = 0; i < c.nr && (bytes < need.bytes || n < need.files); i++) {
+	space_index_prepare(ix, cache_fd);
+	for (i = 0; i < ix->nr && (bytes < need.bytes || n < need.files); i++) {
 		/* Never ask the kernel about what a mount has open. */
-		if (s->in_use(s->in_use_ctx, c.v[i].name + 1)) {
+		if (s->in_use(s->in_use_ctx, NULL, ix->v[i].name + 1)) {
 			busy++;
 			continue;
 		}
-		ret = cull_candidate(s, cache_fd, &c.v[i]);
+		ret = cull_candidate(s, cache_fd, &ix->v[i]);
 		if (ret == -EBUSY) {
 			busy++;
 			continue;
 		}
 		if (ret) {
-			log_warn("cannot cull %s/%s/%s: %s", c.v[i].vol,
-				 c.v[i].fan, c.v[i].name, strerror(-ret));
+			log_warn("cannot cull %s/%s/%s: %s", ix->v[i].vol,
+				 ix->v[i].fan, ix->v[i].name, strerror(-ret));
 			continue;
 		}
 		n++;
-		bytes += c.v[i].bytes;
+		bytes += ix->v[i].bytes;
+		space_index_drop_file(ix, i);
 	}
+	vols = cull_empty_volumes(s, cache_fd);
+	space_index_compact(ix);
 	cachefiles_reap_graveyard(s->cache_dir);
 	space_free(s->cache_dir, &b, &f);
-	log_info("the cache was low on space: culled %u unused cache file%s (%llu KiB), %u in use; %u%% of blocks, %u%% of files free now",
-		 n, n == 1 ? "" : "s", (unsigned long long)(bytes >> 10), busy,
-		 b, f);
+	log_info("the cache was low on space: culled %u unused cache file%s (%llu KiB) and %u empty volume%s, %u in use; %u%% of blocks, %u%% of files free now",
+		 n, n == 1 ? "" : "s", (unsigned long long)(bytes >> 10),
+		 vols, vols == 1 ? "" : "s", busy, b, f);
 	pthread_mutex_lock(&s->lock);
 	s->stats.culled += n;
+	s->stats.culled_volumes += vols;
 	s->stats.culled_bytes += bytes;
 	s->stats.passes++;
 	pthread_mutex_unlock(&s->lock);
-	free(c.v);
+}
+
+void cf_space_released(struct cf_space *s, const char *domain,
+		       const char *blob_id)
+{
+	struct space_dirty *d;
+	char vol[NAME_MAX + 1], name[NAME_MAX + 1];
+	size_t i;
+
+	if (!s->running)
+		return;
+	snprintf(vol, sizeof(vol), "%s%s", VOLUME_PREFIX, domain);
+	snprintf(name, sizeof(name), "D%s", blob_id);
+	pthread_mutex_lock(&s->lock);
+	for (i = 0; i < s->nr_dirty; i++)
+		if (!strcmp(s->dirty[i].vol, vol) && !strcmp(s->dirty[i].name, name))
+			break;
+	if (i == s->nr_dirty && s->nr_dirty == s->cap_dirty) {
+		size_t cap = s->cap_dirty ? s->cap_dirty * 2 : 16;
+
+		d = realloc(s->dirty, cap * sizeof(*d));
+		if (!d)
+			goto out;
+		s->dirty = d;
+		s->cap_dirty = cap;
+	}
+	if (i == s->nr_dirty) {
+		snprintf(s->dirty[i].vol, sizeof(s->dirty[i].vol), "%s", vol);
+		snprintf(s->dirty[i].name, sizeof(s->dirty[i].name), "%s", name);
+		s->nr_dirty++;
+	}
+	s->dirty[i].noted_us = monotonic_us();
+out:
+	pthread_mutex_unlock(&s->lock);
 }
 
 /* Until a kick (a write left the space low or found no room) or the clock. */
@@ -282,7 +309,8 @@ static void space_kick(struct cf_space *s)
 
 int cf_space_start(struct cf_space *s, int dev_fd, const char *cache_dir,
 		   const struct cache_limits *lim,
-		   bool (*in_use)(void *ctx, const char *blob_id), void *ctx)
+		   bool (*in_use)(void *ctx, const char *domain,
+				  const char *blob_id), void *ctx)
 {
 	int ret;
 
@@ -320,6 +348,9 @@ void cf_space_stop(struct cf_space *s)
 		close(s->kick_fd);
 	pthread_cond_destroy(&s->done);
 	pthread_mutex_destroy(&s->lock);
+	space_index_free(&s->index);
+	free(s->dirty);
+	s->dirty = NULL;
 }
 
 void cf_space_wrote(struct cf_space *s)

@@ -145,6 +145,34 @@ TEST_F_TIMEOUT(space, culling_keeps_a_small_cache_working, 600)
 		ktest_daemon_dump_log(&self->d);
 }
 
+/*
+ * nydus-snapshotter's default: one domain (volume) per image. Each volume
+ * is also 257 directories (1 MiB here), which only culling the emptied
+ * volumes themselves gives back.
+ */
+TEST_F_TIMEOUT(space, one_volume_per_image_keeps_working, 900)
+{
+	char cache[PATH_MAX + 16];
+	uint64_t culled = 0, vols = 0, errors = 0;
+	unsigned int lowest;
+	int good;
+
+	snprintf(cache, sizeof(cache), "%s/cache", self->disk);
+	ASSERT_EQ(0, ktest_daemon_start_in(&self->d, cache, self->blobs, NULL));
+	good = read_all_images(self, NULL, &lowest);
+	ASSERT_EQ(0, ktest_daemon_counter(&self->d, "frontend.culled", &culled));
+	ASSERT_EQ(0, ktest_daemon_counter(&self->d, "frontend.culled_volumes", &vols));
+	ASSERT_EQ(0, ktest_daemon_counter(&self->d, "frontend.read_errors", &errors));
+	TH_LOG("one volume per image: %d of %d images read right through a %d MiB cache; %llu cache files and %llu volumes culled; lowest free space %u%%; %llu read errors",
+	       good, IMAGES, DISK_MB, (unsigned long long)culled,
+	       (unsigned long long)vols, lowest, (unsigned long long)errors);
+	EXPECT_EQ(IMAGES, good);
+	EXPECT_EQ(0, errors);
+	EXPECT_LT(0, vols);
+	if (good != IMAGES)
+		ktest_daemon_dump_log(&self->d);
+}
+
 TEST_F_TIMEOUT(space, without_culling_the_same_run_fails, 600)
 {
 	const char *extra[] = { "--cache-limits", "off", NULL };
