@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -208,14 +209,43 @@ int cachefiles_dev_cull(int dev_fd, const char *name)
 	return dev_command(dev_fd, "cull %s", name);
 }
 
+/*
+ * The device number of the cachefiles misc device: from its node, or in a
+ * container without one from /proc/misc ("<minor> cachefiles", major 10).
+ */
+static int cachefiles_dev_number(dev_t *rdev)
+{
+	unsigned int minor;
+	struct stat dev;
+	char name[64];
+	FILE *f;
+	int ret = -ENOENT;
+
+	if (!stat(CACHEFILES_DEV_PATH, &dev) && S_ISCHR(dev.st_mode)) {
+		*rdev = dev.st_rdev;
+		return 0;
+	}
+	f = fopen("/proc/misc", "re");
+	if (!f)
+		return -errno;
+	while (ret && fscanf(f, "%u %63s", &minor, name) == 2)
+		if (!strcmp(name, "cachefiles")) {
+			*rdev = makedev(10, minor);
+			ret = 0;
+		}
+	fclose(f);
+	return ret;
+}
+
 int cachefiles_dev_check_held(int dev_fd)
 {
-	struct stat held, dev;
+	struct stat held;
+	dev_t rdev = 0;
 
 	if (fstat(dev_fd, &held))
 		return -errno;
-	if (!S_ISCHR(held.st_mode) ||
-	    (!stat(CACHEFILES_DEV_PATH, &dev) && dev.st_rdev != held.st_rdev)) {
+	if (!S_ISCHR(held.st_mode) || cachefiles_dev_number(&rdev) ||
+	    rdev != held.st_rdev) {
 		log_error("the descriptor handed over (fd %d) is not %s; not taking it over",
 			  dev_fd, CACHEFILES_DEV_PATH);
 		return -ENOTTY;
