@@ -131,38 +131,50 @@ static unsigned int cull_empty_volumes(struct cf_space *s, int cache_fd)
  */
 static void locate_released(struct cf_space *s, int cache_fd)
 {
-	uint64_t now = monotonic_us();
-	struct space_dirty d;
-	size_t i = 0;
-	int ret;
+	struct space_dirty *todo;
+	size_t i, j, n;
+	uint64_t now;
+	bool *done;
 
+	/* What was noted until now: later releases wait for the next tick. */
 	pthread_mutex_lock(&s->lock);
-	while (i < s->nr_dirty) {
-		d = s->dirty[i];
-		pthread_mutex_unlock(&s->lock);
-		ret = space_index_locate(&s->index, cache_fd, d.vol, d.name);
-		pthread_mutex_lock(&s->lock);
-		/* The list may have moved meanwhile: find the entry again. */
-		for (i = 0; i < s->nr_dirty; i++)
-			if (!strcmp(s->dirty[i].vol, d.vol) &&
-			    !strcmp(s->dirty[i].name, d.name))
-				break;
-		if (i == s->nr_dirty) {
-			i = 0;
+	n = s->nr_dirty;
+	todo = n ? malloc(n * sizeof(*todo)) : NULL;
+	if (todo)
+		memcpy(todo, s->dirty, n * sizeof(*todo));
+	pthread_mutex_unlock(&s->lock);
+	done = todo ? calloc(n, sizeof(*done)) : NULL;
+	if (!done) {
+		free(todo);
+		return;
+	}
+	now = monotonic_us();
+	for (i = 0; i < n; i++)
+		done[i] = space_index_locate(&s->index, cache_fd, todo[i].vol,
+					     todo[i].name) != -ENOENT ||
+			  now - todo[i].noted_us >= DIRTY_KEEP_US;
+	pthread_mutex_lock(&s->lock);
+	for (i = 0; i < n; i++) {
+		if (!done[i])
 			continue;
-		}
-		if (ret != -ENOENT || now - s->dirty[i].noted_us >= DIRTY_KEEP_US)
-			s->dirty[i] = s->dirty[--s->nr_dirty];
-		else
-			i++;
+		for (j = 0; j < s->nr_dirty; j++)
+			if (!strcmp(s->dirty[j].vol, todo[i].vol) &&
+			    !strcmp(s->dirty[j].name, todo[i].name) &&
+			    s->dirty[j].noted_us == todo[i].noted_us) {
+				s->dirty[j] = s->dirty[--s->nr_dirty];
+				break;
+			}
 	}
 	pthread_mutex_unlock(&s->lock);
+	free(done);
+	free(todo);
 }
 
 static void space_pass(struct cf_space *s, int cache_fd)
 {
 	struct space_index *ix = &s->index;
 	unsigned int b, f, n = 0, busy = 0, vols;
+	uint64_t t0;
 	struct shortfall need;
 	struct statvfs sv;
 	uint64_t bytes = 0;
@@ -173,8 +185,13 @@ static void space_pass(struct cf_space *s, int cache_fd)
 	 * Kept up to date on every tick, low or not: when the space runs
 	 * low there is no time to read hundreds of volumes.
 	 */
+	t0 = monotonic_us();
 	space_index_scan(ix, cache_fd);
 	locate_released(s, cache_fd);
+	if (monotonic_us() - t0 > 1000000)
+		log_debug("space: index of %zu files in %zu volumes, up to date in %llu ms",
+			  ix->nr, ix->nr_vols,
+			  (unsigned long long)(monotonic_us() - t0) / 1000);
 	pthread_mutex_lock(&s->lock);
 	s->stats.volume_scans = ix->volume_scans;
 	pthread_mutex_unlock(&s->lock);
@@ -274,6 +291,15 @@ static void *space_thread(void *arg)
 	int cache_fd = -1;
 
 	snprintf(path, sizeof(path), "%s/cache", s->cache_dir);
+	/*
+	 * What the cache holds at the start is read now, before mounts make
+	 * more; every later file is learnt from its release.
+	 */
+	cache_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cache_fd >= 0)
+		space_index_scan(&s->index, cache_fd);
+	else if (errno == ENOENT)
+		space_index_empty(&s->index);
 	for (;;) {
 		space_wait(s);
 		pthread_mutex_lock(&s->lock);

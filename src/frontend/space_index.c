@@ -11,6 +11,7 @@
 
 #include "compiler.h"
 #include "cull.h"
+#include "log.h"
 #include "space_index.h"
 
 static void candidate_set_use(struct cull_candidate *x, const struct stat *st)
@@ -116,14 +117,29 @@ static int collect_volume(int vol_fd, const char *vol, void *arg)
 	struct cull_volume *v;
 	int fd;
 
+	uint64_t t0 = monotonic_us();
+
 	fd = dup(vol_fd);
 	if (fd >= 0)
 		cachefiles_for_each_fan(fd, collect_fan, &x);
 	ix->volume_scans++;
+	log_debug("space: volume %s read in %llu ms: %u cache files", vol,
+		  (unsigned long long)(monotonic_us() - t0) / 1000, x.files);
 	v = volume_get(ix, vol);
 	if (v)
 		v->files = x.files;
 	return 0;
+}
+
+static void rescan_volume(struct space_index *ix, int cache_fd,
+			  const char *vol)
+{
+	int fd = openat(cache_fd, vol, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	collect_volume(fd, vol, ix);
+	close(fd);
 }
 
 int space_index_locate(struct space_index *ix, int cache_fd, const char *vol,
@@ -182,12 +198,50 @@ static int by_use(const void *a, const void *b)
 	return (x->used > y->used) - (x->used < y->used);
 }
 
+struct names {
+	char (*v)[NAME_MAX + 1];
+	size_t nr, cap;
+};
+
+static int note_volume(int vol_fd, const char *vol, void *arg)
+{
+	struct names *n = arg;
+	void *v;
+
+	(void)vol_fd;
+	if (n->nr == n->cap) {
+		n->cap = n->cap ? n->cap * 2 : 64;
+		v = realloc(n->v, n->cap * sizeof(*n->v));
+		if (!v)
+			return -ENOMEM;
+		n->v = v;
+	}
+	snprintf(n->v[n->nr++], sizeof(*n->v), "%s", vol);
+	return 0;
+}
+
 void space_index_scan(struct space_index *ix, int cache_fd)
 {
+	struct names n = { 0 };
+	size_t i;
+
 	if (ix->scanned)
 		return;
+	/*
+	 * The volumes there now: those made meanwhile are learnt from their
+	 * releases (a readdir would go on finding them, and never end while
+	 * images are mounted faster than volumes are read).
+	 */
 	ix->nr = ix->nr_vols = 0;
-	cachefiles_for_each_volume(cache_fd, collect_volume, ix);
+	cachefiles_for_each_volume(cache_fd, note_volume, &n);
+	for (i = 0; i < n.nr; i++)
+		rescan_volume(ix, cache_fd, n.v[i]);
+	free(n.v);
+	ix->scanned = true;
+}
+
+void space_index_empty(struct space_index *ix)
+{
 	ix->scanned = true;
 }
 

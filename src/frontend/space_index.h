@@ -40,8 +40,10 @@ struct space_index {
 	uint64_t volume_scans;		/* volumes read, for the stats */
 };
 
-/* Read the whole cache, the first time only. */
+/* Read the volumes of the cache, the first time only. */
 void space_index_scan(struct space_index *ix, int cache_fd);
+/* There is no cache yet: nothing to read, everything comes by release. */
+void space_index_empty(struct space_index *ix);
 /*
  * Learn where file @name ("D<blob id>") of volume @vol ("Ierofs,<domain>")
  * is: 0 when it is known (now or before), -ENOENT when it is not there.

@@ -79,6 +79,9 @@ FIXTURE_TEARDOWN(space)
 		ktest_daemon_stop(&self->d);
 	if (self->mounted)
 		umount2(self->disk, MNT_DETACH);
+	/* The 256 MiB image lives on the guest's scratch disk: give it back. */
+	if (self->dir[0])
+		run("rm -rf %s%s", self->dir, "");
 }
 
 static unsigned int free_percent(const char *dir)

@@ -53,7 +53,8 @@ static size_t put_msg(struct cachefiles_frontend *fe, uint32_t msg_id,
 	};
 
 	memcpy(fe->msg, &m, sizeof(m));
-	memcpy(fe->msg + sizeof(m), payload, len);
+	if (len)
+		memcpy(fe->msg + sizeof(m), payload, len);
 	return sizeof(m) + len;
 }
 
