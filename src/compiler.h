@@ -2,6 +2,7 @@
 #ifndef FSCACHED_COMPILER_H
 #define FSCACHED_COMPILER_H
 
+#include <errno.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -31,6 +32,27 @@ static inline uint64_t monotonic_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* @us from now on @clock: a deadline for pthread_cond_timedwait(). */
+static inline void timespec_in_us(clockid_t clock, uint64_t us,
+				  struct timespec *ts)
+{
+	clock_gettime(clock, ts);
+	ts->tv_sec += us / 1000000;
+	ts->tv_nsec += (long)(us % 1000000) * 1000;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+static inline void sleep_ms(unsigned int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
 }
 
 #endif

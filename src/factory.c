@@ -142,13 +142,8 @@ static void *factory_checker(void *arg)
 
 	pthread_mutex_lock(&f->lock);
 	while (!f->stopping) {
-		clock_gettime(CLOCK_MONOTONIC, &deadline);
-		deadline.tv_sec += f->interval_ms / 1000;
-		deadline.tv_nsec += (f->interval_ms % 1000) * 1000000L;
-		if (deadline.tv_nsec >= 1000000000L) {
-			deadline.tv_sec++;
-			deadline.tv_nsec -= 1000000000L;
-		}
+		timespec_in_us(CLOCK_MONOTONIC, f->interval_ms * 1000ULL,
+			       &deadline);
 		pthread_cond_timedwait(&f->wake, &f->lock, &deadline);
 		if (f->stopping)
 			break;

@@ -86,13 +86,7 @@ bool netwatch_wait_online(uint64_t deadline_us)
 	while (!nw.online && (now = monotonic_us()) < deadline_us) {
 		/* Condition variables wait on CLOCK_REALTIME by default. */
 		left = MIN(deadline_us - now, 1000000ULL);
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += left / 1000000;
-		until.tv_nsec += (left % 1000000) * 1000;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
+		timespec_in_us(CLOCK_REALTIME, left, &until);
 		pthread_cond_timedwait(&nw.changed, &nw.lock, &until);
 	}
 	online = nw.online;

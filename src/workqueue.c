@@ -33,8 +33,7 @@ static bool worker_wait(struct worker *worker)
 		pthread_cond_wait(&wq->more, &wq->lock);
 		return true;
 	}
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += WQ_STANDIN_IDLE_MS / 1000;
+	timespec_in_us(CLOCK_REALTIME, WQ_STANDIN_IDLE_MS * 1000ULL, &until);
 	return pthread_cond_timedwait(&wq->more, &wq->lock, &until) != ETIMEDOUT ||
 	       !workqueue_empty(wq);
 }
@@ -159,12 +158,7 @@ static void *workqueue_watch(void *arg)
 			/* Give it the time to take an item. */
 			since = now;
 		}
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += 100 * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
+		timespec_in_us(CLOCK_REALTIME, 100 * 1000, &until);
 		pthread_cond_timedwait(&wq->watch, &wq->lock, &until);
 	}
 	pthread_mutex_unlock(&wq->lock);

@@ -525,14 +525,6 @@ static unsigned int backoff_ms(struct http_client *c, unsigned int attempt,
 	return delay / 2 + rand_r(&c->seed) % (delay / 2 + 1);
 }
 
-static void sleep_ms(unsigned int ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
-
 /* A streamed GET goes on after what was consumed already. */
 static void call_resume(struct http_call *call)
 {

@@ -110,13 +110,6 @@ out:
 	return ret;
 }
 
-static void sleep_ms(unsigned int ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
 static void recheck_one(struct cf_recheck *r, const struct recheck_item *it)
 {
 	unsigned char md[32];

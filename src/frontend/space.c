@@ -89,7 +89,7 @@ static void space_shortfall(const struct statvfs *sv,
 }
 
 #define VOLUME_PREFIX	"Ierofs,"
-/* A released volume is read again by the passes of this long after. */
+/* How long a released blob's file is looked for (cf_space_released()). */
 #define DIRTY_KEEP_US	(2 * 1000000ULL)
 
 /*
@@ -192,9 +192,6 @@ static void space_pass(struct cf_space *s, int cache_fd)
 		log_debug("space: index of %zu files in %zu volumes, up to date in %llu ms",
 			  ix->nr, ix->nr_vols,
 			  (unsigned long long)(monotonic_us() - t0) / 1000);
-	pthread_mutex_lock(&s->lock);
-	s->stats.volume_scans = ix->volume_scans;
-	pthread_mutex_unlock(&s->lock);
 	if (statvfs(s->cache_dir, &sv))
 		return;
 	free_percent(&sv, &b, &f);
@@ -395,13 +392,7 @@ void cf_space_make_room(struct cf_space *s, unsigned int ms)
 
 	if (!s->running)
 		return;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
+	timespec_in_us(CLOCK_REALTIME, ms * 1000ULL, &ts);
 	pthread_mutex_lock(&s->lock);
 	/* A pass that starts after this call: one running may have looked already. */
 	want = s->passes + (s->in_pass ? 2 : 1);

@@ -26,7 +26,6 @@ struct cf_space_stats {
 	uint64_t culled;		/* cache files culled */
 	uint64_t culled_bytes;
 	uint64_t culled_volumes;	/* volume directories left empty */
-	uint64_t volume_scans;		/* volumes read by passes */
 };
 
 /* A blob released from a volume: its file may be new. */

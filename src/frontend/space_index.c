@@ -122,7 +122,6 @@ static int collect_volume(int vol_fd, const char *vol, void *arg)
 	fd = dup(vol_fd);
 	if (fd >= 0)
 		cachefiles_for_each_fan(fd, collect_fan, &x);
-	ix->volume_scans++;
 	log_debug("space: volume %s read in %llu ms: %u cache files", vol,
 		  (unsigned long long)(monotonic_us() - t0) / 1000, x.files);
 	v = volume_get(ix, vol);

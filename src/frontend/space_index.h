@@ -37,7 +37,6 @@ struct space_index {
 	struct cull_volume *vols;
 	size_t nr_vols, cap_vols;
 	bool scanned;			/* the first full scan is done */
-	uint64_t volume_scans;		/* volumes read, for the stats */
 };
 
 /* Read the volumes of the cache, the first time only. */
