@@ -38,9 +38,9 @@ endif
 
 # liburing is only for the /dev/cachefiles front end.
 ifeq ($(NO_FSCACHE),1)
-PKGS     := json-c libcrypto libcurl libmicrohttpd libnl-route-3.0
+PKGS     := json-c libcrypto libcurl libmicrohttpd libnl-route-3.0 liblz4 libzstd zlib libblake3 libisal
 else
-PKGS     := json-c libcrypto libcurl libmicrohttpd libnl-route-3.0 liburing
+PKGS     := json-c libcrypto libcurl libmicrohttpd libnl-route-3.0 liblz4 libzstd zlib libblake3 libisal liburing
 endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo $(PKGS:%=-l%) | sed 's/-llib/-l/g')
@@ -58,7 +58,8 @@ ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) $(FEATURES) \
 	    -I. -Isrc -Itests/harness -Itests/kernel -Itests/backend -MMD -MP $(PKG_CFLAGS)
 ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS) -pthread
 
-LIB_SRCS := src/log.c src/netwatch.c src/notify.c src/fdpass.c src/supervisor.c src/handover.c src/daemon.c src/blob_id.c src/erofs.c src/config.c src/config_edit.c src/factory.c src/workqueue.c \
+LIB_SRCS := src/digest.c src/bootstrap.c src/format/rafs.c src/format/blob_meta.c src/format/decompress.c \
+	    src/log.c src/netwatch.c src/notify.c src/fdpass.c src/supervisor.c src/handover.c src/daemon.c src/blob_id.c src/erofs.c src/config.c src/config_edit.c src/factory.c src/workqueue.c \
 	    src/backend/backend.c src/backend/localfs.c src/backend/sign.c \
 	    src/backend/http_client.c src/backend/http_net.c src/backend/http_config.c src/backend/www_auth.c \
 	    src/backend/remote.c src/backend/http.c src/backend/registry.c \
@@ -66,7 +67,7 @@ LIB_SRCS := src/log.c src/netwatch.c src/notify.c src/fdpass.c src/supervisor.c 
 	    src/cache/cache_mgr.c src/cache/dummy.c src/cache/range_lock.c \
 	    src/cache/readahead.c src/cache/fill_group.c src/cache/prefetch.c src/cache/verify.c
 ifneq ($(NO_FSCACHE),1)
-LIB_SRCS += src/cache/fscache.c src/frontend/cachefiles.c src/frontend/requests.c \
+LIB_SRCS += src/cache/fscache.c src/cache/nydus.c src/cache/nydus_meta.c src/frontend/cachefiles.c src/frontend/requests.c \
 	    src/frontend/cachefiles_msg.c src/frontend/device.c src/frontend/cull.c src/frontend/recheck.c src/frontend/space.c src/frontend/space_index.c \
 	    src/frontend/objects.c
 else

@@ -21,6 +21,8 @@ struct binding {
 	struct fscached_config *cfg;
 	unsigned int nr_blobs;
 	char (*blobs)[EROFS_DEVICE_TAG_MAX + 1];
+	struct rafs_blob *rafs;		/* a RAFS image: per blob, or NULL */
+	unsigned char **digests;	/* per blob, or NULL */
 };
 
 void bindings_init(struct bindings *b)
@@ -37,6 +39,14 @@ static void binding_free(struct binding *bd)
 	free(bd->domain);
 	free(bd->fsid);
 	free(bd->metadata_path);
+	if (bd->digests) {
+		unsigned int i;
+
+		for (i = 0; i < bd->nr_blobs; i++)
+			free(bd->digests[i]);
+		free(bd->digests);
+	}
+	free(bd->rafs);
 	free(bd->blobs);
 	free(bd);
 }
@@ -67,20 +77,26 @@ static struct binding *binding_find(struct bindings *b, const char *domain,
 
 static int bindings_save_locked(struct bindings *b);
 
-int bindings_add(struct bindings *b, const char *domain, const char *fsid,
-		 const char *metadata_path, struct fscached_config *cfg,
-		 char tags[][EROFS_DEVICE_TAG_MAX + 1], unsigned int nr_tags)
+int bindings_add_image(struct bindings *b, const char *domain,
+		       const char *fsid, const char *metadata_path,
+		       struct fscached_config *cfg, struct bootstrap_info *bi)
 {
 	struct binding *bd = calloc(1, sizeof(*bd));
 	int ret = 0;
 
 	if (!bd) {
 		config_free(cfg);
+		bootstrap_info_free(bi);
 		return -ENOMEM;
 	}
 	bd->cfg = cfg;
 	bd->domain = strdup(domain);
 	bd->fsid = strdup(fsid);
+	bd->nr_blobs = bi->nr_blobs;
+	bd->blobs = bi->tags;
+	bd->rafs = bi->rafs;
+	bd->digests = bi->digests;
+	memset(bi, 0, sizeof(*bi));
 	if (metadata_path && *metadata_path) {
 		bd->metadata_path = strdup(metadata_path);
 		if (!bd->metadata_path) {
@@ -88,13 +104,7 @@ int bindings_add(struct bindings *b, const char *domain, const char *fsid,
 			return -ENOMEM;
 		}
 	}
-	if (nr_tags) {
-		bd->blobs = calloc(nr_tags, sizeof(*bd->blobs));
-		if (bd->blobs)
-			memcpy(bd->blobs, tags, nr_tags * sizeof(*bd->blobs));
-	}
-	bd->nr_blobs = nr_tags;
-	if (!bd->domain || !bd->fsid || (nr_tags && !bd->blobs)) {
+	if (!bd->domain || !bd->fsid) {
 		binding_free(bd);
 		return -ENOMEM;
 	}
@@ -110,6 +120,23 @@ int bindings_add(struct bindings *b, const char *domain, const char *fsid,
 	if (ret)
 		binding_free(bd);
 	return ret;
+}
+
+int bindings_add(struct bindings *b, const char *domain, const char *fsid,
+		 const char *metadata_path, struct fscached_config *cfg,
+		 char tags[][EROFS_DEVICE_TAG_MAX + 1], unsigned int nr_tags)
+{
+	struct bootstrap_info bi = { .nr_blobs = nr_tags };
+
+	if (nr_tags) {
+		bi.tags = calloc(nr_tags, sizeof(*bi.tags));
+		if (!bi.tags) {
+			config_free(cfg);
+			return -ENOMEM;
+		}
+		memcpy(bi.tags, tags, nr_tags * sizeof(*bi.tags));
+	}
+	return bindings_add_image(b, domain, fsid, metadata_path, cfg, &bi);
 }
 
 int bindings_remove(struct bindings *b, const char *domain, const char *fsid)
@@ -154,24 +181,55 @@ int bindings_remove_domain(struct bindings *b, const char *domain)
 	return count ? count : -ENOENT;
 }
 
-static bool binding_has_blob(const struct binding *bd, const char *blob_id)
+/* The index of @blob_id among the image's data blobs, or -1. */
+static int binding_blob_index(const struct binding *bd, const char *blob_id)
 {
 	unsigned int i;
 
 	for (i = 0; i < bd->nr_blobs; i++)
 		if (!strcmp(bd->blobs[i], blob_id))
-			return true;
-	return false;
+			return (int)i;
+	return -1;
 }
 
-struct fscached_config *bindings_resolve(struct bindings *b,
-					 const char *domain,
-					 const char *blob_id)
+/* Called with b->lock held: how @found serves @blob_id. */
+static int binding_source(const struct binding *bd, const char *blob_id,
+			  struct blob_source *src)
+{
+	int i = binding_blob_index(bd, blob_id);
+
+	memset(src, 0, sizeof(*src));
+	/* The bootstrap itself comes from its local copy, as with nydusd. */
+	if (bd->metadata_path && !strcmp(bd->fsid, blob_id))
+		src->cfg = config_new_blob_file(bd->cfg, bd->metadata_path);
+	else
+		src->cfg = config_dup(bd->cfg);
+	if (!src->cfg)
+		return -ENOMEM;
+	if (i < 0 || !bd->rafs || !strcmp(bd->fsid, blob_id))
+		return 0;
+	src->is_rafs = true;
+	src->rafs = bd->rafs[i];
+	if (bd->digests && bd->digests[i]) {
+		size_t n = (size_t)src->rafs.chunk_count * 32;
+
+		src->digests = malloc(n);
+		if (!src->digests) {
+			blob_source_release(src);
+			return -ENOMEM;
+		}
+		memcpy(src->digests, bd->digests[i], n);
+	}
+	return 0;
+}
+
+int bindings_resolve_source(struct bindings *b, const char *domain,
+			    const char *blob_id, struct blob_source *src)
 {
 	struct binding *bd, *found = NULL, *only = NULL;
-	struct fscached_config *cfg = NULL;
 	unsigned int in_domain = 0;
 	bool tags_known = false;
+	int ret = -ENOENT;
 
 	pthread_mutex_lock(&b->lock);
 	list_for_each_entry(bd, &b->list, node) {
@@ -180,19 +238,32 @@ struct fscached_config *bindings_resolve(struct bindings *b,
 		in_domain++;
 		only = bd;
 		tags_known |= bd->nr_blobs > 0;
-		if (!strcmp(bd->fsid, blob_id) || binding_has_blob(bd, blob_id)) {
+		if (!strcmp(bd->fsid, blob_id) ||
+		    binding_blob_index(bd, blob_id) >= 0) {
 			found = bd;
 			break;
 		}
 	}
 	if (!found && in_domain == 1 && !tags_known)
 		found = only;
-	/* The bootstrap itself comes from its local copy, as with nydusd. */
-	if (found && found->metadata_path && !strcmp(found->fsid, blob_id))
-		cfg = config_new_blob_file(found->cfg, found->metadata_path);
-	else if (found)
-		cfg = config_dup(found->cfg);
+	if (found)
+		ret = binding_source(found, blob_id, src);
 	pthread_mutex_unlock(&b->lock);
+	return ret;
+}
+
+struct fscached_config *bindings_resolve(struct bindings *b,
+					 const char *domain,
+					 const char *blob_id)
+{
+	struct blob_source src;
+	struct fscached_config *cfg;
+
+	if (bindings_resolve_source(b, domain, blob_id, &src))
+		return NULL;
+	cfg = src.cfg;
+	src.cfg = NULL;
+	blob_source_release(&src);
 	return cfg;
 }
 
@@ -361,9 +432,30 @@ static int bindings_load_one(struct bindings *b, struct json_object *img,
 	if (!json_object_object_get_ex(img, "metadata_path", &meta) ||
 	    !json_object_is_type(meta, json_type_string))
 		meta = NULL;
-	ret = bindings_add(b, json_object_get_string(domain),
-			   json_object_get_string(fsid),
-			   meta ? json_object_get_string(meta) : NULL, cfg, tags, nr);
+	/*
+	 * A RAFS image's blob layout is not in the state: read it again
+	 * from the bootstrap, which must still be there.
+	 */
+	if (meta) {
+		char berr[256] = "";
+		struct bootstrap_info bi;
+
+		ret = bootstrap_read(json_object_get_string(meta), cfg->validate,
+				     &bi, berr, sizeof(berr));
+		if (ret) {
+			config_free(cfg);
+			snprintf(err, errlen, "images[%u]: metadata_path %s: %s", i,
+				 json_object_get_string(meta), berr);
+			goto out;
+		}
+		ret = bindings_add_image(b, json_object_get_string(domain),
+					 json_object_get_string(fsid),
+					 json_object_get_string(meta), cfg, &bi);
+	} else {
+		ret = bindings_add(b, json_object_get_string(domain),
+				   json_object_get_string(fsid), NULL, cfg,
+				   tags, nr);
+	}
 	if (ret == -EEXIST)
 		ret = state_error(err, errlen, i, "bound twice");
 out:

@@ -10,6 +10,7 @@
 
 #include <pthread.h>
 
+#include "bootstrap.h"
 #include "erofs.h"
 #include "list.h"
 
@@ -38,6 +39,14 @@ void bindings_destroy(struct bindings *b);
 int bindings_add(struct bindings *b, const char *domain, const char *fsid,
 		 const char *metadata_path, struct fscached_config *cfg,
 		 char tags[][EROFS_DEVICE_TAG_MAX + 1], unsigned int nr_tags);
+/*
+ * The same with what bootstrap_read() found (@bi taken over, also on
+ * error): a RAFS image's data blobs are then served through their chunk
+ * maps.
+ */
+int bindings_add_image(struct bindings *b, const char *domain,
+		       const char *fsid, const char *metadata_path,
+		       struct fscached_config *cfg, struct bootstrap_info *bi);
 /* -ENOENT when it was not bound. */
 int bindings_remove(struct bindings *b, const char *domain, const char *fsid);
 /* Every image of @domain: how many, or -ENOENT when none was bound. */
@@ -51,6 +60,12 @@ int bindings_remove_domain(struct bindings *b, const char *domain);
 struct fscached_config *bindings_resolve(struct bindings *b,
 					 const char *domain,
 					 const char *blob_id);
+/*
+ * The same, with how the blob is laid out: 0 and @src filled (the caller
+ * releases it), or -ENOENT, -ENOMEM.
+ */
+int bindings_resolve_source(struct bindings *b, const char *domain,
+			    const char *blob_id, struct blob_source *src);
 /*
  * Apply @u to the configurations of bound images with id @id (NULL: all)
  * that take any of it, for the blobs opened from now on; returns how many.

@@ -32,17 +32,19 @@ static void daemon_set_state(struct daemon *d, const char *state)
  * anything else by the one of --config or --blob-dir, if there is one.
  */
 static int resolve_blob(void *ctx, const char *domain, const char *blob_id,
-			struct fscached_config **cfg)
+			struct blob_source *src)
 {
 	struct daemon *d = ctx;
+	int ret;
 
-	*cfg = bindings_resolve(&d->bindings, domain, blob_id);
-	if (!*cfg && d->config) {
-		pthread_mutex_lock(&d->config_lock);
-		*cfg = config_dup(d->config);
-		pthread_mutex_unlock(&d->config_lock);
-	}
-	return *cfg ? 0 : -ENOENT;
+	ret = bindings_resolve_source(&d->bindings, domain, blob_id, src);
+	if (ret != -ENOENT || !d->config)
+		return ret;
+	memset(src, 0, sizeof(*src));
+	pthread_mutex_lock(&d->config_lock);
+	src->cfg = config_dup(d->config);
+	pthread_mutex_unlock(&d->config_lock);
+	return src->cfg ? 0 : -ENOMEM;
 }
 
 /* Begin a clean shutdown, whatever the daemon is doing. */

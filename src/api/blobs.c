@@ -22,7 +22,6 @@
 #include "server.h"
 
 /* What a bootstrap's superblock and device table need, at most. */
-#define BOOTSTRAP_HEAD	(64 * 1024)
 
 static const char *get_string(struct json_object *o, const char *key)
 {
@@ -130,55 +129,6 @@ static struct json_object *body_config(struct json_object *body,
 	return v2;
 }
 
-/* The data blobs a bootstrap names, read from its local copy. */
-/* The first bytes of a regular file: never wait on a FIFO or a device. */
-static ssize_t read_head(const char *path, char *buf, size_t len)
-{
-	struct stat st;
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st))
-		n = -errno;
-	else if (!S_ISREG(st.st_mode))
-		n = -EINVAL;
-	else if ((n = pread(fd, buf, len, 0)) < 0)
-		n = -errno;
-	close(fd);
-	return n;
-}
-
-static int bootstrap_tags(const char *path,
-			  char tags[][EROFS_DEVICE_TAG_MAX + 1],
-			  struct api_response *resp)
-{
-	char *head = malloc(BOOTSTRAP_HEAD);
-	ssize_t n;
-	int ret;
-
-	if (!head) {
-		api_error(resp, 500, "InternalError", "out of memory");
-		return -ENOMEM;
-	}
-	n = read_head(path, head, BOOTSTRAP_HEAD);
-	if (n < 0) {
-		api_error(resp, 400, "InvalidRequest", "metadata_path %s: %s", path,
-			  n == -EINVAL ? "not a regular file" : strerror(-n));
-		free(head);
-		return n;
-	}
-	ret = erofs_device_tags(head, n, tags, BINDINGS_MAX_BLOBS);
-	free(head);
-	if (ret < 0)
-		api_error(resp, 400, "InvalidRequest",
-			  "metadata_path %s: not an EROFS bootstrap with named data blobs",
-			  path);
-	return ret;
-}
-
 void api_put_blobs(void *ctx, const struct api_request *req,
 		      struct api_response *resp)
 {
@@ -186,13 +136,15 @@ void api_put_blobs(void *ctx, const struct api_request *req,
 		"type", "id", "domain_id", "config", "config_v2",
 		"metadata_path", NULL
 	};
-	char (*tags)[EROFS_DEVICE_TAG_MAX + 1] = NULL;
+	struct bootstrap_info bi = { 0 };
 	const struct api_daemon *d = ctx;
+	unsigned int nr_blobs;
+	bool rafs;
 	struct json_object *body, *cfgobj = NULL, *v;
 	struct fscached_config *cfg = NULL;
 	const char *type, *fsid, *domain, *meta, *bad;
 	char err[CONFIG_ERR_MAX];
-	int ret, nr_tags = 0;
+	int ret;
 
 	body = api_body_object(req, resp);
 	if (!body)
@@ -237,30 +189,33 @@ void api_put_blobs(void *ctx, const struct api_request *req,
 		goto out;
 	}
 	if (meta) {
-		tags = calloc(BINDINGS_MAX_BLOBS, sizeof(*tags));
-		if (!tags) {
-			api_error(resp, 500, "InternalError", "out of memory");
+		char berr[512] = "";
+
+		ret = bootstrap_read(meta, cfg->validate, &bi, berr, sizeof(berr));
+		if (ret) {
+			api_error(resp, 400, "InvalidRequest", "metadata_path %s: %s",
+				  meta, berr);
+			log_warn("refusing to bind image %s: metadata_path %s: %s",
+				 fsid, meta, berr);
 			goto out;
 		}
-		nr_tags = bootstrap_tags(meta, tags, resp);
 	}
-	if (nr_tags >= 0) {
-		ret = bindings_add(d->bindings, domain, fsid, meta, cfg, tags,
-				   nr_tags);
-		cfg = NULL;
-		if (ret == -EEXIST)
-			api_error(resp, 409, "AlreadyExists",
-				  "%s is bound in domain %s already", fsid, domain);
-		else if (ret)
-			api_error(resp, 500, "InternalError", "%s", strerror(-ret));
-		else
-			resp->status = 204;
-	}
+	nr_blobs = bi.nr_blobs;
+	rafs = bi.rafs != NULL;
+	ret = bindings_add_image(d->bindings, domain, fsid, meta, cfg, &bi);
+	cfg = NULL;
+	if (ret == -EEXIST)
+		api_error(resp, 409, "AlreadyExists",
+			  "%s is bound in domain %s already", fsid, domain);
+	else if (ret)
+		api_error(resp, 500, "InternalError", "%s", strerror(-ret));
+	else
+		resp->status = 204;
 	if (resp->status == 204)
-		log_info("bound image %s in domain %s (%d data blobs)", fsid,
-			 domain, nr_tags);
+		log_info("bound image %s in domain %s (%u data blobs%s)", fsid,
+			 domain, nr_blobs, rafs ? ", RAFS v6" : "");
 out:
-	free(tags);
+	bootstrap_info_free(&bi);
 	config_free(cfg);
 	json_object_put(cfgobj);
 	json_object_put(body);

@@ -31,6 +31,8 @@ struct fscached_config;
 struct json_object;
 struct prefetch;
 struct blob_verify;
+struct nydus_blob;
+struct rafs_blob;
 
 /* The cache file is written with O_DIRECT: everything aligned to this. */
 #define CACHE_BLOCK_SIZE	4096
@@ -50,8 +52,15 @@ struct blob_info {
 	const char *domain;	/* fsid or domain_id of the volume */
 	int cache_fd;		/* cache file to fill, or -1 */
 	uint64_t fetch_unit;	/* smallest fetch (power of two), 0: a block */
-	/* Where a cache may keep unnamed staging files (cache.validate). */
+	/*
+	 * Where a cache may keep unnamed staging files (cache.validate) and
+	 * what it keeps of blobs (nydus blob meta).
+	 */
 	const char *stage_dir;
+	/* A nydus data blob: its blob table entry. NULL: byte for byte. */
+	const struct rafs_blob *rafs;
+	/* cache.validate of a nydus blob: chunk digests, or NULL */
+	const unsigned char *chunk_digests;
 };
 
 struct blob_cache_stats {
@@ -71,6 +80,14 @@ struct blob_cache_stats {
 	uint64_t verified;	/* blobs fetched whole and validated */
 	uint64_t verified_bytes;
 	uint64_t digest_mismatches;	/* ... that had other bytes */
+	/* nydus data blobs */
+	uint64_t chunks_fetched;	/* chunks decoded and written */
+	uint64_t chunk_bytes;		/* their uncompressed bytes */
+	uint64_t compressed_bytes;	/* fetched for them */
+	uint64_t decompress_us;
+	uint64_t decode_errors;		/* chunks that did not decompress */
+	uint64_t chunks_verified;	/* chunk digests checked */
+	uint64_t meta_bytes;		/* blob meta fetched */
 };
 
 struct blob_cache {
@@ -91,6 +108,7 @@ struct blob_cache {
 	bool prefetch_started;		/* atomic */
 	struct prefetch *prefetch;	/* once started */
 	struct blob_verify *verify;	/* cache.validate, for a digest id */
+	struct nydus_blob *nydus;	/* a nydus data blob: its chunk map */
 };
 
 /* What the blob's first bytes said. */

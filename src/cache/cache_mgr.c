@@ -12,6 +12,7 @@
 #include "config.h"
 #include "erofs.h"
 #include "log.h"
+#include "nydus.h"
 #include "prefetch.h"
 #include "verify.h"
 
@@ -96,6 +97,9 @@ static void blob_cache_free(struct blob_cache *bc)
 		close(bc->cache_fd);
 	prefetch_free(bc->prefetch);
 	blob_verify_free(bc->verify);
+#ifdef FSCACHED_HAVE_FSCACHE
+	nydus_blob_release(bc);
+#endif
 	range_lock_destroy(&bc->inflight);
 	readahead_destroy(&bc->ra);
 	free(bc->id);
@@ -199,6 +203,13 @@ void blob_cache_stats_add(struct blob_cache_stats *sum,
 	sum->verified += counter_read(&s->verified);
 	sum->verified_bytes += counter_read(&s->verified_bytes);
 	sum->digest_mismatches += counter_read(&s->digest_mismatches);
+	sum->chunks_fetched += counter_read(&s->chunks_fetched);
+	sum->chunk_bytes += counter_read(&s->chunk_bytes);
+	sum->compressed_bytes += counter_read(&s->compressed_bytes);
+	sum->decompress_us += counter_read(&s->decompress_us);
+	sum->decode_errors += counter_read(&s->decode_errors);
+	sum->chunks_verified += counter_read(&s->chunks_verified);
+	sum->meta_bytes += counter_read(&s->meta_bytes);
 }
 
 void cache_mgr_stats_add(struct cache_mgr_stats *sum,
@@ -416,6 +427,13 @@ struct json_object *cache_mgr_stats_json(const struct cache_mgr_stats *st)
 	ADD("verified", st->cache.verified);
 	ADD("verified_bytes", st->cache.verified_bytes);
 	ADD("digest_mismatches", st->cache.digest_mismatches);
+	ADD("chunks_fetched", st->cache.chunks_fetched);
+	ADD("chunk_bytes", st->cache.chunk_bytes);
+	ADD("compressed_bytes", st->cache.compressed_bytes);
+	ADD("decompress_us", st->cache.decompress_us);
+	ADD("decode_errors", st->cache.decode_errors);
+	ADD("chunks_verified", st->cache.chunks_verified);
+	ADD("meta_bytes", st->cache.meta_bytes);
 	ADD("backend_opens", st->backend_opens);
 	ADD("backend_reads", st->backend_reads);
 	ADD("backend_read_bytes", st->backend_read_bytes);

@@ -23,7 +23,10 @@ static const struct blob_cache_ops dummy_blob_ops = {
 static int dummy_blob_init(struct cache_mgr *mgr, const struct blob_info *info,
 			   struct blob_cache *bc)
 {
-	(void)mgr, (void)info;
+	(void)mgr;
+	/* Its chunks must be decoded into a cache file. */
+	if (info->rafs)
+		return -EOPNOTSUPP;
 	bc->ops = &dummy_blob_ops;
 	return 0;
 }

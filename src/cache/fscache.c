@@ -16,6 +16,7 @@
 #include "compiler.h"
 #include "log.h"
 #include "config.h"
+#include "nydus.h"
 #include "verify.h"
 
 static int fscache_write_all(int fd, const void *buf, size_t len, uint64_t off)
@@ -279,6 +280,8 @@ static int fscache_blob_init(struct cache_mgr *mgr,
 	bc->cache_fd = fcntl(info->cache_fd, F_DUPFD_CLOEXEC, 3);
 	if (bc->cache_fd < 0)
 		return -errno;
+	if (info->rafs)
+		return nydus_blob_init(mgr, info, bc);
 	bc->ops = &fscache_blob_ops;
 	if (!mgr->config->validate)
 		return 0;

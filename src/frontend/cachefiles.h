@@ -12,17 +12,17 @@
 #include <stdint.h>
 #include <unistd.h>
 
+struct blob_source;
 struct factory;
 struct fscached_config;
 struct json_object;
 
 /*
- * Which configuration serves blob @blob_id of volume @domain: returns 0 and
- * a configuration the caller frees (config_free()), or -ENOENT.
+ * How blob @blob_id of volume @domain is served: returns 0 and a source
+ * the caller releases (blob_source_release()), or -ENOENT.
  */
 typedef int (*blob_resolve_fn)(void *ctx, const char *domain,
-			       const char *blob_id,
-			       struct fscached_config **cfg);
+			       const char *blob_id, struct blob_source *src);
 
 /*
  * cachefilesd's space limits, in percent of the cache filesystem's blocks

@@ -18,6 +18,7 @@
 #include "cachefiles_msg.h"
 #include "compiler.h"
 #include "blob_id.h"
+#include "bootstrap.h"
 #include "config.h"
 #include "device.h"
 #include "factory.h"
@@ -117,7 +118,7 @@ static void cf_open_fail(struct cachefiles_frontend *fe, uint32_t msg_id,
 static int cf_resolve(struct cachefiles_frontend *fe, struct cf_job *job,
 		      struct blob_cache **bc)
 {
-	struct fscached_config *cfg;
+	struct blob_source src;
 	struct blob_info info = {
 		.id = job->names.blob_id,
 		.domain = job->names.domain,
@@ -128,20 +129,22 @@ static int cf_resolve(struct cachefiles_frontend *fe, struct cf_job *job,
 	int ret;
 
 	ret = fe->resolve(fe->resolve_ctx, job->names.domain,
-			  job->names.blob_id, &cfg);
+			  job->names.blob_id, &src);
 	if (ret) {
 		log_warn("OPEN of blob '%s' (domain '%s'): no such blob is configured",
 			 job->names.blob_id, job->names.domain);
 		return ret;
 	}
-	if (strcmp(cfg->cache_type, "fscache")) {
+	if (strcmp(src.cfg->cache_type, "fscache")) {
 		log_error("OPEN of blob '%s': cache type '%s' cannot serve /dev/cachefiles; use \"fscache\"",
-			  job->names.blob_id, cfg->cache_type);
-		config_free(cfg);
+			  job->names.blob_id, src.cfg->cache_type);
+		blob_source_release(&src);
 		return -EOPNOTSUPP;
 	}
-	ret = factory_new_blob_cache(fe->factory, cfg, &info, bc);
-	config_free(cfg);
+	info.rafs = src.is_rafs ? &src.rafs : NULL;
+	info.chunk_digests = src.digests;
+	ret = factory_new_blob_cache(fe->factory, src.cfg, &info, bc);
+	blob_source_release(&src);
 	if (ret)
 		log_warn("OPEN of blob '%s' (domain '%s') failed: %s",
 			 job->names.blob_id, job->names.domain,
@@ -362,7 +365,8 @@ static void cf_maybe_recheck(struct cachefiles_frontend *fe,
 	unsigned char md[32];
 	off_t hole;
 
-	if (!fe->recheck_started || bc->mgr->config->validate ||
+	/* Only a cache file that is the blob byte for byte has its digest. */
+	if (!fe->recheck_started || bc->mgr->config->validate || bc->nydus ||
 	    !blob_id_sha256(bc->id, md))
 		return;
 	hole = lseek(obj->fd, 0, SEEK_HOLE);

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What binding an image needs from its bootstrap file: the data blobs it
+ * names (EROFS device tags) and, for a RAFS v6 (nydus) image, each blob's
+ * blob table entry and, when asked, its chunk digests.
+ */
+#ifndef FSCACHED_BOOTSTRAP_H
+#define FSCACHED_BOOTSTRAP_H
+
+#include <stdbool.h>
+
+#include "erofs.h"
+#include "format/rafs.h"
+
+#define BOOTSTRAP_MAX_TAGS	RAFS_MAX_BLOBS
+
+struct fscached_config;
+
+struct bootstrap_info {
+	unsigned int nr_blobs;
+	char (*tags)[EROFS_DEVICE_TAG_MAX + 1];
+	struct rafs_blob *rafs;		/* NULL: plain EROFS, byte for byte */
+	/* per blob: chunk_count digests from the chunk table, or NULL */
+	unsigned char **digests;
+};
+
+/*
+ * Read the bootstrap at @path (a regular file). With @want_digests, also
+ * the chunk digests of a RAFS image. -errno with the reason in @err,
+ * which names the blob and the field when the image cannot be served.
+ */
+int bootstrap_read(const char *path, bool want_digests,
+		   struct bootstrap_info *out, char *err, size_t errlen);
+void bootstrap_info_free(struct bootstrap_info *bi);
+
+/* How a blob the kernel opens is served: which configuration, which map. */
+struct blob_source {
+	struct fscached_config *cfg;
+	bool is_rafs;			/* a nydus data blob: rafs is its entry */
+	struct rafs_blob rafs;
+	unsigned char *digests;		/* its chunk digests, or NULL */
+};
+
+void blob_source_release(struct blob_source *src);
+
+#endif

@@ -1,0 +1,278 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Loading a data blob's meta once. The local copy has nydusd's layout
+ * (uncompressed ci, zero padding to 4 KiB, the 4096-byte header), and we
+ * put the sha256 of the ci data into the header's reserved bytes: a copy
+ * that does not match it, or whose header does not match the blob table,
+ * is fetched again.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "backend/backend.h"
+#include "compiler.h"
+#include "digest.h"
+#include "format/blob_meta.h"
+#include "format/decompress.h"
+#include "log.h"
+#include "nydus.h"
+
+/* In the reserved bytes of the local copy's header. */
+#define LOCAL_MARK_OFF		0x800
+#define LOCAL_MARK		"fscached-ci-sha256"
+#define LOCAL_DIGEST_OFF	(LOCAL_MARK_OFF + 32)
+
+struct meta_bytes {
+	unsigned char *ci;		/* uncompressed, ci_uncompressed_size */
+	unsigned char hdr[BLOB_META_HEADER_SIZE];
+};
+
+static uint64_t local_size(const struct rafs_blob *d)
+{
+	return ALIGN_UP(d->ci_uncompressed_size, 4096ULL) + BLOB_META_HEADER_SIZE;
+}
+
+static int local_path(const char *dir, const struct rafs_blob *d, char *path,
+		      size_t len)
+{
+	int n = snprintf(path, len, "%s/%s.blob.meta", dir, d->id);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+static int read_exact(int fd, void *buf, size_t len, off_t off)
+{
+	size_t done = 0;
+	ssize_t n;
+
+	while (done < len) {
+		n = pread(fd, (char *)buf + done, len - done, off + done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		done += n;
+	}
+	return 0;
+}
+
+static int write_exact(int fd, const void *buf, size_t len, off_t off)
+{
+	size_t done = 0;
+	ssize_t n;
+
+	while (done < len) {
+		n = pwrite(fd, (const char *)buf + done, len - done, off + done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		done += n;
+	}
+	return 0;
+}
+
+/* The local copy, if it is there and right: 0, or why not. */
+static int local_read(const char *path, const struct rafs_blob *d,
+		      struct meta_bytes *mb)
+{
+	unsigned char md[DIGEST_SIZE];
+	struct stat st;
+	int fd, ret;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = -EINVAL;
+	if (fstat(fd, &st) || (uint64_t)st.st_size != local_size(d))
+		goto out;
+	ret = read_exact(fd, mb->hdr, sizeof(mb->hdr),
+			 local_size(d) - BLOB_META_HEADER_SIZE);
+	if (ret)
+		goto out;
+	ret = -EINVAL;
+	if (memcmp(mb->hdr + LOCAL_MARK_OFF, LOCAL_MARK, sizeof(LOCAL_MARK)) ||
+	    blob_meta_header_check(d, mb->hdr, NULL, 0))
+		goto out;
+	ret = read_exact(fd, mb->ci, d->ci_uncompressed_size, 0);
+	if (ret)
+		goto out;
+	ret = digest_buf(DIGEST_SHA256, mb->ci, d->ci_uncompressed_size, md);
+	if (!ret && memcmp(md, mb->hdr + LOCAL_DIGEST_OFF, DIGEST_SIZE))
+		ret = -EINVAL;
+out:
+	close(fd);
+	return ret;
+}
+
+/* Keep a copy (written whole, then renamed): failing is only slower. */
+static void local_write(const char *dir, const char *path,
+			const struct rafs_blob *d, struct meta_bytes *mb)
+{
+	unsigned char hdr[BLOB_META_HEADER_SIZE];
+	char tmp[PATH_MAX];
+	int fd, ret;
+
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		goto fail_errno;
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)gettid()) >=
+	    (int)sizeof(tmp))
+		return;
+	memcpy(hdr, mb->hdr, sizeof(hdr));
+	memcpy(hdr + LOCAL_MARK_OFF, LOCAL_MARK, sizeof(LOCAL_MARK));
+	if (digest_buf(DIGEST_SHA256, mb->ci, d->ci_uncompressed_size,
+		       hdr + LOCAL_DIGEST_OFF))
+		return;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		goto fail_errno;
+	ret = write_exact(fd, mb->ci, d->ci_uncompressed_size, 0);
+	if (!ret)
+		ret = ftruncate(fd, local_size(d)) ? -errno : 0;
+	if (!ret)
+		ret = write_exact(fd, hdr, sizeof(hdr),
+				  local_size(d) - BLOB_META_HEADER_SIZE);
+	if (!ret && fsync(fd))
+		ret = -errno;
+	close(fd);
+	if (!ret && rename(tmp, path))
+		ret = -errno;
+	if (ret) {
+		unlink(tmp);
+		log_warn("blob %s: cannot keep its blob meta in %s: %s; it will be fetched again at the next open",
+			 d->id, dir, strerror(-ret));
+	}
+	return;
+fail_errno:
+	log_warn("blob %s: cannot keep its blob meta in %s: %s; it will be fetched again at the next open",
+		 d->id, dir, strerror(errno));
+}
+
+/* ci + header from the backend blob @src, decompressed. */
+static int fetch_meta(struct backend_blob *src, const char *src_id,
+		      const struct rafs_blob *d, struct meta_bytes *mb,
+		      uint64_t *fetched, char *err, size_t errlen)
+{
+	uint64_t want = d->ci_compressed_size + BLOB_META_HEADER_SIZE;
+	unsigned char *raw;
+	ssize_t n;
+	int ret;
+
+	if (d->ci_offset > src->size || src->size - d->ci_offset < want) {
+		snprintf(err, errlen, "blob %s: blob meta [%llu, +%llu) is past the end of blob %s (%llu bytes): truncated, or not this image's blob",
+			 d->id, (unsigned long long)d->ci_offset,
+			 (unsigned long long)want, src_id,
+			 (unsigned long long)src->size);
+		return -EINVAL;
+	}
+	raw = malloc(want);
+	if (!raw)
+		return -ENOMEM;
+	n = backend_blob_read(src, raw, want, d->ci_offset);
+	if (n != (ssize_t)want) {
+		ret = n < 0 ? (int)n : -EIO;
+		snprintf(err, errlen, "blob %s: fetching its blob meta from %s failed: %s",
+			 d->id, src_id, strerror(-ret));
+		goto out;
+	}
+	*fetched += want;
+	memcpy(mb->hdr, raw + d->ci_compressed_size, BLOB_META_HEADER_SIZE);
+	ret = blob_meta_header_check(d, mb->hdr, err, errlen);
+	if (ret)
+		goto out;
+	ret = rafs_decompress(d->ci_compressor, raw, d->ci_compressed_size,
+			      mb->ci, d->ci_uncompressed_size);
+	if (ret) {
+		snprintf(err, errlen, "blob %s: its ci data (%llu bytes, %s) does not decompress to ci_uncompressed_size %llu",
+			 d->id, (unsigned long long)d->ci_compressed_size,
+			 rafs_compressor_name(d->ci_compressor),
+			 (unsigned long long)d->ci_uncompressed_size);
+		ret = -EINVAL;
+	}
+out:
+	free(raw);
+	return ret;
+}
+
+static void hex_id(const unsigned char *md, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	int i;
+
+	for (i = 0; i < DIGEST_SIZE; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[2 * DIGEST_SIZE] = '\0';
+}
+
+static int fetch_meta_from_backend(struct backend *be, struct backend_blob *data,
+				   const struct rafs_blob *d,
+				   struct meta_bytes *mb, uint64_t *fetched,
+				   char *err, size_t errlen)
+{
+	char meta_id[2 * DIGEST_SIZE + 1];
+	struct backend_blob *src;
+	int ret;
+
+	if (!(d->features & RAFS_BLOB_SEPARATE))
+		return fetch_meta(data, d->id, d, mb, fetched, err, errlen);
+	hex_id(d->meta_digest, meta_id);
+	ret = backend_blob_open(be, meta_id, &src);
+	if (ret) {
+		snprintf(err, errlen, "blob %s: its meta blob %s (blob_meta_digest) cannot be opened: %s",
+			 d->id, meta_id,
+			 ret == -ENOENT ? "not found in the backend" : strerror(-ret));
+		return ret;
+	}
+	ret = fetch_meta(src, meta_id, d, mb, fetched, err, errlen);
+	backend_blob_close(src);
+	return ret;
+}
+
+int nydus_meta_load(struct backend *be, struct backend_blob *data,
+		    const struct rafs_blob *d, const char *dir,
+		    struct blob_meta **out, uint64_t *fetched, char *err,
+		    size_t errlen)
+{
+	struct meta_bytes mb;
+	char path[PATH_MAX];
+	bool have_local;
+	uint64_t data_size = rafs_blob_data_size(d);
+	int ret;
+
+	*fetched = 0;
+	if (!(d->features & RAFS_BLOB_SEPARATE) && data_size > data->size) {
+		snprintf(err, errlen, "blob %s: its chunk data ends at %llu, past the blob's %llu bytes",
+			 d->id, (unsigned long long)data_size,
+			 (unsigned long long)data->size);
+		return -EINVAL;
+	}
+	mb.ci = malloc(d->ci_uncompressed_size);
+	if (!mb.ci)
+		return -ENOMEM;
+	have_local = dir && !local_path(dir, d, path, sizeof(path)) &&
+		     !local_read(path, d, &mb);
+	if (!have_local) {
+		ret = fetch_meta_from_backend(be, data, d, &mb, fetched, err,
+					      errlen);
+		if (ret)
+			goto out;
+	}
+	ret = blob_meta_parse(d, mb.ci, d->ci_uncompressed_size, mb.hdr,
+			      data_size, out, err, errlen);
+	if (!ret && !have_local && dir && !local_path(dir, d, path, sizeof(path)))
+		local_write(dir, path, d, &mb);
+	if (ret && have_local)
+		log_warn("blob %s: its kept blob meta %s does not parse: %s",
+			 d->id, path, err);
+out:
+	free(mb.ci);
+	return ret;
+}

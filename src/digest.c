@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <blake3.h>
+#include <errno.h>
+#include <isa-l/crc.h>
+#include <openssl/evp.h>
+
+#include "digest.h"
+
+int digest_buf(enum digest_alg alg, const void *data, size_t len,
+	       unsigned char out[DIGEST_SIZE])
+{
+	blake3_hasher h;
+	unsigned int n;
+
+	switch (alg) {
+	case DIGEST_BLAKE3:
+		blake3_hasher_init(&h);
+		blake3_hasher_update(&h, data, len);
+		blake3_hasher_finalize(&h, out, DIGEST_SIZE);
+		return 0;
+	case DIGEST_SHA256:
+		return EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) &&
+		       n == DIGEST_SIZE ? 0 : -ENOMEM;
+	}
+	return -EINVAL;
+}
+
+uint32_t crc32c(const void *data, size_t len)
+{
+	uint32_t crc = 0xFFFFFFFFU;
+	const unsigned char *p = data;
+
+	/* ISA-L takes an int length, and neither inverts. */
+	while (len) {
+		int n = len > (1U << 30) ? 1 << 30 : (int)len;
+
+		crc = crc32_iscsi((unsigned char *)p, n, crc);
+		p += n;
+		len -= n;
+	}
+	return crc ^ 0xFFFFFFFFU;
+}

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Chunk digests: sha256 (OpenSSL), blake3 (libblake3), CRC-32C (ISA-L). */
+#ifndef FSCACHED_DIGEST_H
+#define FSCACHED_DIGEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define DIGEST_SIZE	32
+
+enum digest_alg {
+	DIGEST_BLAKE3 = 0,	/* the values of nydus' digester field */
+	DIGEST_SHA256 = 1,
+};
+
+/* 0, or -EINVAL for an unknown @alg, -ENOMEM */
+int digest_buf(enum digest_alg alg, const void *data, size_t len,
+	       unsigned char out[DIGEST_SIZE]);
+uint32_t crc32c(const void *data, size_t len);
+
+#endif
