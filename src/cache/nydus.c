@@ -485,8 +485,11 @@ int nydus_blob_init(struct cache_mgr *mgr, const struct blob_info *info,
 			      &fetched, err, sizeof(err));
 	counter_add(&bc->stats.meta_bytes, fetched);
 	if (ret) {
-		log_error("OPEN of blob %s: %s", bc->id,
-			  *err ? err : strerror(-ret));
+		if (*err)
+			log_error("OPEN of a nydus data blob: %s", err);
+		else
+			log_error("OPEN of blob %s: loading its blob meta: %s",
+				  bc->id, strerror(-ret));
 		return ret;
 	}
 	nb->ready = calloc((nb->meta->nr_chunks + 63) / 64, sizeof(uint64_t));

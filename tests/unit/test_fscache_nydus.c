@@ -1,0 +1,383 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * nydus data blobs through the fscache manager, on images built by
+ * tools/mkrafs (a builder written apart from our decoder, in Python): each
+ * blob's cache file, filled piece by piece in random order, must equal the
+ * uncompressed space the builder wrote beside it, byte for byte. A filled
+ * chunk is never fetched again, also by a second open of the same cache
+ * file, whose blob meta comes from the copy kept under the cache dir.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "backend/backend.h"
+#include "bootstrap.h"
+#include "cache/cache.h"
+#include "compiler.h"
+#include "config.h"
+#include "factory.h"
+#include "harness.h"
+
+FIXTURE(nydus) {
+	char dir[64];
+	struct factory f;
+	bool factory_up;
+};
+
+static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int run(const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	return system(cmd);
+}
+
+static void write_file(const char *path, size_t len, unsigned int seed,
+		       bool compressible)
+{
+	FILE *f = fopen(path, "w");
+	size_t i;
+
+	for (i = 0; f && i < len; i++)
+		fputc(compressible ? "nydus chunks\n"[(i + seed) % 13]
+				   : (int)((i * 2654435761U + seed) >> 13 & 0xff),
+		      f);
+	if (f)
+		fclose(f);
+}
+
+/* One layer's tree: multi-chunk, compressible, small, duplicate, zero files. */
+static void make_tree(const char *dir, unsigned int seed)
+{
+	char path[PATH_MAX];
+	int i;
+
+	snprintf(path, sizeof(path), "%s/sub", dir);
+	mkdir(dir, 0755);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/random", dir);
+	write_file(path, 1300000 + seed, seed, false);
+	snprintf(path, sizeof(path), "%s/text", dir);
+	write_file(path, 700001, seed, true);
+	snprintf(path, sizeof(path), "%s/text-again", dir);
+	write_file(path, 700001, seed, true);
+	for (i = 0; i < 40; i++) {
+		snprintf(path, sizeof(path), "%s/sub/small-%d", dir, i);
+		write_file(path, 100 + i * 997, seed + i, i % 2);
+	}
+	snprintf(path, sizeof(path), "%s/empty", dir);
+	write_file(path, 0, 0, false);
+	snprintf(path, sizeof(path), "%s/zeros", dir);
+	run("truncate -s 600000 %s", path);
+}
+
+FIXTURE_SETUP(nydus)
+{
+	if (run("/usr/bin/python3 -c 'import lz4.block, zstandard, ctypes; ctypes.CDLL(\"libblake3.so.0\")' 2>/dev/null"))
+		SKIP(return, "tools/mkrafs needs Debian's python3-lz4, python3-zstandard and libblake3 (tools/install-deps)");
+	strcpy(self->dir, "/var/tmp/fscached-nydus-XXXXXX");
+	ASSERT_NE(NULL, mkdtemp(self->dir));
+	make_tree(strcat(strcpy((char[PATH_MAX]){ 0 }, self->dir), "/layer1"), 1);
+	make_tree(strcat(strcpy((char[PATH_MAX]){ 0 }, self->dir), "/layer2"), 2);
+	ASSERT_EQ(0, factory_init(&self->f));
+	self->factory_up = true;
+}
+
+FIXTURE_TEARDOWN(nydus)
+{
+	if (self->factory_up)
+		factory_destroy(&self->f);
+	if (self->dir[0])
+		run("rm -rf %s", self->dir);
+}
+
+static int open_cache_file(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_DIRECT | O_CLOEXEC, 0600);
+
+	if (fd < 0 && errno == EINVAL)
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	return fd;
+}
+
+static int same_files(const char *a, const char *b)
+{
+	return run("cmp -s %s %s", a, b) ? -1 : 0;
+}
+
+struct blob_run {
+	uint64_t backend_bytes;
+	uint64_t chunks;
+	uint64_t meta_bytes;
+};
+
+/* Fill blob @i of @bi into @cache in random pieces; what it cost. */
+static int fill_blob(struct factory *f, struct fscached_config *cfg,
+		     struct bootstrap_info *bi, unsigned int i,
+		     const char *cache, const char *stage, unsigned int seed,
+		     struct blob_run *cost)
+{
+	struct blob_info info = {
+		.id = bi->rafs[i].id, .domain = "d", .stage_dir = stage,
+		.rafs = &bi->rafs[i],
+		.chunk_digests = bi->digests ? bi->digests[i] : NULL,
+		.fetch_unit = 65536,
+	};
+	struct blob_cache *bc;
+	struct io_buf buf;
+	uint64_t before, size, off, len;
+	int fd, ret = 0, k;
+
+	fd = open_cache_file(cache);
+	if (fd < 0)
+		return -errno;
+	info.cache_fd = fd;
+	ret = factory_new_blob_cache(f, cfg, &info, &bc);
+	close(fd);
+	if (ret)
+		return ret;
+	io_buf_init(&buf, 65536);
+	size = bc->size;
+	before = counter_read(&bc->mgr->backend->stats.read_bytes);
+	srandom(seed);
+	for (k = 0; !ret && k < 40; k++) {
+		off = (uint64_t)random() % size;
+		len = 1 + (uint64_t)random() % 300000;
+		ret = blob_cache_fill(bc, off, len, &buf, 0);
+	}
+	/* Then everything, as a whole-blob prefetch would. */
+	for (off = 0; !ret && off < size; off += 1048576)
+		ret = blob_cache_fill(bc, off, 1048576, &buf, FILL_PREFETCH);
+	cost->backend_bytes = counter_read(&bc->mgr->backend->stats.read_bytes) -
+			      before;
+	cost->chunks = counter_read(&bc->stats.chunks_fetched);
+	cost->meta_bytes = counter_read(&bc->stats.meta_bytes);
+	if (!ret && bc->size != bi->rafs[i].uncompressed_size)
+		ret = -ERANGE;
+	io_buf_release(&buf);
+	blob_cache_put(bc);
+	return ret;
+}
+
+/* Build an image with @opts, fill every blob twice, compare. */
+static int check_image(struct __test_metadata *_metadata, FIXTURE_DATA(nydus) *self,
+		       const char *name, const char *opts, bool two_layers,
+		       bool validate)
+{
+	char out[PATH_MAX], boot[PATH_MAX], cache[PATH_MAX], want[PATH_MAX];
+	char stage[PATH_MAX], blobs[PATH_MAX], err[512] = "";
+	struct fscached_config *cfg = NULL;
+	struct bootstrap_info bi;
+	struct blob_run first, again;
+	unsigned int i;
+	int ret;
+
+	(void)_metadata;
+	snprintf(out, sizeof(out), "%s/%s", self->dir, name);
+	ret = run("tools/mkrafs --emit-uncompressed %s %s %s/layer1 %s >%s.log 2>&1",
+		  opts, out, self->dir, two_layers ? strcat(strcpy((char[PATH_MAX]){ 0 }, self->dir), "/layer2") : "",
+		  out);
+	if (ret) {
+		run("cat %s.log >&2", out);
+		TH_LOG("%s: tools/mkrafs %s failed", name, opts);
+		return -1;
+	}
+	snprintf(boot, sizeof(boot), "%s/image.boot", out);
+	snprintf(blobs, sizeof(blobs), "%s/blobs", out);
+	snprintf(stage, sizeof(stage), "%s/cache-dir", out);
+	mkdir(stage, 0700);
+	ret = bootstrap_read(boot, validate, &bi, err, sizeof(err));
+	if (ret || !bi.rafs) {
+		TH_LOG("%s: %s", name, ret ? err : "not a RAFS image");
+		return -1;
+	}
+	ret = config_new_localfs("c", blobs, "fscache", &cfg, err, sizeof(err));
+	if (ret)
+		goto out;
+	cfg->validate = validate;
+	for (i = 0; !ret && i < bi.nr_blobs; i++) {
+		snprintf(cache, sizeof(cache), "%s/cache-%u", out, i);
+		snprintf(want, sizeof(want), "%s/uncompressed/%s", out, bi.rafs[i].id);
+		ret = fill_blob(&self->f, cfg, &bi, i, cache, stage, i + 7, &first);
+		if (ret) {
+			TH_LOG("%s: blob %u: fill: %s", name, i, strerror(-ret));
+			break;
+		}
+		ret = same_files(cache, want);
+		if (ret) {
+			TH_LOG("%s: blob %u: the cache file is not the uncompressed space", name, i);
+			break;
+		}
+		if (!first.chunks || !first.meta_bytes || first.backend_bytes < first.meta_bytes) {
+			TH_LOG("%s: blob %u: %llu chunks, %llu meta bytes fetched", name, i,
+			       (unsigned long long)first.chunks,
+			       (unsigned long long)first.meta_bytes);
+			ret = -1;
+			break;
+		}
+		/* Reopened: the kept meta, the cache file's chunks: no fetch. */
+		ret = fill_blob(&self->f, cfg, &bi, i, cache, stage, i + 99, &again);
+		if (!ret && (again.backend_bytes || again.chunks || again.meta_bytes)) {
+			TH_LOG("%s: blob %u: a second open fetched %llu bytes, %llu chunks",
+			       name, i, (unsigned long long)again.backend_bytes,
+			       (unsigned long long)again.chunks);
+			ret = -1;
+		}
+		if (!ret)
+			ret = same_files(cache, want);
+	}
+out:
+	config_free(cfg);
+	bootstrap_info_free(&bi);
+	return ret;
+}
+
+TEST_F_TIMEOUT(nydus, zstd_v1_toc_blake3, 120)
+{
+	EXPECT_EQ(0, check_image(_metadata, self, "zstd", "--chunk-size 256K", false, false));
+}
+
+TEST_F_TIMEOUT(nydus, lz4_v2_ci_zstd_sha256, 120)
+{
+	EXPECT_EQ(0, check_image(_metadata, self, "lz4",
+				 "--compressor lz4_block --ci-version 2 --ci-compressor zstd --digester sha256 --chunk-size 128K",
+				 false, false));
+}
+
+TEST_F_TIMEOUT(nydus, none_without_toc, 120)
+{
+	EXPECT_EQ(0, check_image(_metadata, self, "none",
+				 "--compressor none --no-toc --chunk-size 64K", false, false));
+}
+
+TEST_F_TIMEOUT(nydus, gzip_ci_lz4, 120)
+{
+	EXPECT_EQ(0, check_image(_metadata, self, "gzip",
+				 "--compressor gzip --ci-compressor lz4_block", false, false));
+}
+
+TEST_F_TIMEOUT(nydus, crc32_v2, 120)
+{
+	EXPECT_EQ(0, check_image(_metadata, self, "crc", "--crc32 --chunk-size 256K",
+				 false, false));
+}
+
+TEST_F_TIMEOUT(nydus, batch_chunks, 120)
+{
+	EXPECT_EQ(0, check_image(_metadata, self, "batch",
+				 "--batch-size 64K --chunk-size 256K", false, false));
+}
+
+TEST_F_TIMEOUT(nydus, two_layers_validated, 120)
+{
+	EXPECT_EQ(0, check_image(_metadata, self, "layers", "--chunk-size 512K",
+				 true, true));
+}
+
+/* Build an image, then open its first blob after @damage to the blob file. */
+static int open_damaged(FIXTURE_DATA(nydus) *self, const char *name,
+			const char *opts, const char *damage, bool validate,
+			int *fill_ret, uint64_t *mismatches)
+{
+	char out[PATH_MAX], boot[PATH_MAX], blobs[PATH_MAX], err[512];
+	struct fscached_config *cfg = NULL;
+	struct bootstrap_info bi;
+	struct blob_info info = { .domain = "d" };
+	struct blob_cache *bc = NULL;
+	struct io_buf buf;
+	uint64_t off;
+	int ret, fd;
+
+	snprintf(out, sizeof(out), "%s/%s", self->dir, name);
+	if (run("tools/mkrafs %s %s %s/layer1 >/dev/null 2>&1", opts, out, self->dir))
+		return -1;
+	snprintf(boot, sizeof(boot), "%s/image.boot", out);
+	snprintf(blobs, sizeof(blobs), "%s/blobs", out);
+	if (bootstrap_read(boot, validate, &bi, err, sizeof(err)))
+		return -1;
+	if (run("cd %s && f=$(ls | head -1) && %s", blobs, damage))
+		return -1;
+	ret = config_new_localfs("c", blobs, "fscache", &cfg, err, sizeof(err));
+	if (ret)
+		goto out;
+	cfg->validate = validate;
+	snprintf(out + strlen(out), sizeof(out) - strlen(out), "/cache");
+	fd = open_cache_file(out);
+	info.cache_fd = fd;
+	info.id = bi.rafs[0].id;
+	info.rafs = &bi.rafs[0];
+	info.chunk_digests = bi.digests ? bi.digests[0] : NULL;
+	ret = factory_new_blob_cache(&self->f, cfg, &info, &bc);
+	close(fd);
+	if (ret)
+		goto out;
+	io_buf_init(&buf, 65536);
+	*fill_ret = 0;
+	for (off = 0; off < bc->size && !*fill_ret; off += 65536)
+		*fill_ret = blob_cache_fill(bc, off, 65536, &buf, 0);
+	*mismatches = counter_read(&bc->stats.digest_mismatches);
+	io_buf_release(&buf);
+	blob_cache_put(bc);
+out:
+	config_free(cfg);
+	bootstrap_info_free(&bi);
+	return ret;
+}
+
+/* A byte of the first chunk's stored data, flipped. */
+#define FLIP_BYTE "printf '\\x5a' | dd of=$f bs=1 seek=200 conv=notrunc status=none"
+
+TEST_F_TIMEOUT(nydus, corrupt_chunk_fails_its_digest, 120)
+{
+	uint64_t mismatches = 0;
+	int fill_ret = 0;
+
+	ASSERT_EQ(0, open_damaged(self, "bad-blake3", "--compressor none",
+				  FLIP_BYTE, true, &fill_ret, &mismatches));
+	EXPECT_EQ(-EIO, fill_ret);
+	EXPECT_EQ(1, mismatches);
+}
+
+TEST_F_TIMEOUT(nydus, corrupt_chunk_fails_its_crc, 120)
+{
+	uint64_t mismatches = 0;
+	int fill_ret = 0;
+
+	ASSERT_EQ(0, open_damaged(self, "bad-crc", "--compressor none --crc32",
+				  FLIP_BYTE, false, &fill_ret, &mismatches));
+	EXPECT_EQ(-EIO, fill_ret);
+	EXPECT_EQ(1, mismatches);
+}
+
+TEST_F_TIMEOUT(nydus, truncated_blob_fails_at_open, 120)
+{
+	uint64_t mismatches = 0;
+	int fill_ret = 0;
+
+	EXPECT_EQ(-EINVAL, open_damaged(self, "short", "", "truncate -s 5000 $f",
+					false, &fill_ret, &mismatches));
+}
+
+TEST_F_TIMEOUT(nydus, garbage_meta_fails_at_open, 120)
+{
+	uint64_t mismatches = 0;
+	int fill_ret = 0;
+
+	/* The header's magic sits 4 KiB before the blob.meta tar header... */
+	EXPECT_EQ(-EINVAL, open_damaged(self, "garbage", "--no-toc",
+					"s=$(stat -c %s $f) && head -c 4096 /dev/urandom | dd of=$f bs=1 seek=$((s - 4096)) conv=notrunc status=none",
+					false, &fill_ret, &mismatches));
+}
+
+TEST_HARNESS_MAIN
