@@ -278,7 +278,7 @@ class BlobBuilder:
         if self.o.separate or self.o.zran:
             return len(self.data_blob)
         if inlined:
-            return self.inline_at
+            return getattr(self, "inline_at", len(self.out))
         return len(self.out) if self.o.toc else self.data_end
 
     def uncompressed_space(self):
