@@ -46,9 +46,7 @@ void bootstrap_info_free(struct bootstrap_info *bi)
 }
 
 /*
- * Each blob's chunk digests, in ci order, from the chunk table. A blob
- * the table does not cover whole gets none (it is then served with CRC
- * checks only, and the daemon says so at its open).
+ * Each blob's chunk digests, in ci order, from the chunk table.
  */
 static int read_digests(int fd, const struct rafs_super *sb,
 			struct bootstrap_info *bi, char *err, size_t errlen)
@@ -93,16 +91,19 @@ static int read_digests(int fd, const struct rafs_super *sb,
 		memcpy(bi->digests[r.blob_index] + (size_t)r.index * 32, r.digest, 32);
 		seen[r.blob_index][r.index / 8] |= 1 << (r.index % 8);
 	}
+	/*
+	 * A chunk no file of the merged image uses has no record: its
+	 * digest stays zero, and it is written unchecked (no reader sees it).
+	 */
 	for (b = 0; b < bi->nr_blobs; b++) {
+		uint64_t missing = 0;
+
 		for (i = 0; i < bi->rafs[b].chunk_count; i++)
-			if (!(seen[b][i / 8] & (1 << (i % 8))))
-				break;
-		if (i < bi->rafs[b].chunk_count) {
-			log_warn("blob %s: the chunk table has no digest for chunk %llu: its chunks cannot be validated",
-				 bi->rafs[b].id, (unsigned long long)i);
-			free(bi->digests[b]);
-			bi->digests[b] = NULL;
-		}
+			missing += !(seen[b][i / 8] & (1 << (i % 8)));
+		if (missing)
+			log_debug("blob %s: %llu of %u chunks have no digest in the chunk table (no file uses them)",
+				  bi->rafs[b].id, (unsigned long long)missing,
+				  bi->rafs[b].chunk_count);
 	}
 	ret = 0;
 out:

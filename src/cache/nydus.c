@@ -152,6 +152,14 @@ static int unit_decode(struct blob_cache *bc, const struct blob_chunk *c,
 	return 0;
 }
 
+/* An all-zero digest: the image has none for this chunk (no file uses it). */
+static bool digest_known(const unsigned char *md)
+{
+	static const unsigned char zero[DIGEST_SIZE];
+
+	return memcmp(md, zero, DIGEST_SIZE) != 0;
+}
+
 /* Chunk @c's uncompressed bytes into @dst, checked. */
 static int chunk_decode(struct blob_cache *bc, uint32_t i,
 			const unsigned char *src, struct unit_buf *u,
@@ -184,7 +192,7 @@ static int chunk_decode(struct blob_cache *bc, uint32_t i,
 		counter_add(&bc->stats.digest_mismatches, 1);
 		return -EIO;
 	}
-	if (nb->digests) {
+	if (nb->digests && digest_known(nb->digests + (size_t)i * DIGEST_SIZE)) {
 		if (digest_buf(nb->desc.digester, dst, c->u_size, md))
 			return -ENOMEM;
 		counter_add(&bc->stats.chunks_verified, 1);
@@ -293,9 +301,13 @@ static int fetch_run(struct blob_cache *bc, uint64_t start, uint64_t end,
 	return 0;
 }
 
-/* Fetch and write the chunks in [first, last] that are not there yet. */
-static int fill_chunks(struct blob_cache *bc, uint32_t first, uint32_t last,
-		       uint64_t *fetched)
+/*
+ * Fetch and write the chunks in [first, last] that are not there yet.
+ * Only a failure of a chunk up to @core (what was asked for) fails the
+ * fill: the rest was only fetched along.
+ */
+static int fill_chunks(struct blob_cache *bc, uint32_t first, uint32_t core,
+		       uint32_t last, uint64_t *fetched)
 {
 	struct nydus_blob *nb = bc->nydus;
 	struct unit_buf u = { 0 };
@@ -303,7 +315,7 @@ static int fill_chunks(struct blob_cache *bc, uint32_t first, uint32_t last,
 	uint64_t start, end;
 	size_t cap = 0;
 	uint32_t i, j, run_last;
-	int ret = 0;
+	int ret = 0, err;
 
 	if (posix_memalign((void **)&dst, CACHE_BLOCK_SIZE,
 			   ALIGN_UP(nb->desc.chunk_size, CACHE_BLOCK_SIZE)))
@@ -313,15 +325,22 @@ static int fill_chunks(struct blob_cache *bc, uint32_t first, uint32_t last,
 		if (chunk_ready(nb, i))
 			continue;
 		run_last = run_extent(nb, i, last, &start, &end);
-		ret = fetch_run(bc, start, end, &run, &cap);
-		if (ret)
+		err = fetch_run(bc, start, end, &run, &cap);
+		if (err) {
+			ret = i <= core ? err : 0;
 			break;
-		for (j = i; !ret && j <= run_last; j++) {
+		}
+		for (j = i; j <= run_last; j++) {
 			if (chunk_ready(nb, j))
 				continue;
-			ret = chunk_store(bc, j, run, start, &u, dst);
-			*fetched += blob_chunk_aligned_end(&nb->meta->chunks[j]) -
-				    nb->meta->chunks[j].u_off;
+			err = chunk_store(bc, j, run, start, &u, dst);
+			if (err && j <= core) {
+				ret = err;
+				break;
+			}
+			if (!err)
+				*fetched += blob_chunk_aligned_end(&nb->meta->chunks[j]) -
+					    nb->meta->chunks[j].u_off;
 		}
 	}
 	free(u.data);
@@ -357,9 +376,12 @@ static int fill_gaps(struct blob_cache *bc, uint64_t start, uint64_t end)
 	return 0;
 }
 
-/* The chunks [*first, *last] that serve [off, end), widened to the unit. */
+/*
+ * The chunks [*first, *core] that serve [off, end), and *last past them to
+ * widen to the fetch unit.
+ */
 static bool map_range(struct blob_cache *bc, uint64_t off, uint64_t end,
-		      uint32_t *first, uint32_t *last)
+		      uint32_t *first, uint32_t *core, uint32_t *last)
 {
 	const struct blob_meta *m = bc->nydus->meta;
 	uint32_t f = blob_meta_find(m, off), l;
@@ -370,6 +392,7 @@ static bool map_range(struct blob_cache *bc, uint64_t off, uint64_t end,
 	l = blob_meta_find(m, end - 1);
 	if (l >= m->nr_chunks || m->chunks[l].u_off >= end)
 		l--;
+	*core = l;
 	/* Whole chunks up to the fetch unit from the first: nydusd's amplify. */
 	limit = m->chunks[f].u_off + bc->fetch_unit;
 	while (l + 1 < m->nr_chunks &&
@@ -399,7 +422,7 @@ static int nydus_fill(struct blob_cache *bc, uint64_t off, uint64_t len,
 {
 	const struct blob_meta *m = bc->nydus->meta;
 	uint64_t end, lock_start, lock_end, fetched = 0;
-	uint32_t first = 0, last = 0;
+	uint32_t first = 0, core = 0, last = 0;
 	bool mapped;
 	int ret = 0;
 
@@ -411,14 +434,14 @@ static int nydus_fill(struct blob_cache *bc, uint64_t off, uint64_t len,
 	end = MIN(off + len, bc->size);
 	lock_start = ALIGN_DOWN(off, CACHE_BLOCK_SIZE);
 	lock_end = ALIGN_UP(end, CACHE_BLOCK_SIZE);
-	mapped = map_range(bc, off, end, &first, &last);
+	mapped = map_range(bc, off, end, &first, &core, &last);
 	if (mapped) {
 		lock_start = MIN(lock_start, m->chunks[first].u_off);
 		lock_end = MAX(lock_end, blob_chunk_aligned_end(&m->chunks[last]));
 	}
 	range_lock_acquire(&bc->inflight, lock_start, lock_end);
 	if (mapped)
-		ret = fill_chunks(bc, first, last, &fetched);
+		ret = fill_chunks(bc, first, core, last, &fetched);
 	if (!ret)
 		ret = fill_gaps(bc, ALIGN_DOWN(off, CACHE_BLOCK_SIZE),
 				ALIGN_UP(end, CACHE_BLOCK_SIZE));
