@@ -183,6 +183,16 @@ TEST_F_TIMEOUT(nydus, batch_chunks, 600)
 	check_variant(_metadata, self, "batch", "nydus", false);
 }
 
+TEST_F_TIMEOUT(nydus, separate_meta_blob_validated, 600)
+{
+	check_variant(_metadata, self, "separate", "nydus", true);
+}
+
+TEST_F_TIMEOUT(nydus, zran_oci_targz_in_place, 600)
+{
+	check_variant(_metadata, self, "zran", "nydus", false);
+}
+
 TEST_F_TIMEOUT(nydus, two_layers_merged_validated, 600)
 {
 	check_variant(_metadata, self, "layers", "nydus-merged", true);

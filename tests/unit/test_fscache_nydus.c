@@ -90,6 +90,7 @@ FIXTURE_SETUP(nydus)
 	ASSERT_NE(NULL, mkdtemp(self->dir));
 	make_tree(strcat(strcpy((char[PATH_MAX]){ 0 }, self->dir), "/layer1"), 1);
 	make_tree(strcat(strcpy((char[PATH_MAX]){ 0 }, self->dir), "/layer2"), 2);
+	ASSERT_EQ(0, run("tar -C %s/layer1 -czf %s/layer1.tar.gz .", self->dir, self->dir));
 	ASSERT_EQ(0, factory_init(&self->f));
 	self->factory_up = true;
 }
@@ -185,8 +186,9 @@ static int check_image(struct __test_metadata *_metadata, FIXTURE_DATA(nydus) *s
 
 	(void)_metadata;
 	snprintf(out, sizeof(out), "%s/%s", self->dir, name);
-	ret = run("tools/mkrafs --emit-uncompressed %s %s %s/layer1 %s >%s.log 2>&1",
-		  opts, out, self->dir, two_layers ? strcat(strcpy((char[PATH_MAX]){ 0 }, self->dir), "/layer2") : "",
+	ret = run("tools/mkrafs --emit-uncompressed %s %s %s/%s %s >%s.log 2>&1",
+		  opts, out, self->dir, strstr(opts, "--zran") ? "layer1.tar.gz" : "layer1",
+		  two_layers ? strcat(strcpy((char[PATH_MAX]){ 0 }, self->dir), "/layer2") : "",
 		  out);
 	if (ret) {
 		run("cat %s.log >&2", out);
@@ -201,6 +203,18 @@ static int check_image(struct __test_metadata *_metadata, FIXTURE_DATA(nydus) *s
 	if (ret || !bi.rafs) {
 		TH_LOG("%s: %s", name, ret ? err : "not a RAFS image");
 		return -1;
+	}
+	/* The variant is what the options asked for. */
+	if ((strstr(opts, "--zran") && !(bi.rafs[0].features & RAFS_BLOB_ZRAN)) ||
+	    (strstr(opts, "--separate") && !(bi.rafs[0].features & RAFS_BLOB_SEPARATE)) ||
+	    (strstr(opts, "--batch") && !(bi.rafs[0].features & RAFS_BLOB_BATCH)) ||
+	    (strstr(opts, "--no-toc") && (bi.rafs[0].features & RAFS_BLOB_HAS_TOC)) ||
+	    (!strstr(opts, "--no-toc") && !(bi.rafs[0].features & RAFS_BLOB_HAS_TOC)) ||
+	    (two_layers && bi.nr_blobs != 2)) {
+		TH_LOG("%s: blob features 0x%x, %u blobs", name, bi.rafs[0].features,
+		       bi.nr_blobs);
+		ret = -1;
+		goto out;
 	}
 	ret = config_new_localfs("c", blobs, "fscache", &cfg, err, sizeof(err));
 	if (ret)
@@ -277,6 +291,19 @@ TEST_F_TIMEOUT(nydus, batch_chunks, 120)
 {
 	EXPECT_EQ(0, check_image(_metadata, self, "batch",
 				 "--batch-size 64K --chunk-size 256K", false, false));
+}
+
+TEST_F_TIMEOUT(nydus, separate_meta_blob, 120)
+{
+	EXPECT_EQ(0, check_image(_metadata, self, "separate",
+				 "--separate --chunk-size 256K", false, true));
+}
+
+/* An OCI .tar.gz layer served in place: chunks inflated from checkpoints. */
+TEST_F_TIMEOUT(nydus, zran_from_targz, 120)
+{
+	EXPECT_EQ(0, check_image(_metadata, self, "zran", "--zran --chunk-size 256K",
+				 false, false));
 }
 
 TEST_F_TIMEOUT(nydus, two_layers_validated, 120)
