@@ -8,6 +8,9 @@
  * the chunks, the cache dir keeps the blob meta.
  */
 #include <errno.h>
+#include <signal.h>
+#include <time.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -196,6 +199,231 @@ TEST_F_TIMEOUT(nydus, zran_oci_targz_in_place, 600)
 TEST_F_TIMEOUT(nydus, two_layers_merged_validated, 600)
 {
 	check_variant(_metadata, self, "layers", "nydus-merged", true);
+}
+
+/*
+ * Bad data next to good: a copy of the zstd image whose blob has one byte
+ * of chunk data flipped, validated, and a truncated copy; the good image
+ * is mounted beside them and must read right throughout.
+ */
+TEST_F_TIMEOUT(nydus, bad_blobs_fail_alone, 600)
+{
+	char cmd[PATH_MAX * 4], bad[PATH_MAX], body[PATH_MAX * 3];
+	char mnt2[PATH_MAX], path[PATH_MAX + 64], buf[65536];
+	const char *img = ktest_images();
+	struct ktest_tree_stats st;
+	unsigned long eio = 0, other = 0;
+	int i, fd;
+	ssize_t n;
+
+	snprintf(bad, sizeof(bad), "%s/bad", self->dir);
+	snprintf(cmd, sizeof(cmd),
+		 "set -e; mkdir -p %s/flip %s/short; cp %s/nydus/zstd/blobs/* %s/flip/;"
+		 " cp %s/nydus/zstd/blobs/* %s/short/;"
+		 " for f in %s/flip/*; do printf '\\132' | dd of=$f bs=1 seek=3000 conv=notrunc status=none; done;"
+		 " for f in %s/short/*; do truncate -s 4000 $f; done",
+		 bad, bad, img, bad, img, bad, bad, bad);
+	ASSERT_EQ(0, system(cmd));
+	ASSERT_EQ(0, ktest_mkdtemp("mnt", mnt2, sizeof(mnt2)));
+	ASSERT_EQ(204, bind_image(self, "zstd", "good", false));
+	ASSERT_EQ(0, ktest_mount("zstd", "good", self->mnt));
+
+	for (i = 0; i < 2; i++) {
+		const char *kind = i ? "short" : "flip";
+
+		snprintf(body, sizeof(body),
+			 "{\"type\": \"bootstrap\", \"id\": \"zstd\", \"domain_id\": \"%s\","
+			 " \"metadata_path\": \"%s/nydus/zstd/image.boot\", \"config_v2\": {\"version\": 2,"
+			 " \"id\": \"cfg-%s\", \"backend\": {\"type\": \"localfs\","
+			 " \"localfs\": {\"dir\": \"%s/%s\"}}, \"cache\": {\"type\": \"fscache\","
+			 " \"validate\": true}}}", kind, img, kind, bad, kind);
+		ASSERT_EQ(204, ktest_api(self->sock, "PUT", "/api/v2/blobs", body));
+	}
+	/*
+	 * The truncated blob's meta is past its end: its OPEN (which comes
+	 * with the first read) is refused, and the reader gets an error.
+	 */
+	ASSERT_EQ(0, ktest_mount("zstd", "short", mnt2));
+	snprintf(path, sizeof(path), "%s/small/f100", mnt2);
+	fd = open(path, O_RDONLY);
+	ASSERT_GE(fd, 0);
+	EXPECT_LT(read(fd, buf, sizeof(buf)), 0);
+	close(fd);
+	EXPECT_TRUE(ktest_daemon_log_contains(&self->d, "past the blob's 4000 bytes"));
+	ASSERT_EQ(0, ktest_umount(mnt2));
+	/* The flipped chunk: EIO for what it holds, right bytes elsewhere. */
+	ASSERT_EQ(0, ktest_mount("zstd", "flip", mnt2));
+	for (i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/big/%s", mnt2,
+			 i ? "random-6m-copy" : "random-6m");
+		fd = open(path, O_RDONLY);
+		ASSERT_GE(fd, 0);
+		while ((n = read(fd, buf, sizeof(buf))) > 0)
+			;
+		if (n < 0 && errno == EIO)
+			eio++;
+		else if (n < 0)
+			other++;
+		close(fd);
+	}
+	TH_LOG("flipped chunk: %lu of 2 reads got EIO, %lu another error; digest_mismatches %llu",
+	       eio, other, (unsigned long long)counter(self, "factory.total.digest_mismatches"));
+	EXPECT_GT(counter(self, "factory.total.digest_mismatches"), 0);
+	EXPECT_EQ(0, other);
+	/* Every file the flipped chunk is not in still compares right. */
+	snprintf(path, sizeof(path), "%s/src/nydus/small/f100", img);
+	snprintf(cmd, sizeof(cmd), "cmp -s %s %s/small/f100", path, mnt2);
+	EXPECT_EQ(0, system(cmd));
+	ASSERT_EQ(0, ktest_umount(mnt2));
+	ASSERT_EQ(0, ktest_compare_image("nydus", self->mnt, &st));
+	EXPECT_TRUE(ktest_daemon_alive(&self->d));
+}
+
+/*
+ * kill -9 while 4 readers go through a nydus image, restarted each time
+ * from systemd's fd store with the same cache dir: the readers never see
+ * an error, and a chunk once written is not fetched again (the chunks
+ * fetched over all the daemons' lives stay within one blob's count plus
+ * what was in flight at each kill).
+ */
+#define KILLS		5
+#define KILL_READERS	4
+
+FIXTURE(nydus_restart) {
+	struct ktest_daemon d;
+	struct ktest_fdstore store;
+	char dir[PATH_MAX];
+	char cache[PATH_MAX];
+	char mnt[PATH_MAX];
+	char sock[PATH_MAX + 32];
+	pid_t readers[KILL_READERS];
+};
+
+FIXTURE_SETUP(nydus_restart)
+{
+	char boot[PATH_MAX];
+
+	memset(self, 0, sizeof(*self));
+	self->store.fd = -1;
+	if (access("/dev/cachefiles", F_OK))
+		SKIP(return, "no /dev/cachefiles: run inside tools/uml/run");
+	snprintf(boot, sizeof(boot), "%s/nydus/zstd/image.boot", ktest_images());
+	if (access(boot, F_OK))
+		SKIP(return, "no nydus images (tests/kernel/mkimages)");
+	ASSERT_EQ(0, ktest_mkdtemp("nydus-restart", self->dir, sizeof(self->dir)));
+	ASSERT_EQ(0, ktest_mkdtemp("cache", self->cache, sizeof(self->cache)));
+	ASSERT_EQ(0, ktest_mkdtemp("mnt", self->mnt, sizeof(self->mnt)));
+	snprintf(self->sock, sizeof(self->sock), "%s/api.sock", self->dir);
+}
+
+FIXTURE_TEARDOWN(nydus_restart)
+{
+	int i;
+
+	for (i = 0; i < KILL_READERS; i++)
+		if (self->readers[i] > 0) {
+			kill(self->readers[i], SIGKILL);
+			waitpid(self->readers[i], NULL, 0);
+		}
+	umount2(self->mnt, MNT_DETACH);
+	if (self->d.pid > 0)
+		EXPECT_EQ(0, ktest_daemon_stop(&self->d));
+	ktest_fdstore_close(&self->store);
+}
+
+static int spawn_from_store(FIXTURE_DATA(nydus_restart) *self)
+{
+	/* Small fetches: many READs are in flight at a kill. */
+	const char *extra[] = { "--apisock", self->sock, "--readahead-kb", "0",
+				"--fetch-unit-kb", "64", NULL };
+	struct ktest_spawn how = { .notify_socket = self->store.path,
+				   .listen_fd = self->store.fd };
+	int ret;
+
+	ret = ktest_daemon_spawn_with(&self->d, self->cache, NULL, extra, &how);
+	if (!ret)
+		ret = ktest_daemon_wait_ready(&self->d);
+	if (!ret)
+		ret = ktest_fdstore_wait_fd(&self->store, 30000);
+	return ret;
+}
+
+static void nap_ms(unsigned int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+TEST_F_TIMEOUT(nydus_restart, kill9_mid_read_fetches_no_ready_chunk_again, 900)
+{
+	char src[PATH_MAX], err[PATH_MAX + 128], body[PATH_MAX * 3];
+	const char *img = ktest_images();
+	struct ktest_tree_stats st;
+	uint64_t chunks = 0, total = 0, v, fetched;
+	unsigned int seed = 3, kills, busy = 0;
+	int i, status, failed = 0;
+
+	ASSERT_EQ(0, ktest_fdstore_open(&self->store, self->dir));
+	ASSERT_EQ(0, spawn_from_store(self));
+	snprintf(body, sizeof(body),
+		 "{\"type\": \"bootstrap\", \"id\": \"zstd\", \"domain_id\": \"kill\","
+		 " \"metadata_path\": \"%s/nydus/zstd/image.boot\", \"config_v2\": {\"version\": 2,"
+		 " \"id\": \"cfg\", \"backend\": {\"type\": \"localfs\","
+		 " \"localfs\": {\"dir\": \"%s/nydus/zstd/blobs\"}}, \"cache\": {\"type\": \"fscache\"}}}",
+		 img, img);
+	ASSERT_EQ(204, ktest_api(self->sock, "PUT", "/api/v2/blobs", body));
+	ASSERT_EQ(0, ktest_mount("zstd", "kill", self->mnt));
+	snprintf(src, sizeof(src), "%s/src/nydus", img);
+	for (i = 0; i < KILL_READERS; i++) {
+		self->readers[i] = fork();
+		if (self->readers[i] == 0)
+			_exit(ktest_compare_trees(src, self->mnt, &st, err, sizeof(err)) ?
+			      (fprintf(stderr, "# reader: %s\n", err), 1) : 0);
+	}
+	for (kills = 0; kills < KILLS; kills++) {
+		nap_ms(300 + rand_r(&seed) % 400);
+		if (!ktest_daemon_counter(&self->d, "factory.total.chunks_fetched", &v))
+			total += v;
+		for (i = 0; i < KILL_READERS; i++)
+			busy += waitpid(self->readers[i], NULL, WNOHANG) == 0;
+		ASSERT_EQ(0, kill(self->d.pid, SIGKILL));
+		ASSERT_EQ(128 + SIGKILL, ktest_daemon_wait(&self->d, 10000));
+		ASSERT_EQ(0, spawn_from_store(self));
+	}
+	for (i = 0; i < KILL_READERS; i++) {
+		ASSERT_EQ(self->readers[i], waitpid(self->readers[i], &status, 0));
+		self->readers[i] = 0;
+		if (!WIFEXITED(status) || WEXITSTATUS(status))
+			failed++;
+	}
+	ASSERT_EQ(0, ktest_daemon_counter(&self->d, "factory.total.chunks_fetched", &v));
+	total += v;
+	ASSERT_EQ(0, ktest_daemon_counter(&self->d, "factory.total.backend_read_bytes",
+					  &fetched));
+	/* Chunks of the blob (its manifest is the builder's word). */
+	{
+		char cmd[PATH_MAX + 128], out[64];
+
+		snprintf(cmd, sizeof(cmd),
+			 "grep -o '\"chunk_count\": [0-9]*' %s/nydus/zstd/manifest.json | head -1 | grep -o '[0-9]*$'",
+			 img);
+		ASSERT_EQ(0, ktest_run_capture(cmd, out, sizeof(out)));
+		chunks = strtoull(out, NULL, 10);
+	}
+	TH_LOG("%u kills (%u reader-moments busy), %d of %d readers failed; %llu chunks fetched over all lives, the blob has %llu",
+	       kills, busy, failed, KILL_READERS, (unsigned long long)total,
+	       (unsigned long long)chunks);
+	EXPECT_EQ(0, failed);
+	EXPECT_GT(chunks, 0);
+	/* At most a fill's worth of chunks per worker in flight at each kill. */
+	EXPECT_LE(total, chunks + KILLS * 8);
+	/* And a remount fetches nothing. */
+	ASSERT_EQ(0, ktest_umount(self->mnt));
+	ASSERT_EQ(0, ktest_mount("zstd", "kill", self->mnt));
+	ASSERT_EQ(0, ktest_compare_image("nydus", self->mnt, &st));
+	ASSERT_EQ(0, ktest_daemon_counter(&self->d, "factory.total.backend_read_bytes", &v));
+	EXPECT_EQ(fetched, v);
 }
 
 TEST_HARNESS_MAIN
