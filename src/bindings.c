@@ -23,6 +23,8 @@ struct binding {
 	char (*blobs)[EROFS_DEVICE_TAG_MAX + 1];
 	struct rafs_blob *rafs;		/* a RAFS image: per blob, or NULL */
 	unsigned char **digests;	/* per blob, or NULL */
+	struct blob_range **prefetch;	/* per blob, or NULL */
+	unsigned int *nr_prefetch;
 };
 
 void bindings_init(struct bindings *b)
@@ -46,6 +48,14 @@ static void binding_free(struct binding *bd)
 			free(bd->digests[i]);
 		free(bd->digests);
 	}
+	if (bd->prefetch) {
+		unsigned int i;
+
+		for (i = 0; i < bd->nr_blobs; i++)
+			free(bd->prefetch[i]);
+		free(bd->prefetch);
+	}
+	free(bd->nr_prefetch);
 	free(bd->rafs);
 	free(bd->blobs);
 	free(bd);
@@ -96,6 +106,8 @@ int bindings_add_image(struct bindings *b, const char *domain,
 	bd->blobs = bi->tags;
 	bd->rafs = bi->rafs;
 	bd->digests = bi->digests;
+	bd->prefetch = bi->prefetch;
+	bd->nr_prefetch = bi->nr_prefetch;
 	memset(bi, 0, sizeof(*bi));
 	if (metadata_path && *metadata_path) {
 		bd->metadata_path = strdup(metadata_path);
@@ -219,6 +231,17 @@ static int binding_source(const struct binding *bd, const char *blob_id,
 			return -ENOMEM;
 		}
 		memcpy(src->digests, bd->digests[i], n);
+	}
+	if (bd->prefetch && bd->nr_prefetch[i]) {
+		size_t n = bd->nr_prefetch[i] * sizeof(*src->prefetch);
+
+		src->prefetch = malloc(n);
+		if (!src->prefetch) {
+			blob_source_release(src);
+			return -ENOMEM;
+		}
+		memcpy(src->prefetch, bd->prefetch[i], n);
+		src->nr_prefetch = bd->nr_prefetch[i];
 	}
 	return 0;
 }

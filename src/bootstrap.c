@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "bootstrap.h"
+#include "format/erofs_inode.h"
 #include "config.h"
 #include "log.h"
 
@@ -40,6 +41,11 @@ void bootstrap_info_free(struct bootstrap_info *bi)
 		for (i = 0; i < bi->nr_blobs; i++)
 			free(bi->digests[i]);
 	free(bi->digests);
+	if (bi->prefetch)
+		for (i = 0; i < bi->nr_blobs; i++)
+			free(bi->prefetch[i]);
+	free(bi->prefetch);
+	free(bi->nr_prefetch);
 	free(bi->tags);
 	free(bi->rafs);
 	memset(bi, 0, sizeof(*bi));
@@ -115,8 +121,151 @@ out:
 	return ret;
 }
 
+/* Files the prefetch table may name: bound what an image can ask. */
+#define PREFETCH_MAX_FILES	65536
+#define PREFETCH_MAX_INDEXES	(1U << 20)
+
+static int range_cmp(const void *a, const void *b)
+{
+	const struct blob_range *x = a, *y = b;
+
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* Sort and merge each blob's ranges. */
+static void ranges_merge(struct blob_range *r, unsigned int *nr)
+{
+	unsigned int i, n = 0;
+
+	if (!*nr)
+		return;
+	qsort(r, *nr, sizeof(*r), range_cmp);
+	for (i = 1; i < *nr; i++) {
+		if (r[i].off <= r[n].off + r[n].len) {
+			uint64_t end = r[i].off + r[i].len;
+
+			if (end > r[n].off + r[n].len)
+				r[n].len = end - r[n].off;
+		} else {
+			r[++n] = r[i];
+		}
+	}
+	*nr = n + 1;
+}
+
+static int range_add(struct bootstrap_info *bi, unsigned int blob,
+		     uint64_t off, uint64_t len, unsigned int *cap)
+{
+	struct blob_range *r;
+
+	if (bi->nr_prefetch[blob] == cap[blob]) {
+		unsigned int ncap = cap[blob] ? cap[blob] * 2 : 16;
+
+		r = realloc(bi->prefetch[blob], ncap * sizeof(*r));
+		if (!r)
+			return -ENOMEM;
+		bi->prefetch[blob] = r;
+		cap[blob] = ncap;
+	}
+	bi->prefetch[blob][bi->nr_prefetch[blob]++] = (struct blob_range){ off, len };
+	return 0;
+}
+
+/* The blob ranges of the regular file at @nid, added to @bi. */
+static int prefetch_file(int fd, const struct rafs_super *sb, uint64_t size,
+			 uint32_t nid, struct bootstrap_info *bi,
+			 unsigned int *cap)
+{
+	unsigned char ino[EROFS_INODE_MAX], *idx = NULL;
+	uint64_t off = (uint64_t)sb->meta_blkaddr * 4096 + (uint64_t)nid * 32;
+	struct erofs_inode_info info;
+	unsigned int dev;
+	uint32_t blk;
+	uint64_t i, len;
+	int ret;
+
+	if (off + EROFS_INODE_MAX > size || read_at(fd, ino, sizeof(ino), off) ||
+	    erofs_inode_parse(ino, sizeof(ino), off, &info))
+		return -EINVAL;
+	/* Directories and the like: only files are named here. */
+	if ((info.mode & 0170000) != 0100000 || !info.chunk_based || !info.size)
+		return 0;
+	if (info.nr_indexes > PREFETCH_MAX_INDEXES ||
+	    off + info.index_off + info.nr_indexes * 8 > size)
+		return -EINVAL;
+	idx = malloc(info.nr_indexes * 8);
+	if (!idx)
+		return -ENOMEM;
+	ret = read_at(fd, idx, info.nr_indexes * 8, off + info.index_off);
+	for (i = 0; !ret && i < info.nr_indexes; i++) {
+		erofs_chunk_index(idx + i * 8, &dev, &blk);
+		if (blk == EROFS_NULL_ADDR)
+			continue;
+		if (!dev || dev > bi->nr_blobs) {
+			ret = -EINVAL;
+			break;
+		}
+		len = info.size - (i << info.chunkbits);
+		if (len > (1ULL << info.chunkbits))
+			len = 1ULL << info.chunkbits;
+		len = (len + 4095) & ~4095ULL;
+		if ((uint64_t)blk * 4096 >= bi->rafs[dev - 1].uncompressed_size)
+			continue;
+		if (len > bi->rafs[dev - 1].uncompressed_size - (uint64_t)blk * 4096)
+			len = bi->rafs[dev - 1].uncompressed_size - (uint64_t)blk * 4096;
+		ret = range_add(bi, dev - 1, (uint64_t)blk * 4096, len, cap);
+	}
+	free(idx);
+	return ret;
+}
+
+/*
+ * The prefetch table: the files the image's builder named to be read
+ * first. A bad entry is skipped (the image is served all the same).
+ */
+static int read_prefetch(int fd, const struct rafs_super *sb, uint64_t size,
+			 struct bootstrap_info *bi)
+{
+	unsigned int *cap, i, n = sb->prefetch_table_size / 4, bad = 0;
+	unsigned char *tbl;
+	int ret = -ENOMEM;
+
+	if (!n)
+		return 0;
+	if (n > PREFETCH_MAX_FILES)
+		n = PREFETCH_MAX_FILES;
+	bi->prefetch = calloc(bi->nr_blobs, sizeof(*bi->prefetch));
+	bi->nr_prefetch = calloc(bi->nr_blobs, sizeof(*bi->nr_prefetch));
+	cap = calloc(bi->nr_blobs, sizeof(*cap));
+	tbl = malloc(n * 4);
+	if (!bi->prefetch || !bi->nr_prefetch || !cap || !tbl)
+		goto out;
+	ret = read_at(fd, tbl, n * 4, sb->prefetch_table_offset);
+	for (i = 0; !ret && i < n; i++) {
+		uint32_t nid = tbl[4 * i] | tbl[4 * i + 1] << 8 |
+			       tbl[4 * i + 2] << 16 | (uint32_t)tbl[4 * i + 3] << 24;
+
+		if (!nid)
+			break;
+		ret = prefetch_file(fd, sb, size, nid, bi, cap);
+		if (ret == -EINVAL) {
+			bad++;
+			ret = 0;
+		}
+	}
+	for (i = 0; !ret && i < bi->nr_blobs; i++)
+		ranges_merge(bi->prefetch[i], &bi->nr_prefetch[i]);
+	if (bad)
+		log_warn("the prefetch table names %u entries that are not sane inodes: skipped",
+			 bad);
+out:
+	free(cap);
+	free(tbl);
+	return ret;
+}
+
 static int read_rafs(int fd, const struct rafs_super *sb, const void *head,
-		     size_t head_len, bool want_digests,
+		     size_t head_len, uint64_t file_size, bool want_digests,
 		     struct bootstrap_info *bi, char *err, size_t errlen)
 {
 	unsigned char *table;
@@ -143,6 +292,10 @@ static int read_rafs(int fd, const struct rafs_super *sb, const void *head,
 		memcpy(bi->tags[i], bi->rafs[i].id, sizeof(bi->tags[i]));
 	if (want_digests)
 		ret = read_digests(fd, sb, bi, err, errlen);
+	if (!ret && read_prefetch(fd, sb, file_size, bi)) {
+		snprintf(err, errlen, "reading the prefetch table: out of memory or I/O error");
+		ret = -EIO;
+	}
 out:
 	free(table);
 	return ret;
@@ -183,7 +336,8 @@ int bootstrap_read(const char *path, bool want_digests,
 	if (ret)
 		goto out;
 	if (sb.is_rafs) {
-		ret = read_rafs(fd, &sb, head, n, want_digests, bi, err, errlen);
+		ret = read_rafs(fd, &sb, head, n, st.st_size, want_digests, bi,
+				err, errlen);
 		goto out;
 	}
 	bi->tags = calloc(BOOTSTRAP_MAX_TAGS, sizeof(*bi->tags));
@@ -210,5 +364,6 @@ void blob_source_release(struct blob_source *src)
 {
 	config_free(src->cfg);
 	free(src->digests);
+	free(src->prefetch);
 	memset(src, 0, sizeof(*src));
 }

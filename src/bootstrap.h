@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 
+#include "blob_range.h"
 #include "erofs.h"
 #include "format/rafs.h"
 
@@ -22,6 +23,12 @@ struct bootstrap_info {
 	struct rafs_blob *rafs;		/* NULL: plain EROFS, byte for byte */
 	/* per blob: chunk_count digests from the chunk table, or NULL */
 	unsigned char **digests;
+	/*
+	 * per blob: the ranges of the files in the bootstrap's prefetch
+	 * table, sorted and merged (NULL: none)
+	 */
+	struct blob_range **prefetch;
+	unsigned int *nr_prefetch;
 };
 
 /*
@@ -39,6 +46,8 @@ struct blob_source {
 	bool is_rafs;			/* a nydus data blob: rafs is its entry */
 	struct rafs_blob rafs;
 	unsigned char *digests;		/* its chunk digests, or NULL */
+	struct blob_range *prefetch;	/* files to fetch first, or NULL */
+	unsigned int nr_prefetch;
 };
 
 void blob_source_release(struct blob_source *src);

@@ -30,6 +30,7 @@ struct backend_blob;
 struct fscached_config;
 struct json_object;
 struct prefetch;
+struct blob_range;
 struct blob_verify;
 struct nydus_blob;
 struct rafs_blob;
@@ -61,6 +62,9 @@ struct blob_info {
 	const struct rafs_blob *rafs;
 	/* cache.validate of a nydus blob: chunk digests, or NULL */
 	const unsigned char *chunk_digests;
+	/* Ranges to prefetch first (files the image names), or NULL */
+	const struct blob_range *prefetch;
+	unsigned int nr_prefetch;
 };
 
 struct blob_cache_stats {
@@ -109,6 +113,8 @@ struct blob_cache {
 	struct prefetch *prefetch;	/* once started */
 	struct blob_verify *verify;	/* cache.validate, for a digest id */
 	struct nydus_blob *nydus;	/* a nydus data blob: its chunk map */
+	struct blob_range *prefetch_first;	/* files the image names */
+	unsigned int nr_prefetch_first;
 };
 
 /* What the blob's first bytes said. */

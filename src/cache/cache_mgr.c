@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "backend/backend.h"
+#include "blob_range.h"
 #include "cache.h"
 #include "compiler.h"
 #include "config.h"
@@ -102,6 +103,7 @@ static void blob_cache_free(struct blob_cache *bc)
 #endif
 	range_lock_destroy(&bc->inflight);
 	readahead_destroy(&bc->ra);
+	free(bc->prefetch_first);
 	free(bc->id);
 	free(bc->domain);
 	free(bc);
@@ -282,6 +284,17 @@ static int blob_cache_create(struct cache_mgr *mgr,
 	if (!bc->id || !bc->domain) {
 		ret = -ENOMEM;
 		goto err_free;
+	}
+	if (info->nr_prefetch) {
+		size_t n = info->nr_prefetch * sizeof(*bc->prefetch_first);
+
+		bc->prefetch_first = malloc(n);
+		if (!bc->prefetch_first) {
+			ret = -ENOMEM;
+			goto err_free;
+		}
+		memcpy(bc->prefetch_first, info->prefetch, n);
+		bc->nr_prefetch_first = info->nr_prefetch;
 	}
 	ret = backend_blob_open(mgr->backend, info->id, &bc->bblob);
 	if (ret)

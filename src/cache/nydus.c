@@ -358,7 +358,9 @@ static int fill_gaps(struct blob_cache *bc, uint64_t start, uint64_t end)
 	const struct blob_meta *m = bc->nydus->meta;
 	uint32_t i = blob_meta_find(m, start);
 	uint64_t pos = start, gap_end;
-	static const unsigned char zeros[CACHE_BLOCK_SIZE];
+	/* O_DIRECT: the buffer must be aligned too. */
+	static const unsigned char zeros[CACHE_BLOCK_SIZE]
+		__attribute__((aligned(CACHE_BLOCK_SIZE)));
 	int ret;
 
 	while (pos < end) {

@@ -78,6 +78,35 @@ static int write_exact(int fd, const void *buf, size_t len, off_t off)
 	return 0;
 }
 
+/*
+ * What the local copy's digest covers: the ci data, the header up to our
+ * mark, and the blob table fields that decide how the meta is read (so a
+ * blob converted twice with other metas never gets the other's copy).
+ */
+static int local_digest(const struct rafs_blob *d, const struct meta_bytes *mb,
+			unsigned char md[DIGEST_SIZE])
+{
+	uint64_t key[] = {
+		d->chunk_size, d->chunk_count, d->compressor, d->digester,
+		d->features, d->compressed_size, d->uncompressed_size,
+		d->ci_compressor, d->ci_offset, d->ci_compressed_size,
+		d->ci_uncompressed_size, d->meta_size,
+	};
+	size_t n = d->ci_uncompressed_size + LOCAL_MARK_OFF;
+	unsigned char *buf = malloc(n + sizeof(key) + 32);
+	int ret;
+
+	if (!buf)
+		return -ENOMEM;
+	memcpy(buf, mb->ci, d->ci_uncompressed_size);
+	memcpy(buf + d->ci_uncompressed_size, mb->hdr, LOCAL_MARK_OFF);
+	memcpy(buf + n, key, sizeof(key));
+	memcpy(buf + n + sizeof(key), d->meta_digest, 32);
+	ret = digest_buf(DIGEST_SHA256, buf, n + sizeof(key) + 32, md);
+	free(buf);
+	return ret;
+}
+
 /* The local copy, if it is there and right: 0, or why not. */
 static int local_read(const char *path, const struct rafs_blob *d,
 		      struct meta_bytes *mb)
@@ -103,7 +132,7 @@ static int local_read(const char *path, const struct rafs_blob *d,
 	ret = read_exact(fd, mb->ci, d->ci_uncompressed_size, 0);
 	if (ret)
 		goto out;
-	ret = digest_buf(DIGEST_SHA256, mb->ci, d->ci_uncompressed_size, md);
+	ret = local_digest(d, mb, md);
 	if (!ret && memcmp(md, mb->hdr + LOCAL_DIGEST_OFF, DIGEST_SIZE))
 		ret = -EINVAL;
 out:
@@ -126,8 +155,7 @@ static void local_write(const char *dir, const char *path,
 		return;
 	memcpy(hdr, mb->hdr, sizeof(hdr));
 	memcpy(hdr + LOCAL_MARK_OFF, LOCAL_MARK, sizeof(LOCAL_MARK));
-	if (digest_buf(DIGEST_SHA256, mb->ci, d->ci_uncompressed_size,
-		       hdr + LOCAL_DIGEST_OFF))
+	if (local_digest(d, mb, hdr + LOCAL_DIGEST_OFF))
 		return;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
@@ -248,7 +276,8 @@ int nydus_meta_load(struct backend *be, struct backend_blob *data,
 	int ret;
 
 	*fetched = 0;
-	if (!(d->features & RAFS_BLOB_SEPARATE) && data_size > data->size) {
+	/* SEPARATE: the data blob is the original layer, of that size. */
+	if (data_size > data->size) {
 		snprintf(err, errlen, "blob %s: its chunk data ends at %llu, past the blob's %llu bytes",
 			 d->id, (unsigned long long)data_size,
 			 (unsigned long long)data->size);
@@ -267,11 +296,20 @@ int nydus_meta_load(struct backend *be, struct backend_blob *data,
 	}
 	ret = blob_meta_parse(d, mb.ci, d->ci_uncompressed_size, mb.hdr,
 			      data_size, out, err, errlen);
+	if (ret && have_local) {
+		/* Kept by an older fscached, say: drop it, fetch it again. */
+		log_warn("blob %s: its kept blob meta %s does not parse (%s): fetching it again",
+			 d->id, path, err);
+		unlink(path);
+		have_local = false;
+		ret = fetch_meta_from_backend(be, data, d, &mb, fetched, err,
+					      errlen);
+		if (!ret)
+			ret = blob_meta_parse(d, mb.ci, d->ci_uncompressed_size,
+					      mb.hdr, data_size, out, err, errlen);
+	}
 	if (!ret && !have_local && dir && !local_path(dir, d, path, sizeof(path)))
 		local_write(dir, path, d, &mb);
-	if (ret && have_local)
-		log_warn("blob %s: its kept blob meta %s does not parse: %s",
-			 d->id, path, err);
 out:
 	free(mb.ci);
 	return ret;

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "blob_range.h"
 #include "cache.h"
 #include "compiler.h"
 #include "config.h"
@@ -23,6 +24,9 @@ struct prefetch {
 	struct workqueue *wq;
 	pthread_mutex_t lock;
 	uint64_t next;			/* pieces are claimed below this */
+	bool whole;			/* the whole blob, after the files */
+	unsigned int next_range;	/* the image's files first */
+	uint64_t range_pos;
 	uint64_t batch;
 	uint64_t limit;			/* bytes per second, 0: no limit */
 	uint64_t start_us;
@@ -75,15 +79,30 @@ static uint64_t prefetch_pace(struct prefetch *pf)
 	return due > now ? due - now : 0;
 }
 
-static bool prefetch_claim(struct prefetch *pf, uint64_t *off, uint64_t *len)
+/* The next piece: the image's files first, then the blob from its end. */
+static bool prefetch_claim(struct prefetch *pf, uint64_t *off, uint64_t *len,
+			   bool *last)
 {
 	bool claimed = false;
 
 	pthread_mutex_lock(&pf->lock);
-	if (!prefetch_stopped(pf) && pf->next > 0) {
+	if (!prefetch_stopped(pf) && pf->next_range < pf->bc->nr_prefetch_first) {
+		const struct blob_range *r = &pf->bc->prefetch_first[pf->next_range];
+
+		*off = r->off + pf->range_pos;
+		*len = MIN(r->len - pf->range_pos, pf->batch);
+		pf->range_pos += *len;
+		if (pf->range_pos >= r->len) {
+			pf->next_range++;
+			pf->range_pos = 0;
+		}
+		pf->claimed += *len;
+		claimed = true;
+	} else if (!prefetch_stopped(pf) && pf->whole && pf->next > 0) {
 		*len = pf->next % pf->batch ? pf->next % pf->batch : pf->batch;
 		*off = pf->next - *len;
 		pf->next = *off;
+		*last = !*off;
 		pf->claimed += *len;
 		claimed = true;
 	}
@@ -98,6 +117,7 @@ static void prefetch_work(struct work *work, struct worker *worker)
 	struct prefetch *pf = w->pf;
 	struct blob_cache *bc = pf->bc;
 	uint64_t off, len, wait;
+	bool last = false;
 	int ret;
 
 	while ((wait = prefetch_pace(pf)) && !prefetch_stopped(pf)) {
@@ -108,7 +128,7 @@ static void prefetch_work(struct work *work, struct worker *worker)
 		}
 		usleep(MIN(wait, (uint64_t)PREFETCH_PACE_SLICE_US));
 	}
-	if (!prefetch_claim(pf, &off, &len)) {
+	if (!prefetch_claim(pf, &off, &len, &last)) {
 		prefetch_put(pf);
 		return;
 	}
@@ -119,7 +139,7 @@ static void prefetch_work(struct work *work, struct worker *worker)
 			  bc->id, (unsigned long long)off,
 			  (unsigned long long)len, strerror(-ret));
 	}
-	if (!off && !ret)
+	if (last && !ret)
 		log_info("blob '%s' is all in the cache (prefetched)", bc->id);
 	/* Behind whatever demand arrived meanwhile. */
 	workqueue_queue_low(pf->wq, &w->work, prefetch_work);
@@ -131,7 +151,7 @@ bool prefetch_maybe_start(struct blob_cache *bc, struct workqueue *wq)
 	unsigned int threads, i;
 	struct prefetch *pf;
 
-	if (!cfg->enable || !bc->size ||
+	if ((!cfg->enable && !bc->nr_prefetch_first) || !bc->size ||
 	    __atomic_exchange_n(&bc->prefetch_started, true, __ATOMIC_RELAXED))
 		return false;
 	threads = cfg->threads ? cfg->threads : PREFETCH_DEFAULT_THREADS;
@@ -153,6 +173,7 @@ bool prefetch_maybe_start(struct blob_cache *bc, struct workqueue *wq)
 	pf->bc = bc;
 	pf->wq = wq;
 	pf->next = bc->size;
+	pf->whole = cfg->enable;
 	pf->batch = cfg->batch_size ? MAX(cfg->batch_size, PREFETCH_MIN_BATCH)
 				    : PREFETCH_DEFAULT_BATCH;
 	pf->batch = ALIGN_UP(pf->batch, (uint64_t)CACHE_BLOCK_SIZE);
@@ -160,8 +181,10 @@ bool prefetch_maybe_start(struct blob_cache *bc, struct workqueue *wq)
 	pf->start_us = monotonic_us();
 	pf->refs = threads;
 	__atomic_store_n(&bc->prefetch, pf, __ATOMIC_RELEASE);
-	log_info("prefetching blob '%s' (%llu bytes, %u workers, %llu-byte pieces%s)",
-		 bc->id, (unsigned long long)bc->size, threads,
+	log_info("prefetching blob '%s' (%s%s%llu bytes, %u workers, %llu-byte pieces%s)",
+		 bc->id, bc->nr_prefetch_first ? "the files its image names" : "",
+		 bc->nr_prefetch_first && pf->whole ? ", then all " : "",
+		 (unsigned long long)bc->size, threads,
 		 (unsigned long long)pf->batch, pf->limit ? ", paced" : "");
 	for (i = 0; i < threads; i++) {
 		pf->workers[i].pf = pf;

@@ -31,6 +31,7 @@
 #define ZRAN_ENTRY_SIZE		40
 #define ZRAN_DICT_MAX		32768
 #define ZRAN_OUT_MAX		(64U << 20)
+#define ZRAN_IN_MAX		(64U << 20)
 #define BATCH_MAX		(16U << 20)
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -172,6 +173,7 @@ static int parse_zran(struct blob_meta *m, const struct rafs_blob *b,
 				    z->dict_size);
 		z->dict_off = (uint32_t)dict_end;
 		if (!z->in_len || !z->out_len || z->out_len > ZRAN_OUT_MAX ||
+		    z->in_len > ZRAN_IN_MAX ||
 		    z->in_offset > m->data_size ||
 		    m->data_size - z->in_offset < z->in_len || z->ctx_bits > 7)
 			return fail(err, errlen, "blob %s: zran context %u: input (%llu, %u bytes), output %u bytes or ctx_bits %u out of bounds",
@@ -189,7 +191,13 @@ static int chunk_check(const struct blob_meta *m, const struct rafs_blob *b,
 	uint64_t c_size = c->c_size;
 	bool v2 = b->features & RAFS_BLOB_CHUNK_INFO_V2;
 
-	if (c->u_off % 4096 || c->u_off < prev_end)
+	/*
+	 * Native chunks follow each other with no hole; ZRan blobs may have
+	 * holes (chunks deduplicated after the context was cut).
+	 */
+	if (c->u_off % 4096 || c->u_off < prev_end ||
+	    (!(b->features & (RAFS_BLOB_ZRAN | RAFS_BLOB_CHUNKDICT_GENERATED)) &&
+	     c->u_off != prev_end))
 		return fail(err, errlen, "blob %s: chunk %u: u_off 0x%llx is unaligned or before the end of chunk %u (0x%llx)",
 			    b->id, i, (unsigned long long)c->u_off, i - 1,
 			    (unsigned long long)prev_end);
@@ -207,6 +215,10 @@ static int chunk_check(const struct blob_meta *m, const struct rafs_blob *b,
 	    ((c->flags & CHUNK_BATCH) && (c->flags & (CHUNK_ZRAN | CHUNK_HAS_CRC32))))
 		return fail(err, errlen, "blob %s: chunk %u: flags 0x%x do not fit the blob's features 0x%x",
 			    b->id, i, c->flags, b->features);
+	/* The data field is the ZRan offset then: no room for a CRC. */
+	if ((c->flags & CHUNK_HAS_CRC32) && (c->flags & CHUNK_ZRAN))
+		return fail(err, errlen, "blob %s: chunk %u: HAS_CRC32 on a zran chunk",
+			    b->id, i);
 	if ((c->flags & CHUNK_HAS_CRC32) && !c->aux)
 		return fail(err, errlen, "blob %s: chunk %u: HAS_CRC32 with crc 0",
 			    b->id, i);
@@ -294,6 +306,13 @@ int blob_meta_parse(const struct rafs_blob *b, const void *ci, size_t len,
 		if (ret)
 			goto err;
 		prev_end = blob_chunk_aligned_end(&m->chunks[i]);
+	}
+	if (!(b->features & (RAFS_BLOB_ZRAN | RAFS_BLOB_CHUNKDICT_GENERATED)) &&
+	    prev_end != m->size) {
+		ret = fail(err, errlen, "blob %s: its chunks end at %llu, uncompressed_size is %llu",
+			   b->id, (unsigned long long)prev_end,
+			   (unsigned long long)m->size);
+		goto err;
 	}
 	*out = m;
 	return 0;

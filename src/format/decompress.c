@@ -128,6 +128,8 @@ int rafs_zran_inflate(const void *src, size_t slen, uint8_t byte,
 	zs.avail_out = (uInt)out_len;
 	while (zs.avail_out) {
 		zret = inflate(&zs, Z_NO_FLUSH);
+		if (!zs.avail_out)
+			break;
 		if (zret == Z_STREAM_END) {
 			if (!zs.avail_in || zran_next_member(&zs, &gzip_mode))
 				goto out;

@@ -185,11 +185,17 @@ static int blob_check_ci(const struct rafs_blob *b, char *err, size_t errlen)
 	if (b->ci_compressor > RAFS_COMP_ZSTD)
 		return fail(err, errlen, "blob %s: ci_compressor %u is unknown",
 			    b->id, b->ci_compressor);
-	if (b->ci_compressed_size > b->ci_uncompressed_size &&
-	    b->ci_compressor == RAFS_COMP_NONE)
-		return fail(err, errlen, "blob %s: ci_compressed_size %llu differs from ci_uncompressed_size %llu with ci_compressor none",
+	if (b->ci_compressed_size > b->ci_uncompressed_size ||
+	    (b->ci_compressor == RAFS_COMP_NONE &&
+	     b->ci_compressed_size != b->ci_uncompressed_size))
+		return fail(err, errlen, "blob %s: ci_compressed_size %llu does not fit ci_uncompressed_size %llu (ci_compressor %s)",
 			    b->id, (unsigned long long)b->ci_compressed_size,
-			    (unsigned long long)b->ci_uncompressed_size);
+			    (unsigned long long)b->ci_uncompressed_size,
+			    rafs_compressor_name(b->ci_compressor));
+	/* Records plus at most a context table and its dictionaries. */
+	if (b->ci_uncompressed_size > need + (256ULL << 20))
+		return fail(err, errlen, "blob %s: ci_uncompressed_size %llu is too large",
+			    b->id, (unsigned long long)b->ci_uncompressed_size);
 	if (!v2 && extra)
 		return fail(err, errlen, "blob %s: features 0x%x: batch and zran chunks need CHUNK_INFO_V2",
 			    b->id, b->features);
@@ -200,10 +206,6 @@ static int blob_check_ci(const struct rafs_blob *b, char *err, size_t errlen)
 		return fail(err, errlen, "blob %s: ci_uncompressed_size %llu does not fit chunk_count %u (%llu bytes of records)",
 			    b->id, (unsigned long long)b->ci_uncompressed_size,
 			    b->chunk_count, (unsigned long long)need);
-	/* Records plus at most a context table and its dictionaries. */
-	if (b->ci_uncompressed_size > need + (256ULL << 20))
-		return fail(err, errlen, "blob %s: ci_uncompressed_size %llu is too large",
-			    b->id, (unsigned long long)b->ci_uncompressed_size);
 	return 0;
 }
 

@@ -407,4 +407,33 @@ TEST_F_TIMEOUT(nydus, garbage_meta_fails_at_open, 120)
 					false, &fill_ret, &mismatches));
 }
 
+/* The files the image names for prefetch become ranges of their blob. */
+TEST_F_TIMEOUT(nydus, prefetch_table_names_file_ranges, 120)
+{
+	char out[PATH_MAX], boot[PATH_MAX], err[512];
+	struct bootstrap_info bi;
+	uint64_t total = 0;
+	unsigned int i;
+
+	snprintf(out, sizeof(out), "%s/pf", self->dir);
+	ASSERT_EQ(0, run("tools/mkrafs --chunk-size 256K --prefetch /random --prefetch /sub/small-3 --prefetch /sub %s %s/layer1 >/dev/null 2>&1",
+			 out, self->dir));
+	snprintf(boot, sizeof(boot), "%s/image.boot", out);
+	ASSERT_EQ(0, bootstrap_read(boot, false, &bi, err, sizeof(err)));
+	ASSERT_NE(NULL, bi.prefetch);
+	ASSERT_GT(bi.nr_prefetch[0], 0);
+	for (i = 0; i < bi.nr_prefetch[0]; i++) {
+		EXPECT_EQ(0, bi.prefetch[0][i].off % 4096);
+		EXPECT_LE(bi.prefetch[0][i].off + bi.prefetch[0][i].len,
+			  bi.rafs[0].uncompressed_size);
+		if (i)
+			EXPECT_GT(bi.prefetch[0][i].off,
+				  bi.prefetch[0][i - 1].off + bi.prefetch[0][i - 1].len);
+		total += bi.prefetch[0][i].len;
+	}
+	/* /random (1300001 bytes) and small-3 (100 + 3 * 997), in 4 KiB. */
+	EXPECT_EQ(ALIGN_UP(1300001ULL, 4096) + ALIGN_UP(3091ULL, 4096), total);
+	bootstrap_info_free(&bi);
+}
+
 TEST_HARNESS_MAIN

@@ -177,6 +177,8 @@ TEST(bad_bootstraps_are_refused_by_field)
 		{ 0x1000 + 68, 4, 0x200000, "chunk_size" },
 		{ 0x1000 + 120, 8, 0, "without blob meta" },
 		{ 0x1000 + 108, 4, 9, "ci_compressor" },
+		{ 0x1000 + 120, 8, 33, "does not fit ci_uncompressed_size" },
+		{ 0x1000 + 120, 8, 0xFFFFFFFFFFFFF064ULL, "does not fit ci_uncompressed_size" },
 		{ 0x1000 + 84, 4, 0x700000A1, "CHUNK_INFO_V2" },
 		{ 0x580, 1, 'c', "differs from device 1's tag" },
 		{ 0x1000, 1, 'X', "not 64 hex digits" },
@@ -293,6 +295,17 @@ TEST(bad_blob_meta_is_refused)
 	EXPECT_EQ(-EINVAL, blob_meta_parse(&blob, ci, 32, hdr, 7802, &m, err,
 					   sizeof(err)));
 	EXPECT_NE(NULL, strstr(err, "chunk 1: u_size"));
+	/* A hole between native chunks; chunks ending short of the blob. */
+	memcpy(ci, example_ci, 32);
+	ci[17] = 0x60;
+	EXPECT_EQ(-EINVAL, blob_meta_parse(&blob, ci, 32, hdr, 7802, &m, err,
+					   sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "chunk 1: u_off"));
+	blob.uncompressed_size += 4096;
+	EXPECT_EQ(-EINVAL, blob_meta_parse(&blob, example_ci, 32, hdr, 7802,
+					   &m, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "its chunks end at 36864"));
+	blob.uncompressed_size -= 4096;
 	/* Wrong ci length. */
 	EXPECT_EQ(-EINVAL, blob_meta_parse(&blob, example_ci, 16, hdr, 7802,
 					   &m, err, sizeof(err)));
