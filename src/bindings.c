@@ -19,12 +19,7 @@ struct binding {
 	char *fsid;
 	char *metadata_path;		/* the local bootstrap, may be NULL */
 	struct fscached_config *cfg;
-	unsigned int nr_blobs;
-	char (*blobs)[EROFS_DEVICE_TAG_MAX + 1];
-	struct rafs_blob *rafs;		/* a RAFS image: per blob, or NULL */
-	unsigned char **digests;	/* per blob, or NULL */
-	struct blob_range **prefetch;	/* per blob, or NULL */
-	unsigned int *nr_prefetch;
+	struct bootstrap_info img;	/* its data blobs and their layout */
 };
 
 void bindings_init(struct bindings *b)
@@ -41,23 +36,7 @@ static void binding_free(struct binding *bd)
 	free(bd->domain);
 	free(bd->fsid);
 	free(bd->metadata_path);
-	if (bd->digests) {
-		unsigned int i;
-
-		for (i = 0; i < bd->nr_blobs; i++)
-			free(bd->digests[i]);
-		free(bd->digests);
-	}
-	if (bd->prefetch) {
-		unsigned int i;
-
-		for (i = 0; i < bd->nr_blobs; i++)
-			free(bd->prefetch[i]);
-		free(bd->prefetch);
-	}
-	free(bd->nr_prefetch);
-	free(bd->rafs);
-	free(bd->blobs);
+	bootstrap_info_free(&bd->img);
 	free(bd);
 }
 
@@ -102,12 +81,7 @@ int bindings_add_image(struct bindings *b, const char *domain,
 	bd->cfg = cfg;
 	bd->domain = strdup(domain);
 	bd->fsid = strdup(fsid);
-	bd->nr_blobs = bi->nr_blobs;
-	bd->blobs = bi->tags;
-	bd->rafs = bi->rafs;
-	bd->digests = bi->digests;
-	bd->prefetch = bi->prefetch;
-	bd->nr_prefetch = bi->nr_prefetch;
+	bd->img = *bi;
 	memset(bi, 0, sizeof(*bi));
 	if (metadata_path && *metadata_path) {
 		bd->metadata_path = strdup(metadata_path);
@@ -193,23 +167,10 @@ int bindings_remove_domain(struct bindings *b, const char *domain)
 	return count ? count : -ENOENT;
 }
 
-/* The index of @blob_id among the image's data blobs, or -1. */
-static int binding_blob_index(const struct binding *bd, const char *blob_id)
-{
-	unsigned int i;
-
-	for (i = 0; i < bd->nr_blobs; i++)
-		if (!strcmp(bd->blobs[i], blob_id))
-			return (int)i;
-	return -1;
-}
-
-/* Called with b->lock held: how @found serves @blob_id. */
+/* Called with b->lock held: how @bd serves @blob_id. */
 static int binding_source(const struct binding *bd, const char *blob_id,
 			  struct blob_source *src)
 {
-	int i = binding_blob_index(bd, blob_id);
-
 	memset(src, 0, sizeof(*src));
 	/* The bootstrap itself comes from its local copy, as with nydusd. */
 	if (bd->metadata_path && !strcmp(bd->fsid, blob_id))
@@ -218,32 +179,9 @@ static int binding_source(const struct binding *bd, const char *blob_id,
 		src->cfg = config_dup(bd->cfg);
 	if (!src->cfg)
 		return -ENOMEM;
-	if (i < 0 || !bd->rafs || !strcmp(bd->fsid, blob_id))
+	if (!strcmp(bd->fsid, blob_id))
 		return 0;
-	src->is_rafs = true;
-	src->rafs = bd->rafs[i];
-	if (bd->digests && bd->digests[i]) {
-		size_t n = (size_t)src->rafs.chunk_count * 32;
-
-		src->digests = malloc(n);
-		if (!src->digests) {
-			blob_source_release(src);
-			return -ENOMEM;
-		}
-		memcpy(src->digests, bd->digests[i], n);
-	}
-	if (bd->prefetch && bd->nr_prefetch[i]) {
-		size_t n = bd->nr_prefetch[i] * sizeof(*src->prefetch);
-
-		src->prefetch = malloc(n);
-		if (!src->prefetch) {
-			blob_source_release(src);
-			return -ENOMEM;
-		}
-		memcpy(src->prefetch, bd->prefetch[i], n);
-		src->nr_prefetch = bd->nr_prefetch[i];
-	}
-	return 0;
+	return bootstrap_blob_source(&bd->img, blob_id, src);
 }
 
 int bindings_resolve_source(struct bindings *b, const char *domain,
@@ -260,9 +198,9 @@ int bindings_resolve_source(struct bindings *b, const char *domain,
 			continue;
 		in_domain++;
 		only = bd;
-		tags_known |= bd->nr_blobs > 0;
+		tags_known |= bd->img.nr_blobs > 0;
 		if (!strcmp(bd->fsid, blob_id) ||
-		    binding_blob_index(bd, blob_id) >= 0) {
+		    bootstrap_blob_index(&bd->img, blob_id) >= 0) {
 			found = bd;
 			break;
 		}
@@ -310,8 +248,8 @@ static struct json_object *binding_json(const struct binding *bd,
 				       json_object_new_string(bd->cfg->backend_type));
 	}
 	blobs = json_object_new_array();
-	for (i = 0; i < bd->nr_blobs; i++)
-		json_object_array_add(blobs, json_object_new_string(bd->blobs[i]));
+	for (i = 0; i < bd->img.nr_blobs; i++)
+		json_object_array_add(blobs, json_object_new_string(bd->img.tags[i]));
 	json_object_object_add(o, "blobs", blobs);
 	return o;
 }

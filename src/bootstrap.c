@@ -367,3 +367,44 @@ void blob_source_release(struct blob_source *src)
 	free(src->prefetch);
 	memset(src, 0, sizeof(*src));
 }
+
+int bootstrap_blob_index(const struct bootstrap_info *bi, const char *blob_id)
+{
+	unsigned int i;
+
+	for (i = 0; i < bi->nr_blobs; i++)
+		if (!strcmp(bi->tags[i], blob_id))
+			return (int)i;
+	return -1;
+}
+
+int bootstrap_blob_source(const struct bootstrap_info *bi, const char *blob_id,
+			  struct blob_source *src)
+{
+	int i = bootstrap_blob_index(bi, blob_id);
+	size_t n;
+
+	if (i < 0 || !bi->rafs)
+		return 0;
+	src->is_rafs = true;
+	src->rafs = bi->rafs[i];
+	if (bi->digests && bi->digests[i]) {
+		n = (size_t)src->rafs.chunk_count * 32;
+		src->digests = malloc(n);
+		if (!src->digests)
+			goto nomem;
+		memcpy(src->digests, bi->digests[i], n);
+	}
+	if (bi->prefetch && bi->nr_prefetch[i]) {
+		n = bi->nr_prefetch[i] * sizeof(*src->prefetch);
+		src->prefetch = malloc(n);
+		if (!src->prefetch)
+			goto nomem;
+		memcpy(src->prefetch, bi->prefetch[i], n);
+		src->nr_prefetch = bi->nr_prefetch[i];
+	}
+	return 0;
+nomem:
+	blob_source_release(src);
+	return -ENOMEM;
+}

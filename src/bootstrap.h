@@ -52,4 +52,14 @@ struct blob_source {
 
 void blob_source_release(struct blob_source *src);
 
+/* The index of @blob_id among @bi's data blobs, or -1. */
+int bootstrap_blob_index(const struct bootstrap_info *bi, const char *blob_id);
+/*
+ * How @bi lays out @blob_id: @src's layout fields filled with copies
+ * (a blob it does not name, or a plain image's, is byte for byte).
+ * 0 or -ENOMEM (then @src is released).
+ */
+int bootstrap_blob_source(const struct bootstrap_info *bi, const char *blob_id,
+			  struct blob_source *src);
+
 #endif

@@ -37,14 +37,32 @@ static int resolve_blob(void *ctx, const char *domain, const char *blob_id,
 	struct daemon *d = ctx;
 	int ret;
 
+	const struct local_image *li;
+	unsigned int i;
+
 	ret = bindings_resolve_source(&d->bindings, domain, blob_id, src);
 	if (ret != -ENOENT || !d->config)
 		return ret;
 	memset(src, 0, sizeof(*src));
 	pthread_mutex_lock(&d->config_lock);
-	src->cfg = config_dup(d->config);
+	for (i = 0; i < d->nr_images; i++) {
+		li = &d->images[i];
+		if (!strcmp(li->fsid, blob_id)) {
+			src->cfg = config_new_blob_file(d->config, li->path);
+			break;
+		}
+		if (bootstrap_blob_index(&li->img, blob_id) >= 0)
+			break;
+	}
+	if (!src->cfg)
+		src->cfg = config_dup(d->config);
 	pthread_mutex_unlock(&d->config_lock);
-	return src->cfg ? 0 : -ENOMEM;
+	if (!src->cfg)
+		return -ENOMEM;
+	/* A data blob of a --bootstrap image: through its chunk map. */
+	if (i < d->nr_images && strcmp(d->images[i].fsid, blob_id))
+		return bootstrap_blob_source(&d->images[i].img, blob_id, src);
+	return 0;
 }
 
 /* Begin a clean shutdown, whatever the daemon is doing. */

@@ -14,10 +14,13 @@
 
 #include "api/api.h"
 #include "bindings.h"
+#include "bootstrap.h"
 #include "frontend/cachefiles.h"
 #include "factory.h"
 #include "handover.h"
 #include "log.h"
+
+#define DAEMON_MAX_BOOTSTRAPS	64
 
 struct daemon_opts {
 	const char *cache_dir;
@@ -36,11 +39,22 @@ struct daemon_opts {
 	unsigned int fetch_unit_kb;
 	enum log_level level;
 	struct cache_limits limits;	/* --cache-limits */
+	const char *bootstraps[DAEMON_MAX_BOOTSTRAPS];	/* --bootstrap */
+	unsigned int nr_bootstraps;
+};
+
+/* An image given with --bootstrap: mounted as fsid=<its file name>. */
+struct local_image {
+	char *fsid;
+	char *path;
+	struct bootstrap_info img;
 };
 
 struct daemon {
 	struct daemon_opts opts;
 	struct fscached_config *config;	/* of --config or --blob-dir, may be NULL */
+	struct local_image *images;	/* --bootstrap, served by config */
+	unsigned int nr_images;
 	pthread_mutex_t config_lock;	/* the API may change config */
 	struct factory factory;
 	struct bindings bindings;

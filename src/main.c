@@ -52,6 +52,9 @@ static void usage(FILE *out)
 "  --fetch-unit-kb N      fetch whole aligned N KiB units, a power of two\n"
 "                         from 4 to %d (default %d)\n"
 "  --blob-dir DIR         serve blobs from files in DIR, named by blob id\n"
+"  --bootstrap FILE       a nydus (RAFS v6) image's bootstrap, mounted as\n"
+"                         fsid=<its file name>; its data blobs come from\n"
+"                         --blob-dir or --config through their chunk maps\n"
 "  --config FILE          nydus ConfigV2-style JSON configuration\n"
 "  --stats-file FILE      where SIGUSR1 writes the counters as JSON\n"
 "  --apisock PATH         serve the control API (nydusd's) on this unix socket\n"
@@ -139,7 +142,8 @@ static int parse_args(int argc, char **argv, struct daemon_opts *o)
 	enum { OPT_TAG = 256, OPT_THREADS, OPT_CONFIG, OPT_BLOB_DIR,
 	       OPT_LOG_LEVEL, OPT_STATS_FILE, OPT_READAHEAD, OPT_FETCH_UNIT,
 	       OPT_APISOCK, OPT_ID, OPT_LOG_FILE, OPT_RLIMIT_NOFILE,
-	       OPT_SUPERVISOR, OPT_UPGRADE, OPT_LOG_ROTATION, OPT_CACHE_LIMITS };
+	       OPT_SUPERVISOR, OPT_UPGRADE, OPT_LOG_ROTATION, OPT_CACHE_LIMITS,
+	       OPT_BOOTSTRAP };
 	static const struct option longopts[] = {
 		{ "fscache", required_argument, NULL, 'F' },
 		{ "fscache-tag", required_argument, NULL, OPT_TAG },
@@ -148,6 +152,7 @@ static int parse_args(int argc, char **argv, struct daemon_opts *o)
 		{ "fetch-unit-kb", required_argument, NULL, OPT_FETCH_UNIT },
 		{ "config", required_argument, NULL, OPT_CONFIG },
 		{ "blob-dir", required_argument, NULL, OPT_BLOB_DIR },
+		{ "bootstrap", required_argument, NULL, OPT_BOOTSTRAP },
 		{ "stats-file", required_argument, NULL, OPT_STATS_FILE },
 		{ "apisock", required_argument, NULL, OPT_APISOCK },
 		{ "id", required_argument, NULL, OPT_ID },
@@ -216,6 +221,14 @@ static int parse_args(int argc, char **argv, struct daemon_opts *o)
 		case OPT_CACHE_LIMITS:
 			if (parse_cache_limits(optarg, &o->limits))
 				return -EINVAL;
+			break;
+		case OPT_BOOTSTRAP:
+			if (o->nr_bootstraps == DAEMON_MAX_BOOTSTRAPS) {
+				fprintf(stderr, "fscached: --bootstrap: at most %d images\n",
+					DAEMON_MAX_BOOTSTRAPS);
+				return -EINVAL;
+			}
+			o->bootstraps[o->nr_bootstraps++] = optarg;
 			break;
 		case OPT_LOG_ROTATION:
 			/*
@@ -314,6 +327,64 @@ static int apply_process_options(const struct daemon_opts *o)
 	return 0;
 }
 
+/* --bootstrap: each image's bootstrap, read once at the start. */
+static int load_images(struct daemon *d)
+{
+	const struct daemon_opts *o = &d->opts;
+	char err[512], path[PATH_MAX];
+	struct local_image *li;
+	const char *base;
+	unsigned int i;
+	int ret;
+
+	if (!o->nr_bootstraps)
+		return 0;
+	if (!d->config) {
+		fprintf(stderr, "fscached: --bootstrap needs --blob-dir or --config to serve its data blobs\n");
+		return -EINVAL;
+	}
+	d->images = calloc(o->nr_bootstraps, sizeof(*d->images));
+	if (!d->images)
+		return -ENOMEM;
+	for (i = 0; i < o->nr_bootstraps; i++) {
+		li = &d->images[i];
+		if (!realpath(o->bootstraps[i], path)) {
+			fprintf(stderr, "fscached: --bootstrap %s: %s\n",
+				o->bootstraps[i], strerror(errno));
+			return -errno;
+		}
+		ret = bootstrap_read(path, d->config->validate, &li->img, err,
+				     sizeof(err));
+		if (ret) {
+			fprintf(stderr, "fscached: --bootstrap %s: %s\n",
+				o->bootstraps[i], err);
+			return ret;
+		}
+		base = strrchr(path, '/') + 1;
+		li->fsid = strdup(base);
+		li->path = strdup(path);
+		if (!li->fsid || !li->path)
+			return -ENOMEM;
+		d->nr_images++;
+		log_info("image %s: %u data blobs%s, mounted as fsid=%s", path,
+			 li->img.nr_blobs, li->img.rafs ? " (RAFS v6)" : "",
+			 li->fsid);
+	}
+	return 0;
+}
+
+static void free_images(struct daemon *d)
+{
+	unsigned int i;
+
+	for (i = 0; d->images && i < d->opts.nr_bootstraps; i++) {
+		free(d->images[i].fsid);
+		free(d->images[i].path);
+		bootstrap_info_free(&d->images[i].img);
+	}
+	free(d->images);
+}
+
 static int load_config(struct daemon *d)
 {
 	struct daemon_opts *o = &d->opts;
@@ -380,11 +451,13 @@ int main(int argc, char **argv)
 	log_set_level(d.opts.level);
 	if (apply_process_options(&d.opts))
 		return 2;
-	if (load_config(&d)) {
+	if (load_config(&d) || load_images(&d)) {
+		free_images(&d);
 		config_free(d.config);
 		return 2;
 	}
 	ret = daemon_run(&d);
+	free_images(&d);
 	config_free(d.config);
 	return ret;
 }

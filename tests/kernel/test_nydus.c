@@ -201,6 +201,23 @@ TEST_F_TIMEOUT(nydus, two_layers_merged_validated, 600)
 	check_variant(_metadata, self, "layers", "nydus-merged", true);
 }
 
+/* Without the API: --bootstrap names the image, --blob-dir its blobs. */
+TEST_F_TIMEOUT(nydus, bootstrap_option_without_the_api, 600)
+{
+	char boot[PATH_MAX], blobs[PATH_MAX];
+	const char *extra[] = { "--bootstrap", boot, NULL };
+	struct ktest_tree_stats st;
+
+	snprintf(boot, sizeof(boot), "%s/nydus/lz4/image.boot", ktest_images());
+	snprintf(blobs, sizeof(blobs), "%s/nydus/lz4/blobs", ktest_images());
+	ASSERT_EQ(0, ktest_daemon_stop(&self->d));
+	ASSERT_EQ(0, ktest_daemon_start(&self->d, blobs, extra));
+	ASSERT_EQ(0, ktest_mount("image.boot", NULL, self->mnt));
+	EXPECT_EQ(0, ktest_compare_image("nydus", self->mnt, &st));
+	ASSERT_EQ(0, ktest_umount(self->mnt));
+	EXPECT_GT(counter(self, "factory.total.chunks_fetched"), 0);
+}
+
 /*
  * Bad data next to good: a copy of the zstd image whose blob has one byte
  * of chunk data flipped, validated, and a truncated copy; the good image
