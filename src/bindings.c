@@ -66,6 +66,51 @@ static struct binding *binding_find(struct bindings *b, const char *domain,
 
 static int bindings_save_locked(struct bindings *b);
 
+/* Whether two entries describe the same blob file the same way. */
+static bool same_layout(const struct rafs_blob *x, const struct rafs_blob *y)
+{
+	return x->chunk_size == y->chunk_size && x->chunk_count == y->chunk_count &&
+	       x->compressor == y->compressor && x->digester == y->digester &&
+	       x->features == y->features &&
+	       x->uncompressed_size == y->uncompressed_size &&
+	       x->ci_compressor == y->ci_compressor &&
+	       x->ci_offset == y->ci_offset &&
+	       x->ci_compressed_size == y->ci_compressed_size &&
+	       x->ci_uncompressed_size == y->ci_uncompressed_size &&
+	       !memcmp(x->meta_digest, y->meta_digest, sizeof(x->meta_digest));
+}
+
+/*
+ * Called with b->lock held. A data blob is one file for every image of a
+ * domain (one cache file): refuse an image that lays it out otherwise.
+ */
+static bool layout_conflict(struct bindings *b, const struct binding *nb)
+{
+	const struct binding *bd;
+	unsigned int i;
+	int j;
+
+	if (!nb->img.rafs)
+		return false;
+	list_for_each_entry(bd, &b->list, node) {
+		if (strcmp(bd->domain, nb->domain))
+			continue;
+		for (i = 0; i < nb->img.nr_blobs; i++) {
+			j = bootstrap_blob_index(&bd->img, nb->img.tags[i]);
+			if (j < 0)
+				continue;
+			if (!bd->img.rafs ||
+			    !same_layout(&bd->img.rafs[j], &nb->img.rafs[i])) {
+				log_error("image %s names blob %s, which image %s of domain %s lays out otherwise",
+					  nb->fsid, nb->img.tags[i], bd->fsid,
+					  bd->domain);
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
 int bindings_add_image(struct bindings *b, const char *domain,
 		       const char *fsid, const char *metadata_path,
 		       struct fscached_config *cfg, struct bootstrap_info *bi)
@@ -97,6 +142,8 @@ int bindings_add_image(struct bindings *b, const char *domain,
 	pthread_mutex_lock(&b->lock);
 	if (binding_find(b, domain, fsid)) {
 		ret = -EEXIST;
+	} else if (layout_conflict(b, bd)) {
+		ret = -EXDEV;
 	} else {
 		list_add_tail(&bd->node, &b->list);
 		b->count++;
@@ -184,6 +231,35 @@ static int binding_source(const struct binding *bd, const char *blob_id,
 	return bootstrap_blob_source(&bd->img, blob_id, src);
 }
 
+/*
+ * Called with b->lock held. Another image of the domain may use chunks of
+ * the same blob that @found's chunk table does not list: take their
+ * digests too, so that every chunk an image reads is checked.
+ */
+static void merge_digests(struct bindings *b, const struct binding *found,
+			  const char *domain, const char *blob_id,
+			  struct blob_source *src)
+{
+	static const unsigned char zero[32];
+	const struct binding *bd;
+	const unsigned char *md;
+	uint32_t c;
+	int i;
+
+	list_for_each_entry(bd, &b->list, node) {
+		if (bd == found || strcmp(bd->domain, domain) || !bd->img.digests)
+			continue;
+		i = bootstrap_blob_index(&bd->img, blob_id);
+		if (i < 0 || !bd->img.digests[i])
+			continue;
+		for (c = 0; c < src->rafs.chunk_count; c++) {
+			md = bd->img.digests[i] + (size_t)c * 32;
+			if (!memcmp(src->digests + (size_t)c * 32, zero, 32))
+				memcpy(src->digests + (size_t)c * 32, md, 32);
+		}
+	}
+}
+
 int bindings_resolve_source(struct bindings *b, const char *domain,
 			    const char *blob_id, struct blob_source *src)
 {
@@ -209,6 +285,8 @@ int bindings_resolve_source(struct bindings *b, const char *domain,
 		found = only;
 	if (found)
 		ret = binding_source(found, blob_id, src);
+	if (!ret && src->digests)
+		merge_digests(b, found, domain, blob_id, src);
 	pthread_mutex_unlock(&b->lock);
 	return ret;
 }

@@ -42,7 +42,8 @@ int bindings_add(struct bindings *b, const char *domain, const char *fsid,
 /*
  * The same with what bootstrap_read() found (@bi taken over, also on
  * error): a RAFS image's data blobs are then served through their chunk
- * maps.
+ * maps. -EXDEV when another image of the domain lays out one of its data
+ * blobs otherwise (a blob is one cache file for the whole domain).
  */
 int bindings_add_image(struct bindings *b, const char *domain,
 		       const char *fsid, const char *metadata_path,

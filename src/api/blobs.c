@@ -207,6 +207,10 @@ void api_put_blobs(void *ctx, const struct api_request *req,
 	if (ret == -EEXIST)
 		api_error(resp, 409, "AlreadyExists",
 			  "%s is bound in domain %s already", fsid, domain);
+	else if (ret == -EXDEV)
+		api_error(resp, 409, "Conflict",
+			  "%s names a data blob that another image of domain %s lays out otherwise",
+			  fsid, domain);
 	else if (ret)
 		api_error(resp, 500, "InternalError", "%s", strerror(-ret));
 	else

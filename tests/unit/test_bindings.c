@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Which bound image's configuration serves a blob the kernel opens. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bindings.h"
@@ -49,6 +50,53 @@ TEST(data_blobs_follow_the_image_that_names_them)
 	EXPECT_EQ(-ENOENT, bindings_remove(&b, "d", "img-a"));
 	EXPECT_STREQ("none", served_by(&b, "d", "only-a", id));
 	EXPECT_EQ(1, b.count);
+	bindings_destroy(&b);
+}
+
+/* A one-blob RAFS image whose chunk table knows chunk @known only. */
+static struct bootstrap_info rafs_image(const char *blob, uint64_t ci_offset,
+					unsigned int known)
+{
+	struct bootstrap_info bi = { .nr_blobs = 1 };
+
+	bi.tags = calloc(1, sizeof(*bi.tags));
+	bi.rafs = calloc(1, sizeof(*bi.rafs));
+	bi.digests = calloc(1, sizeof(*bi.digests));
+	strcpy(bi.tags[0], blob);
+	strcpy(bi.rafs[0].id, blob);
+	bi.rafs[0].chunk_count = 4;
+	bi.rafs[0].uncompressed_size = 16384;
+	bi.rafs[0].ci_offset = ci_offset;
+	bi.digests[0] = calloc(4, 32);
+	memset(bi.digests[0] + known * 32, 0x10 + known, 32);
+	return bi;
+}
+
+TEST(a_shared_blob_has_one_layout_and_every_image_digests)
+{
+	struct bootstrap_info a = rafs_image("blob", 100, 0);
+	struct bootstrap_info b2 = rafs_image("blob", 100, 2);
+	struct bootstrap_info bad = rafs_image("blob", 200, 1);
+	struct blob_source src;
+	struct bindings b;
+
+	bindings_init(&b);
+	ASSERT_EQ(0, bindings_add_image(&b, "d", "img-a", NULL, cfg_named("A"), &a));
+	ASSERT_EQ(0, bindings_add_image(&b, "d", "img-b", NULL, cfg_named("B"), &b2));
+	/* Another ci_offset for the same blob file in the domain: refused. */
+	EXPECT_EQ(-EXDEV, bindings_add_image(&b, "d", "img-c", NULL, cfg_named("C"), &bad));
+	ASSERT_EQ(0, bindings_resolve_source(&b, "d", "blob", &src));
+	ASSERT_TRUE(src.is_rafs);
+	ASSERT_NE(NULL, src.digests);
+	/* Chunk 0 from img-a's table, chunk 2 from img-b's. */
+	EXPECT_EQ(0x10, src.digests[0]);
+	EXPECT_EQ(0, src.digests[32]);
+	EXPECT_EQ(0x12, src.digests[64]);
+	blob_source_release(&src);
+	/* The bootstrap cookie itself is byte for byte. */
+	ASSERT_EQ(0, bindings_resolve_source(&b, "d", "img-a", &src));
+	EXPECT_FALSE(src.is_rafs);
+	blob_source_release(&src);
 	bindings_destroy(&b);
 }
 
