@@ -10,28 +10,13 @@
 #include "bootstrap.h"
 #include "format/erofs_inode.h"
 #include "config.h"
+#include "fileio.h"
 #include "log.h"
 
 /* Superblocks and the largest device table (256 slots). */
 #define BOOTSTRAP_HEAD_MAX	(64U << 10)
 /* Chunk tables are read whole: bound what a hostile image can ask. */
 #define CHUNK_TABLE_MAX		(1ULL << 30)
-
-static int read_at(int fd, void *buf, size_t len, off_t off)
-{
-	size_t done = 0;
-	ssize_t n;
-
-	while (done < len) {
-		n = pread(fd, (char *)buf + done, len - done, off + done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		done += n;
-	}
-	return 0;
-}
 
 void bootstrap_info_free(struct bootstrap_info *bi)
 {
@@ -80,7 +65,7 @@ static int read_digests(int fd, const struct rafs_super *sb,
 		if (!bi->digests[b] || !seen[b])
 			goto out;
 	}
-	ret = read_at(fd, table, sb->chunk_table_size, sb->chunk_table_offset);
+	ret = pread_full(fd, table, sb->chunk_table_size, sb->chunk_table_offset);
 	if (ret) {
 		snprintf(err, errlen, "reading the chunk table: %s", strerror(-ret));
 		goto out;
@@ -184,7 +169,7 @@ static int prefetch_file(int fd, const struct rafs_super *sb, uint64_t size,
 	uint64_t i, len;
 	int ret;
 
-	if (off + EROFS_INODE_MAX > size || read_at(fd, ino, sizeof(ino), off) ||
+	if (off + EROFS_INODE_MAX > size || pread_full(fd, ino, sizeof(ino), off) ||
 	    erofs_inode_parse(ino, sizeof(ino), off, &info))
 		return -EINVAL;
 	/* Directories and the like: only files are named here. */
@@ -196,7 +181,7 @@ static int prefetch_file(int fd, const struct rafs_super *sb, uint64_t size,
 	idx = malloc(info.nr_indexes * 8);
 	if (!idx)
 		return -ENOMEM;
-	ret = read_at(fd, idx, info.nr_indexes * 8, off + info.index_off);
+	ret = pread_full(fd, idx, info.nr_indexes * 8, off + info.index_off);
 	for (i = 0; !ret && i < info.nr_indexes; i++) {
 		erofs_chunk_index(idx + i * 8, &dev, &blk);
 		if (blk == EROFS_NULL_ADDR)
@@ -240,7 +225,7 @@ static int read_prefetch(int fd, const struct rafs_super *sb, uint64_t size,
 	tbl = malloc(n * 4);
 	if (!bi->prefetch || !bi->nr_prefetch || !cap || !tbl)
 		goto out;
-	ret = read_at(fd, tbl, n * 4, sb->prefetch_table_offset);
+	ret = pread_full(fd, tbl, n * 4, sb->prefetch_table_offset);
 	for (i = 0; !ret && i < n; i++) {
 		uint32_t nid = tbl[4 * i] | tbl[4 * i + 1] << 8 |
 			       tbl[4 * i + 2] << 16 | (uint32_t)tbl[4 * i + 3] << 24;
@@ -279,7 +264,7 @@ static int read_rafs(int fd, const struct rafs_super *sb, const void *head,
 	ret = -ENOMEM;
 	if (!bi->rafs || !bi->tags || !table)
 		goto out;
-	ret = read_at(fd, table, sb->blob_table_size, sb->blob_table_offset);
+	ret = pread_full(fd, table, sb->blob_table_size, sb->blob_table_offset);
 	if (ret) {
 		snprintf(err, errlen, "reading the blob table: %s", strerror(-ret));
 		goto out;

@@ -14,30 +14,11 @@
 #include "backend/backend.h"
 #include "cache.h"
 #include "compiler.h"
+#include "fileio.h"
 #include "log.h"
 #include "config.h"
 #include "nydus.h"
 #include "verify.h"
-
-static int fscache_write_all(int fd, const void *buf, size_t len, uint64_t off)
-{
-	size_t done = 0;
-	ssize_t n;
-
-	while (done < len) {
-		n = pwrite(fd, (const char *)buf + done, len - done,
-			   off + done);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return -EIO;
-		done += n;
-	}
-	return 0;
-}
 
 /*
  * Write @n fetched bytes at @pos from @buf: a partial last block (the end
@@ -53,7 +34,7 @@ static int fscache_store(struct blob_cache *bc, struct io_buf *buf, size_t n,
 	blob_cache_inspect(bc, pos, buf->data, n);
 	if (padded != n)
 		memset((char *)buf->data + n, 0, padded - n);
-	ret = fscache_write_all(bc->cache_fd, buf->data, padded, pos);
+	ret = pwrite_full(bc->cache_fd, buf->data, padded, pos);
 	counter_add(&bc->stats.write_us, monotonic_us() - t0);
 	if (ret)
 		log_debug("blob '%s': writing %zu bytes at %llu into the cache file failed: %s",

@@ -20,6 +20,7 @@
 #include "compiler.h"
 #include "config.h"
 #include "digest.h"
+#include "fileio.h"
 #include "format/blob_meta.h"
 #include "format/decompress.h"
 #include "log.h"
@@ -206,22 +207,6 @@ static int chunk_decode(struct blob_cache *bc, uint32_t i,
 	return 0;
 }
 
-static int write_all(int fd, const void *buf, size_t len, uint64_t off)
-{
-	size_t done = 0;
-	ssize_t n;
-
-	while (done < len) {
-		n = pwrite(fd, (const char *)buf + done, len - done, off + done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		done += n;
-	}
-	return 0;
-}
-
 /* Decode chunk @i from the run fetched at @run_start, write it. */
 static int chunk_store(struct blob_cache *bc, uint32_t i,
 		       const unsigned char *run, uint64_t run_start,
@@ -241,7 +226,7 @@ static int chunk_store(struct blob_cache *bc, uint32_t i,
 		return ret;
 	memset(dst + c->u_size, 0, padded - c->u_size);
 	t0 = monotonic_us();
-	ret = write_all(bc->cache_fd, dst, padded, c->u_off);
+	ret = pwrite_full(bc->cache_fd, dst, padded, c->u_off);
 	counter_add(&bc->stats.write_us, monotonic_us() - t0);
 	if (ret) {
 		log_debug("blob '%s': writing chunk %u into the cache file failed: %s",
@@ -366,7 +351,7 @@ static int fill_gaps(struct blob_cache *bc, uint64_t start, uint64_t end)
 	while (pos < end) {
 		gap_end = i < m->nr_chunks ? MIN(m->chunks[i].u_off, end) : end;
 		for (; pos < gap_end; pos += CACHE_BLOCK_SIZE) {
-			ret = write_all(bc->cache_fd, zeros, CACHE_BLOCK_SIZE, pos);
+			ret = pwrite_full(bc->cache_fd, zeros, CACHE_BLOCK_SIZE, pos);
 			if (ret)
 				return ret;
 		}

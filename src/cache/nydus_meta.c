@@ -18,6 +18,7 @@
 #include "backend/backend.h"
 #include "compiler.h"
 #include "digest.h"
+#include "fileio.h"
 #include "format/blob_meta.h"
 #include "format/decompress.h"
 #include "log.h"
@@ -44,38 +45,6 @@ static int local_path(const char *dir, const struct rafs_blob *d, char *path,
 	int n = snprintf(path, len, "%s/%s.blob.meta", dir, d->id);
 
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
-}
-
-static int read_exact(int fd, void *buf, size_t len, off_t off)
-{
-	size_t done = 0;
-	ssize_t n;
-
-	while (done < len) {
-		n = pread(fd, (char *)buf + done, len - done, off + done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		done += n;
-	}
-	return 0;
-}
-
-static int write_exact(int fd, const void *buf, size_t len, off_t off)
-{
-	size_t done = 0;
-	ssize_t n;
-
-	while (done < len) {
-		n = pwrite(fd, (const char *)buf + done, len - done, off + done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		done += n;
-	}
-	return 0;
 }
 
 /*
@@ -121,7 +90,7 @@ static int local_read(const char *path, const struct rafs_blob *d,
 	ret = -EINVAL;
 	if (fstat(fd, &st) || (uint64_t)st.st_size != local_size(d))
 		goto out;
-	ret = read_exact(fd, mb->hdr, sizeof(mb->hdr),
+	ret = pread_full(fd, mb->hdr, sizeof(mb->hdr),
 			 local_size(d) - BLOB_META_HEADER_SIZE);
 	if (ret)
 		goto out;
@@ -129,7 +98,7 @@ static int local_read(const char *path, const struct rafs_blob *d,
 	if (memcmp(mb->hdr + LOCAL_MARK_OFF, LOCAL_MARK, sizeof(LOCAL_MARK)) ||
 	    blob_meta_header_check(d, mb->hdr, NULL, 0))
 		goto out;
-	ret = read_exact(fd, mb->ci, d->ci_uncompressed_size, 0);
+	ret = pread_full(fd, mb->ci, d->ci_uncompressed_size, 0);
 	if (ret)
 		goto out;
 	ret = local_digest(d, mb, md);
@@ -160,11 +129,11 @@ static void local_write(const char *dir, const char *path,
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		goto fail_errno;
-	ret = write_exact(fd, mb->ci, d->ci_uncompressed_size, 0);
+	ret = pwrite_full(fd, mb->ci, d->ci_uncompressed_size, 0);
 	if (!ret)
 		ret = ftruncate(fd, local_size(d)) ? -errno : 0;
 	if (!ret)
-		ret = write_exact(fd, hdr, sizeof(hdr),
+		ret = pwrite_full(fd, hdr, sizeof(hdr),
 				  local_size(d) - BLOB_META_HEADER_SIZE);
 	if (!ret && fsync(fd))
 		ret = -errno;
