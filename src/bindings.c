@@ -240,10 +240,9 @@ static void merge_digests(struct bindings *b, const struct binding *found,
 			  const char *domain, const char *blob_id,
 			  struct blob_source *src)
 {
-	static const unsigned char zero[32];
 	const struct binding *bd;
-	const unsigned char *md;
-	uint32_t c;
+	struct chunk_digest *d;
+	uint32_t n, known;
 	int i;
 
 	list_for_each_entry(bd, &b->list, node) {
@@ -252,11 +251,15 @@ static void merge_digests(struct bindings *b, const struct binding *found,
 		i = bootstrap_blob_index(&bd->img, blob_id);
 		if (i < 0 || !bd->img.digests[i])
 			continue;
-		for (c = 0; c < src->rafs.chunk_count; c++) {
-			md = bd->img.digests[i] + (size_t)c * 32;
-			if (!memcmp(src->digests + (size_t)c * 32, zero, 32))
-				memcpy(src->digests + (size_t)c * 32, md, 32);
-		}
+		n = bd->img.nr_digests[i];
+		d = realloc(src->digests, (src->nr_digests + n) * sizeof(*d));
+		if (!d)
+			return;		/* fewer chunks checked, none wrong */
+		known = src->nr_digests;
+		memcpy(d + known, bd->img.digests[i], n * sizeof(*d));
+		src->digests = d;
+		src->nr_digests = known + n;
+		chunk_digests_sort(src->digests, &src->nr_digests);
 	}
 }
 

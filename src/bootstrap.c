@@ -26,6 +26,7 @@ void bootstrap_info_free(struct bootstrap_info *bi)
 		for (i = 0; i < bi->nr_blobs; i++)
 			free(bi->digests[i]);
 	free(bi->digests);
+	free(bi->nr_digests);
 	if (bi->prefetch)
 		for (i = 0; i < bi->nr_blobs; i++)
 			free(bi->prefetch[i]);
@@ -36,15 +37,46 @@ void bootstrap_info_free(struct bootstrap_info *bi)
 	memset(bi, 0, sizeof(*bi));
 }
 
+static int digest_cmp(const void *a, const void *b)
+{
+	const struct chunk_digest *x = a, *y = b;
+
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+void chunk_digests_sort(struct chunk_digest *d, uint32_t *nr)
+{
+	uint32_t i, n = 0;
+
+	if (!*nr)
+		return;
+	qsort(d, *nr, sizeof(*d), digest_cmp);
+	for (i = 1; i < *nr; i++)
+		if (d[i].index != d[n].index)
+			d[++n] = d[i];
+	*nr = n + 1;
+}
+
+const struct chunk_digest *chunk_digest_find(const struct chunk_digest *d,
+					     uint32_t nr, uint32_t index)
+{
+	struct chunk_digest key = { .index = index };
+
+	return bsearch(&key, d, nr, sizeof(*d), digest_cmp);
+}
+
 /*
- * Each blob's chunk digests, in ci order, from the chunk table.
+ * Each blob's chunk digests from the chunk table, as records sorted by ci
+ * index: as many as the table has (a chunk no file of the merged image
+ * uses has none, and is written unchecked: no reader sees it), so that
+ * what they cost is bounded by the bootstrap's size.
  */
 static int read_digests(int fd, const struct rafs_super *sb,
 			struct bootstrap_info *bi, char *err, size_t errlen)
 {
 	struct rafs_chunk_record r;
-	unsigned char *table, **seen;
 	uint64_t i, nr = sb->chunk_table_size / RAFS_CHUNK_RECORD_SIZE;
+	unsigned char *table;
 	unsigned int b;
 	int ret;
 
@@ -54,22 +86,17 @@ static int read_digests(int fd, const struct rafs_super *sb,
 		return -EINVAL;
 	}
 	bi->digests = calloc(bi->nr_blobs, sizeof(*bi->digests));
-	seen = calloc(bi->nr_blobs, sizeof(*seen));
+	bi->nr_digests = calloc(bi->nr_blobs, sizeof(*bi->nr_digests));
 	table = malloc(sb->chunk_table_size ? sb->chunk_table_size : 1);
 	ret = -ENOMEM;
-	if (!bi->digests || !seen || !table)
+	if (!bi->digests || !bi->nr_digests || !table)
 		goto out;
-	for (b = 0; b < bi->nr_blobs; b++) {
-		bi->digests[b] = calloc(bi->rafs[b].chunk_count, 32);
-		seen[b] = calloc((bi->rafs[b].chunk_count + 7) / 8, 1);
-		if (!bi->digests[b] || !seen[b])
-			goto out;
-	}
 	ret = pread_full(fd, table, sb->chunk_table_size, sb->chunk_table_offset);
 	if (ret) {
 		snprintf(err, errlen, "reading the chunk table: %s", strerror(-ret));
 		goto out;
 	}
+	/* Count, then fill: one allocation per blob, of its records. */
 	for (i = 0; i < nr; i++) {
 		rafs_chunk_record_decode(table + i * RAFS_CHUNK_RECORD_SIZE, &r);
 		if (r.blob_index >= bi->nr_blobs ||
@@ -79,29 +106,35 @@ static int read_digests(int fd, const struct rafs_super *sb,
 			ret = -EINVAL;
 			goto out;
 		}
-		memcpy(bi->digests[r.blob_index] + (size_t)r.index * 32, r.digest, 32);
-		seen[r.blob_index][r.index / 8] |= 1 << (r.index % 8);
+		bi->nr_digests[r.blob_index]++;
 	}
-	/*
-	 * A chunk no file of the merged image uses has no record: its
-	 * digest stays zero, and it is written unchecked (no reader sees it).
-	 */
+	ret = -ENOMEM;
 	for (b = 0; b < bi->nr_blobs; b++) {
-		uint64_t missing = 0;
+		if (!bi->nr_digests[b])
+			continue;
+		bi->digests[b] = malloc(bi->nr_digests[b] * sizeof(**bi->digests));
+		if (!bi->digests[b])
+			goto out;
+		bi->nr_digests[b] = 0;
+	}
+	for (i = 0; i < nr; i++) {
+		struct chunk_digest *d;
 
-		for (i = 0; i < bi->rafs[b].chunk_count; i++)
-			missing += !(seen[b][i / 8] & (1 << (i % 8)));
-		if (missing)
-			log_debug("blob %s: %llu of %u chunks have no digest in the chunk table (no file uses them)",
-				  bi->rafs[b].id, (unsigned long long)missing,
+		rafs_chunk_record_decode(table + i * RAFS_CHUNK_RECORD_SIZE, &r);
+		d = &bi->digests[r.blob_index][bi->nr_digests[r.blob_index]++];
+		d->index = r.index;
+		memcpy(d->md, r.digest, sizeof(d->md));
+	}
+	for (b = 0; b < bi->nr_blobs; b++) {
+		chunk_digests_sort(bi->digests[b], &bi->nr_digests[b]);
+		if (bi->nr_digests[b] < bi->rafs[b].chunk_count)
+			log_debug("blob %s: %u of %u chunks have no digest in the chunk table (no file uses them)",
+				  bi->rafs[b].id,
+				  bi->rafs[b].chunk_count - bi->nr_digests[b],
 				  bi->rafs[b].chunk_count);
 	}
 	ret = 0;
 out:
-	if (seen)
-		for (b = 0; b < bi->nr_blobs; b++)
-			free(seen[b]);
-	free(seen);
 	free(table);
 	return ret;
 }
@@ -374,11 +407,12 @@ int bootstrap_blob_source(const struct bootstrap_info *bi, const char *blob_id,
 	src->is_rafs = true;
 	src->rafs = bi->rafs[i];
 	if (bi->digests && bi->digests[i]) {
-		n = (size_t)src->rafs.chunk_count * 32;
+		n = bi->nr_digests[i] * sizeof(*src->digests);
 		src->digests = malloc(n);
 		if (!src->digests)
 			goto nomem;
 		memcpy(src->digests, bi->digests[i], n);
+		src->nr_digests = bi->nr_digests[i];
 	}
 	if (bi->prefetch && bi->nr_prefetch[i]) {
 		n = bi->nr_prefetch[i] * sizeof(*src->prefetch);

@@ -17,12 +17,24 @@
 
 struct fscached_config;
 
+/* A chunk's digest from the chunk table: arrays of these sort by index. */
+struct chunk_digest {
+	uint32_t index;			/* in the blob's ci array */
+	unsigned char md[32];
+};
+
+/* Sort @d by index, dropping repeats; @nr is updated. */
+void chunk_digests_sort(struct chunk_digest *d, uint32_t *nr);
+const struct chunk_digest *chunk_digest_find(const struct chunk_digest *d,
+					     uint32_t nr, uint32_t index);
+
 struct bootstrap_info {
 	unsigned int nr_blobs;
 	char (*tags)[EROFS_DEVICE_TAG_MAX + 1];
 	struct rafs_blob *rafs;		/* NULL: plain EROFS, byte for byte */
-	/* per blob: chunk_count digests from the chunk table, or NULL */
-	unsigned char **digests;
+	/* per blob: its chunk-table digests, sorted by index, or NULL */
+	struct chunk_digest **digests;
+	uint32_t *nr_digests;
 	/*
 	 * per blob: the ranges of the files in the bootstrap's prefetch
 	 * table, sorted and merged (NULL: none)
@@ -45,7 +57,8 @@ struct blob_source {
 	struct fscached_config *cfg;
 	bool is_rafs;			/* a nydus data blob: rafs is its entry */
 	struct rafs_blob rafs;
-	unsigned char *digests;		/* its chunk digests, or NULL */
+	struct chunk_digest *digests;	/* its chunk digests, or NULL */
+	uint32_t nr_digests;
 	struct blob_range *prefetch;	/* files to fetch first, or NULL */
 	unsigned int nr_prefetch;
 };

@@ -31,6 +31,7 @@ struct fscached_config;
 struct json_object;
 struct prefetch;
 struct blob_range;
+struct chunk_digest;
 struct blob_verify;
 struct nydus_blob;
 struct rafs_blob;
@@ -60,8 +61,9 @@ struct blob_info {
 	const char *stage_dir;
 	/* A nydus data blob: its blob table entry. NULL: byte for byte. */
 	const struct rafs_blob *rafs;
-	/* cache.validate of a nydus blob: chunk digests, or NULL */
-	const unsigned char *chunk_digests;
+	/* cache.validate of a nydus blob: chunk digests by index, or NULL */
+	const struct chunk_digest *chunk_digests;
+	uint32_t nr_chunk_digests;
 	/* Ranges to prefetch first (files the image names), or NULL */
 	const struct blob_range *prefetch;
 	unsigned int nr_prefetch;

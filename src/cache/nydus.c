@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "backend/backend.h"
+#include "bootstrap.h"
 #include "cache.h"
 #include "compiler.h"
 #include "config.h"
@@ -35,7 +36,8 @@ struct nydus_blob {
 	struct rafs_blob desc;
 	struct blob_meta *meta;
 	uint64_t *ready;		/* a bit per chunk, atomic */
-	const unsigned char *digests;	/* cache.validate: per chunk, or NULL */
+	struct chunk_digest *digests;	/* cache.validate: by index, or NULL */
+	uint32_t nr_digests;
 };
 
 static bool chunk_ready(const struct nydus_blob *nb, uint32_t i)
@@ -153,14 +155,6 @@ static int unit_decode(struct blob_cache *bc, const struct blob_chunk *c,
 	return 0;
 }
 
-/* An all-zero digest: the image has none for this chunk (no file uses it). */
-static bool digest_known(const unsigned char *md)
-{
-	static const unsigned char zero[DIGEST_SIZE];
-
-	return memcmp(md, zero, DIGEST_SIZE) != 0;
-}
-
 /* Chunk @c's uncompressed bytes into @dst, checked. */
 static int chunk_decode(struct blob_cache *bc, uint32_t i,
 			const unsigned char *src, struct unit_buf *u,
@@ -168,6 +162,7 @@ static int chunk_decode(struct blob_cache *bc, uint32_t i,
 {
 	struct nydus_blob *nb = bc->nydus;
 	const struct blob_chunk *c = &nb->meta->chunks[i];
+	const struct chunk_digest *want = NULL;
 	unsigned char md[DIGEST_SIZE];
 	int ret;
 
@@ -193,11 +188,14 @@ static int chunk_decode(struct blob_cache *bc, uint32_t i,
 		counter_add(&bc->stats.digest_mismatches, 1);
 		return -EIO;
 	}
-	if (nb->digests && digest_known(nb->digests + (size_t)i * DIGEST_SIZE)) {
+	/* No record: no file of the image uses this chunk. */
+	if (nb->digests)
+		want = chunk_digest_find(nb->digests, nb->nr_digests, i);
+	if (want) {
 		if (digest_buf(nb->desc.digester, dst, c->u_size, md))
 			return -ENOMEM;
 		counter_add(&bc->stats.chunks_verified, 1);
-		if (memcmp(md, nb->digests + (size_t)i * DIGEST_SIZE, DIGEST_SIZE)) {
+		if (memcmp(md, want->md, DIGEST_SIZE)) {
 			log_warn("blob %s: chunk %u has another %s digest than the image says: corrupt data, not written",
 				 bc->id, i, rafs_digester_name(nb->desc.digester));
 			counter_add(&bc->stats.digest_mismatches, 1);
@@ -363,9 +361,19 @@ static int fill_gaps(struct blob_cache *bc, uint64_t start, uint64_t end)
 	return 0;
 }
 
+/* Chunks decoded as one unit: members of one batch or ZRan context. */
+static bool same_unit(const struct blob_chunk *a, const struct blob_chunk *b)
+{
+	uint8_t kind = a->flags & (CHUNK_BATCH | CHUNK_ZRAN);
+
+	return kind && kind == (b->flags & (CHUNK_BATCH | CHUNK_ZRAN)) &&
+	       a->ctx == b->ctx;
+}
+
 /*
  * The chunks [*first, *core] that serve [off, end), and *last past them to
- * widen to the fetch unit.
+ * widen to the fetch unit. A batch or ZRan context is fetched and decoded
+ * whole, once: all its members come along.
  */
 static bool map_range(struct blob_cache *bc, uint64_t off, uint64_t end,
 		      uint32_t *first, uint32_t *core, uint32_t *last)
@@ -380,6 +388,10 @@ static bool map_range(struct blob_cache *bc, uint64_t off, uint64_t end,
 	if (l >= m->nr_chunks || m->chunks[l].u_off >= end)
 		l--;
 	*core = l;
+	while (f > 0 && same_unit(&m->chunks[f - 1], &m->chunks[f]))
+		f--;
+	while (l + 1 < m->nr_chunks && same_unit(&m->chunks[l], &m->chunks[l + 1]))
+		l++;
 	/* Whole chunks up to the fetch unit from the first: nydusd's amplify. */
 	limit = m->chunks[f].u_off + bc->fetch_unit;
 	while (l + 1 < m->nr_chunks &&
@@ -475,13 +487,13 @@ int nydus_blob_init(struct cache_mgr *mgr, const struct blob_info *info,
 	nb->desc = *info->rafs;
 	bc->nydus = nb;
 	if (mgr->config->validate && info->chunk_digests) {
-		size_t n = (size_t)nb->desc.chunk_count * DIGEST_SIZE;
-		unsigned char *d = malloc(n);
+		size_t n = info->nr_chunk_digests * sizeof(*nb->digests);
 
-		if (!d)
+		nb->digests = malloc(n ? n : 1);
+		if (!nb->digests)
 			return -ENOMEM;
-		memcpy(d, info->chunk_digests, n);
-		nb->digests = d;
+		memcpy(nb->digests, info->chunk_digests, n);
+		nb->nr_digests = info->nr_chunk_digests;
 	} else if (mgr->config->validate) {
 		log_warn("blob %s: cache.validate, but the image gives no chunk digests for it: only CRC32C is checked",
 			 bc->id);
@@ -526,7 +538,7 @@ void nydus_blob_release(struct blob_cache *bc)
 		return;
 	blob_meta_free(nb->meta);
 	free(nb->ready);
-	free((void *)nb->digests);
+	free(nb->digests);
 	free(nb);
 	bc->nydus = NULL;
 }

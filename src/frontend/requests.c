@@ -143,6 +143,7 @@ static int cf_resolve(struct cachefiles_frontend *fe, struct cf_job *job,
 	}
 	info.rafs = src.is_rafs ? &src.rafs : NULL;
 	info.chunk_digests = src.digests;
+	info.nr_chunk_digests = src.nr_digests;
 	info.prefetch = src.prefetch;
 	info.nr_prefetch = src.nr_prefetch;
 	ret = factory_new_blob_cache(fe->factory, src.cfg, &info, bc);

@@ -62,13 +62,16 @@ static struct bootstrap_info rafs_image(const char *blob, uint64_t ci_offset,
 	bi.tags = calloc(1, sizeof(*bi.tags));
 	bi.rafs = calloc(1, sizeof(*bi.rafs));
 	bi.digests = calloc(1, sizeof(*bi.digests));
+	bi.nr_digests = calloc(1, sizeof(*bi.nr_digests));
 	strcpy(bi.tags[0], blob);
 	strcpy(bi.rafs[0].id, blob);
 	bi.rafs[0].chunk_count = 4;
 	bi.rafs[0].uncompressed_size = 16384;
 	bi.rafs[0].ci_offset = ci_offset;
-	bi.digests[0] = calloc(4, 32);
-	memset(bi.digests[0] + known * 32, 0x10 + known, 32);
+	bi.digests[0] = calloc(1, sizeof(**bi.digests));
+	bi.digests[0][0].index = known;
+	memset(bi.digests[0][0].md, 0x10 + known, 32);
+	bi.nr_digests[0] = 1;
 	return bi;
 }
 
@@ -89,9 +92,12 @@ TEST(a_shared_blob_has_one_layout_and_every_image_digests)
 	ASSERT_TRUE(src.is_rafs);
 	ASSERT_NE(NULL, src.digests);
 	/* Chunk 0 from img-a's table, chunk 2 from img-b's. */
-	EXPECT_EQ(0x10, src.digests[0]);
-	EXPECT_EQ(0, src.digests[32]);
-	EXPECT_EQ(0x12, src.digests[64]);
+	ASSERT_EQ(2, src.nr_digests);
+	EXPECT_EQ(0, src.digests[0].index);
+	EXPECT_EQ(0x10, src.digests[0].md[0]);
+	EXPECT_EQ(2, src.digests[1].index);
+	EXPECT_EQ(0x12, src.digests[1].md[0]);
+	EXPECT_NULL(chunk_digest_find(src.digests, src.nr_digests, 1));
 	blob_source_release(&src);
 	/* The bootstrap cookie itself is byte for byte. */
 	ASSERT_EQ(0, bindings_resolve_source(&b, "d", "img-a", &src));

@@ -133,6 +133,7 @@ static int fill_blob(struct factory *f, struct fscached_config *cfg,
 		.id = bi->rafs[i].id, .domain = "d", .stage_dir = stage,
 		.rafs = &bi->rafs[i],
 		.chunk_digests = bi->digests ? bi->digests[i] : NULL,
+		.nr_chunk_digests = bi->digests ? bi->nr_digests[i] : 0,
 		.fetch_unit = 65536,
 	};
 	struct blob_cache *bc;
@@ -345,6 +346,7 @@ static int open_damaged(FIXTURE_DATA(nydus) *self, const char *name,
 	info.id = bi.rafs[0].id;
 	info.rafs = &bi.rafs[0];
 	info.chunk_digests = bi.digests ? bi.digests[0] : NULL;
+	info.nr_chunk_digests = bi.digests ? bi.nr_digests[0] : 0;
 	ret = factory_new_blob_cache(&self->f, cfg, &info, &bc);
 	close(fd);
 	if (ret)
