@@ -10,6 +10,7 @@
  * or a restore: a chunk counts only once its whole padded span is data.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -262,6 +263,87 @@ static uint32_t run_extent(const struct nydus_blob *nb, uint32_t i,
 	return end_i;
 }
 
+/*
+ * A worker's buffers, kept from fill to fill: fresh memory for every fill
+ * costs a page fault per page written (in UML, most of a fill's time).
+ * Buffers beyond SCRATCH_KEEP are given back after each fill.
+ */
+#define SCRATCH_KEEP		(2U << 20)
+
+struct nydus_scratch {
+	unsigned char *run;		/* compressed bytes of a run */
+	size_t run_cap;
+	unsigned char *dst;		/* one chunk, padded, 4 KiB aligned */
+	size_t dst_cap;
+	struct unit_buf u;		/* a decoded batch or ZRan context */
+};
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void scratch_free(void *p)
+{
+	struct nydus_scratch *s = p;
+
+	free(s->run);
+	free(s->dst);
+	free(s->u.data);
+	free(s);
+}
+
+static void scratch_key_init(void)
+{
+	if (pthread_key_create(&scratch_key, scratch_free))
+		abort();
+}
+
+static struct nydus_scratch *scratch_get(size_t chunk_size)
+{
+	struct nydus_scratch *s;
+	size_t cap = ALIGN_UP(chunk_size, CACHE_BLOCK_SIZE);
+
+	pthread_once(&scratch_once, scratch_key_init);
+	s = pthread_getspecific(scratch_key);
+	if (!s) {
+		s = calloc(1, sizeof(*s));
+		if (!s || pthread_setspecific(scratch_key, s)) {
+			free(s);
+			return NULL;
+		}
+	}
+	if (s->dst_cap < cap) {
+		free(s->dst);
+		s->dst_cap = 0;
+		if (posix_memalign((void **)&s->dst, CACHE_BLOCK_SIZE, cap)) {
+			s->dst = NULL;
+			return NULL;
+		}
+		s->dst_cap = cap;
+	}
+	/* A decoded unit of another blob is no use here. */
+	s->u.kind = 0;
+	return s;
+}
+
+static void scratch_trim(struct nydus_scratch *s)
+{
+	if (s->run_cap > SCRATCH_KEEP) {
+		free(s->run);
+		s->run = NULL;
+		s->run_cap = 0;
+	}
+	if (s->dst_cap > SCRATCH_KEEP) {
+		free(s->dst);
+		s->dst = NULL;
+		s->dst_cap = 0;
+	}
+	if (s->u.cap > SCRATCH_KEEP) {
+		free(s->u.data);
+		s->u.data = NULL;
+		s->u.cap = 0;
+	}
+}
+
 static int fetch_run(struct blob_cache *bc, uint64_t start, uint64_t end,
 		     unsigned char **buf, size_t *cap)
 {
@@ -270,9 +352,11 @@ static int fetch_run(struct blob_cache *bc, uint64_t start, uint64_t end,
 	ssize_t n;
 
 	if (end - start > *cap) {
-		p = realloc(*buf, end - start);
+		/* Nothing to keep: no copy, as realloc would make. */
+		p = malloc(end - start);
 		if (!p)
 			return -ENOMEM;
+		free(*buf);
 		*buf = p;
 		*cap = end - start;
 	}
@@ -293,22 +377,19 @@ static int fill_chunks(struct blob_cache *bc, uint32_t first, uint32_t core,
 		       uint32_t last, uint64_t *fetched)
 {
 	struct nydus_blob *nb = bc->nydus;
-	struct unit_buf u = { 0 };
-	unsigned char *run = NULL, *dst = NULL;
+	struct nydus_scratch *s = scratch_get(nb->desc.chunk_size);
 	uint64_t start, end;
-	size_t cap = 0;
 	uint32_t i, j, run_last;
 	int ret = 0, err;
 
-	if (posix_memalign((void **)&dst, CACHE_BLOCK_SIZE,
-			   ALIGN_UP(nb->desc.chunk_size, CACHE_BLOCK_SIZE)))
+	if (!s)
 		return -ENOMEM;
 	for (i = first; !ret && i <= last; i = run_last + 1) {
 		run_last = i;
 		if (chunk_ready(nb, i))
 			continue;
 		run_last = run_extent(nb, i, last, &start, &end);
-		err = fetch_run(bc, start, end, &run, &cap);
+		err = fetch_run(bc, start, end, &s->run, &s->run_cap);
 		if (err) {
 			ret = i <= core ? err : 0;
 			break;
@@ -316,7 +397,7 @@ static int fill_chunks(struct blob_cache *bc, uint32_t first, uint32_t core,
 		for (j = i; j <= run_last; j++) {
 			if (chunk_ready(nb, j))
 				continue;
-			err = chunk_store(bc, j, run, start, &u, dst);
+			err = chunk_store(bc, j, s->run, start, &s->u, s->dst);
 			if (err && j <= core) {
 				ret = err;
 				break;
@@ -326,9 +407,7 @@ static int fill_chunks(struct blob_cache *bc, uint32_t first, uint32_t core,
 					    nb->meta->chunks[j].u_off;
 		}
 	}
-	free(u.data);
-	free(run);
-	free(dst);
+	scratch_trim(s);
 	return ret;
 }
 

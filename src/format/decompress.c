@@ -2,6 +2,8 @@
 /* The decompressors are liblz4, libzstd and zlib: never our own. */
 #include <errno.h>
 #include <lz4.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <stdbool.h>
 #include <string.h>
 #include <zlib.h>
@@ -20,10 +22,39 @@ static int decompress_lz4(const void *src, size_t slen, void *dst, size_t dlen)
 	return n == (int)dlen ? 0 : -EIO;
 }
 
+/* One decompression context per thread: a new one per chunk costs its
+ * allocation (and page faults) every time. */
+static pthread_key_t zstd_key;
+static pthread_once_t zstd_once = PTHREAD_ONCE_INIT;
+
+static void zstd_ctx_free(void *ctx)
+{
+	ZSTD_freeDCtx(ctx);
+}
+
+static void zstd_key_init(void)
+{
+	if (pthread_key_create(&zstd_key, zstd_ctx_free))
+		abort();
+}
+
 static int decompress_zstd(const void *src, size_t slen, void *dst, size_t dlen)
 {
-	size_t n = ZSTD_decompress(dst, dlen, src, slen);
+	ZSTD_DCtx *ctx;
+	size_t n;
 
+	pthread_once(&zstd_once, zstd_key_init);
+	ctx = pthread_getspecific(zstd_key);
+	if (!ctx) {
+		ctx = ZSTD_createDCtx();
+		if (!ctx)
+			return -ENOMEM;
+		if (pthread_setspecific(zstd_key, ctx)) {
+			ZSTD_freeDCtx(ctx);
+			return -ENOMEM;
+		}
+	}
+	n = ZSTD_decompressDCtx(ctx, dst, dlen, src, slen);
 	return !ZSTD_isError(n) && n == dlen ? 0 : -EIO;
 }
 
