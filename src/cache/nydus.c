@@ -551,6 +551,55 @@ static const struct blob_cache_ops nydus_blob_ops = {
 	.read = nydus_read,
 };
 
+/*
+ * cache.validate: the blob's own blob.digest gives the chunks no record of
+ * the bootstrap's chunk table names (no file of this image uses them, but
+ * read-ahead may fetch them). Where both name a chunk, the image's word
+ * stands: it is what the files must hold.
+ */
+static int nydus_add_blob_digests(struct blob_cache *bc, struct nydus_blob *nb)
+{
+	struct chunk_digest *d;
+	unsigned char *dig;
+	char err[512] = "";
+	uint32_t i, n, differ = 0;
+	const struct chunk_digest *have;
+	int ret;
+
+	ret = nydus_blob_digests(bc->bblob, &nb->desc, &dig, err, sizeof(err));
+	if (ret) {
+		log_error("OPEN of a nydus data blob with cache.validate: %s",
+			  *err ? err : strerror(-ret));
+		return ret;
+	}
+	if (!dig)
+		return 0;
+	n = nb->nr_digests;
+	d = realloc(nb->digests, ((size_t)n + nb->desc.chunk_count) * sizeof(*d));
+	if (!d) {
+		free(dig);
+		return -ENOMEM;
+	}
+	nb->digests = d;
+	for (i = 0; i < nb->desc.chunk_count; i++) {
+		have = chunk_digest_find(nb->digests, n, i);
+		if (have) {
+			differ += memcmp(have->md, dig + (size_t)i * DIGEST_SIZE,
+					 DIGEST_SIZE) != 0;
+			continue;
+		}
+		d[nb->nr_digests].index = i;
+		memcpy(d[nb->nr_digests++].md, dig + (size_t)i * DIGEST_SIZE,
+		       DIGEST_SIZE);
+	}
+	free(dig);
+	chunk_digests_sort(nb->digests, &nb->nr_digests);
+	if (differ)
+		log_warn("blob %s: its blob.digest differs from the image's chunk table for %u chunks: the image's digests are checked",
+			 bc->id, differ);
+	return 0;
+}
+
 int nydus_blob_init(struct cache_mgr *mgr, const struct blob_info *info,
 		    struct blob_cache *bc)
 {
@@ -573,9 +622,6 @@ int nydus_blob_init(struct cache_mgr *mgr, const struct blob_info *info,
 			return -ENOMEM;
 		memcpy(nb->digests, info->chunk_digests, n);
 		nb->nr_digests = info->nr_chunk_digests;
-	} else if (mgr->config->validate) {
-		log_warn("blob %s: cache.validate, but the image gives no chunk digests for it: only CRC32C is checked",
-			 bc->id);
 	}
 	if (info->stage_dir &&
 	    snprintf(dir, sizeof(dir), "%s/%s", info->stage_dir,
@@ -592,6 +638,14 @@ int nydus_blob_init(struct cache_mgr *mgr, const struct blob_info *info,
 			log_error("OPEN of blob %s: loading its blob meta: %s",
 				  bc->id, strerror(-ret));
 		return ret;
+	}
+	if (mgr->config->validate) {
+		ret = nydus_add_blob_digests(bc, nb);
+		if (ret)
+			return ret;
+		if (!nb->nr_digests)
+			log_warn("blob %s: cache.validate, but neither the image nor the blob gives chunk digests: only CRC32C is checked",
+				 bc->id);
 	}
 	nb->ready = calloc((nb->meta->nr_chunks + 63) / 64, sizeof(uint64_t));
 	if (!nb->ready)

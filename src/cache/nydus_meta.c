@@ -21,6 +21,7 @@
 #include "fileio.h"
 #include "format/blob_meta.h"
 #include "format/decompress.h"
+#include "format/toc.h"
 #include "log.h"
 #include "nydus.h"
 
@@ -281,5 +282,103 @@ int nydus_meta_load(struct backend *be, struct backend_blob *data,
 		local_write(dir, path, d, &mb);
 out:
 	free(mb.ci);
+	return ret;
+}
+
+/* Sections fetched whole: bound what a ToC can make us fetch. */
+#define SECTION_MAX		(64ULL << 20)
+
+static int toc_read(struct backend_blob *data, const struct rafs_blob *d,
+		    struct blob_toc *toc, char *err, size_t errlen)
+{
+	uint64_t len = d->toc_size ? d->toc_size : MIN(TOC_DEFAULT_TAIL, data->size);
+	unsigned char *tail;
+	ssize_t n;
+	int ret;
+
+	if (len > data->size || len > TAR_HEADER_SIZE + TOC_ENTRY_SIZE * TOC_MAX_ENTRIES +
+				       TOC_DEFAULT_TAIL) {
+		snprintf(err, errlen, "blob %s: blob_toc_size %u does not fit the blob's %llu bytes",
+			 d->id, d->toc_size, (unsigned long long)data->size);
+		return -EINVAL;
+	}
+	tail = malloc(len);
+	if (!tail)
+		return -ENOMEM;
+	n = backend_blob_read(data, tail, len, data->size - len);
+	ret = n == (ssize_t)len ? 0 : n < 0 ? (int)n : -EIO;
+	if (ret)
+		snprintf(err, errlen, "blob %s: fetching its ToC failed: %s", d->id,
+			 strerror(-ret));
+	else
+		ret = blob_toc_parse(tail, len, d->toc_digest, toc, err, errlen);
+	if (ret == -EINVAL) {
+		char why[256];
+
+		snprintf(why, sizeof(why), "%s", err);
+		snprintf(err, errlen, "blob %s: %s", d->id, why);
+	}
+	free(tail);
+	return ret;
+}
+
+int nydus_blob_digests(struct backend_blob *data, const struct rafs_blob *d,
+		       unsigned char **out, char *err, size_t errlen)
+{
+	const struct toc_entry *e;
+	unsigned char md[DIGEST_SIZE], *raw = NULL, *dig = NULL;
+	struct blob_toc toc;
+	uint64_t want = (uint64_t)d->chunk_count * DIGEST_SIZE;
+	ssize_t n;
+	int ret;
+
+	*out = NULL;
+	if (!(d->features & RAFS_BLOB_HAS_TOC) ||
+	    !(d->features & RAFS_BLOB_INLINED_CHUNK_DIGEST) ||
+	    (d->features & RAFS_BLOB_SEPARATE))
+		return 0;
+	ret = toc_read(data, d, &toc, err, errlen);
+	if (ret)
+		return ret;
+	e = blob_toc_find(&toc, "blob.digest");
+	if (!e)
+		return 0;
+	ret = -EINVAL;
+	if (e->u_size != want || e->c_size > SECTION_MAX ||
+	    e->c_off > data->size || data->size - e->c_off < e->c_size ||
+	    !(e->flags & (TOC_COMP_NONE | TOC_COMP_ZSTD))) {
+		snprintf(err, errlen, "blob %s: its ToC's blob.digest (flags 0x%x, [%llu, +%llu), %llu bytes) does not fit %u chunks in the blob",
+			 d->id, e->flags, (unsigned long long)e->c_off,
+			 (unsigned long long)e->c_size,
+			 (unsigned long long)e->u_size, d->chunk_count);
+		return ret;
+	}
+	raw = malloc(e->c_size ? e->c_size : 1);
+	dig = malloc(want);
+	if (!raw || !dig) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	n = backend_blob_read(data, raw, e->c_size, e->c_off);
+	if (n != (ssize_t)e->c_size) {
+		ret = n < 0 ? (int)n : -EIO;
+		snprintf(err, errlen, "blob %s: fetching its blob.digest failed: %s",
+			 d->id, strerror(-ret));
+		goto out;
+	}
+	if (rafs_decompress(e->flags & TOC_COMP_ZSTD ? RAFS_COMP_ZSTD : RAFS_COMP_NONE,
+			    raw, e->c_size, dig, want) ||
+	    digest_buf(DIGEST_SHA256, dig, want, md) ||
+	    memcmp(md, e->sha256, DIGEST_SIZE)) {
+		snprintf(err, errlen, "blob %s: its blob.digest does not decompress to its size or differs from its ToC sha256",
+			 d->id);
+		goto out;
+	}
+	*out = dig;
+	dig = NULL;
+	ret = 0;
+out:
+	free(raw);
+	free(dig);
 	return ret;
 }

@@ -121,6 +121,7 @@ struct blob_run {
 	uint64_t backend_bytes;
 	uint64_t chunks;
 	uint64_t meta_bytes;
+	uint64_t verified;
 };
 
 /* Fill blob @i of @bi into @cache in random pieces; what it cost. */
@@ -165,6 +166,7 @@ static int fill_blob(struct factory *f, struct fscached_config *cfg,
 			      before;
 	cost->chunks = counter_read(&bc->stats.chunks_fetched);
 	cost->meta_bytes = counter_read(&bc->stats.meta_bytes);
+	cost->verified = counter_read(&bc->stats.chunks_verified);
 	if (!ret && bc->size != bi->rafs[i].uncompressed_size)
 		ret = -ERANGE;
 	io_buf_release(&buf);
@@ -241,9 +243,19 @@ static int check_image(struct __test_metadata *_metadata, FIXTURE_DATA(nydus) *s
 			ret = -1;
 			break;
 		}
+		/* Validated: every chunk, by the chunk table or blob.digest. */
+		if (validate && first.verified != first.chunks) {
+			TH_LOG("%s: blob %u: %llu of %llu chunks verified", name, i,
+			       (unsigned long long)first.verified,
+			       (unsigned long long)first.chunks);
+			ret = -1;
+			break;
+		}
 		/* Reopened: the kept meta, the cache file's chunks: no fetch. */
 		ret = fill_blob(&self->f, cfg, &bi, i, cache, stage, i + 99, &again);
-		if (!ret && (again.backend_bytes || again.chunks || again.meta_bytes)) {
+		/* (With validate, the ToC and blob.digest are read again.) */
+		if (!ret && ((!validate && again.backend_bytes) || again.chunks ||
+			     again.meta_bytes)) {
 			TH_LOG("%s: blob %u: a second open fetched %llu bytes, %llu chunks",
 			       name, i, (unsigned long long)again.backend_bytes,
 			       (unsigned long long)again.chunks);
@@ -387,6 +399,17 @@ TEST_F_TIMEOUT(nydus, corrupt_chunk_fails_its_crc, 120)
 				  FLIP_BYTE, false, &fill_ret, &mismatches));
 	EXPECT_EQ(-EIO, fill_ret);
 	EXPECT_EQ(1, mismatches);
+}
+
+TEST_F_TIMEOUT(nydus, bad_toc_fails_a_validated_open, 120)
+{
+	uint64_t mismatches = 0;
+	int fill_ret = 0;
+
+	/* A byte of the ToC's own tar header (its last 512 bytes). */
+	EXPECT_EQ(-EINVAL, open_damaged(self, "bad-toc", "",
+					"s=$(stat -c %s $f) && printf 'Z' | dd of=$f bs=1 seek=$((s - 400)) conv=notrunc status=none",
+					true, &fill_ret, &mismatches));
 }
 
 TEST_F_TIMEOUT(nydus, truncated_blob_fails_at_open, 120)
