@@ -557,7 +557,8 @@ static const struct blob_cache_ops nydus_blob_ops = {
  * read-ahead may fetch them). Where both name a chunk, the image's word
  * stands: it is what the files must hold.
  */
-static int nydus_add_blob_digests(struct blob_cache *bc, struct nydus_blob *nb)
+static int nydus_add_blob_digests(struct blob_cache *bc, struct nydus_blob *nb,
+				  const char *dir)
 {
 	struct chunk_digest *d;
 	unsigned char *dig;
@@ -566,7 +567,8 @@ static int nydus_add_blob_digests(struct blob_cache *bc, struct nydus_blob *nb)
 	const struct chunk_digest *have;
 	int ret;
 
-	ret = nydus_blob_digests(bc->bblob, &nb->desc, &dig, err, sizeof(err));
+	ret = nydus_blob_digests(bc->bblob, &nb->desc, dir, &dig, err,
+				 sizeof(err));
 	if (ret) {
 		log_error("OPEN of a nydus data blob with cache.validate: %s",
 			  *err ? err : strerror(-ret));
@@ -640,7 +642,8 @@ int nydus_blob_init(struct cache_mgr *mgr, const struct blob_info *info,
 		return ret;
 	}
 	if (mgr->config->validate) {
-		ret = nydus_add_blob_digests(bc, nb);
+		ret = nydus_add_blob_digests(bc, nb,
+					     info->stage_dir ? dir : NULL);
 		if (ret)
 			return ret;
 		if (!nb->nr_digests)

@@ -34,11 +34,13 @@ int nydus_meta_load(struct backend *be, struct backend_blob *data,
 
 /*
  * blob.digest of @d (every chunk's digest, in ci order), through the
- * blob's ToC, when it has both; *@out stays NULL when it has not.
+ * blob's ToC, when it has both; *@out stays NULL when it has not. Kept in
+ * @dir (may be NULL) beside the blob meta, so it is fetched once.
  * -EINVAL with @err for a ToC or section that does not check out.
  */
 int nydus_blob_digests(struct backend_blob *data, const struct rafs_blob *d,
-		       unsigned char **out, char *err, size_t errlen);
+		       const char *dir, unsigned char **out, char *err,
+		       size_t errlen);
 
 /* Set up @bc (whose cache_fd is open) to serve the nydus data blob. */
 int nydus_blob_init(struct cache_mgr *mgr, const struct blob_info *info,
