@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,22 +11,10 @@
 #include "backend/backend.h"
 #include "compiler.h"
 #include "config.h"
+#include "errmsg.h"
 
 /* A configuration file larger than this is a mistake, not a configuration. */
 #define CONFIG_FILE_MAX	(1 << 20)
-
-static __printf(3, 4) int config_error(char *err, size_t errlen,
-				       const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
 
 static const char *json_type_word(struct json_object *v)
 {
@@ -55,7 +42,7 @@ static int check_fields(struct json_object *obj, const char *where,
 			if (!strcmp(key, *k))
 				break;
 		if (!*k)
-			return config_error(err, errlen,
+			return err_einval(err, errlen,
 					    "%s%s%s: unknown field", where,
 					    *where ? "." : "", key);
 	}
@@ -71,12 +58,12 @@ static int get_string(struct json_object *obj, const char *where,
 	*out = NULL;
 	if (!json_object_object_get_ex(obj, key, &v) || !v) {
 		if (required)
-			return config_error(err, errlen, "%s%s%s: missing",
+			return err_einval(err, errlen, "%s%s%s: missing",
 					    where, *where ? "." : "", key);
 		return 0;
 	}
 	if (!json_object_is_type(v, json_type_string))
-		return config_error(err, errlen,
+		return err_einval(err, errlen,
 				    "%s%s%s: must be a string, not %s", where,
 				    *where ? "." : "", key, json_type_word(v));
 	*out = json_object_get_string(v);
@@ -92,13 +79,13 @@ static int get_u64(struct json_object *obj, const char *where, const char *key,
 	if (!json_object_object_get_ex(obj, key, &v) || !v)
 		return 0;
 	if (!json_object_is_type(v, json_type_int))
-		return config_error(err, errlen,
+		return err_einval(err, errlen,
 				    "%s.%s: must be an integer, not %s", where,
 				    key, json_type_word(v));
 	errno = 0;
 	n = json_object_get_int64(v);
 	if (n < 0 || errno || (uint64_t)n > max)
-		return config_error(err, errlen,
+		return err_einval(err, errlen,
 				    "%s.%s: %s is out of range (0..%llu)",
 				    where, key, json_object_get_string(v),
 				    (unsigned long long)max);
@@ -114,7 +101,7 @@ static int get_bool(struct json_object *obj, const char *where,
 	if (!json_object_object_get_ex(obj, key, &v) || !v)
 		return 0;
 	if (!json_object_is_type(v, json_type_boolean))
-		return config_error(err, errlen,
+		return err_einval(err, errlen,
 				    "%s.%s: must be true or false, not %s",
 				    where, key, json_type_word(v));
 	*out = json_object_get_boolean(v);
@@ -131,7 +118,7 @@ static int get_object(struct json_object *obj, const char *where,
 	if (!json_object_object_get_ex(obj, key, &v) || !v)
 		return 0;
 	if (!json_object_is_type(v, json_type_object))
-		return config_error(err, errlen,
+		return err_einval(err, errlen,
 				    "%s%s%s: must be an object, not %s", where,
 				    *where ? "." : "", key, json_type_word(v));
 	*out = v;
@@ -200,7 +187,7 @@ static int parse_cache(struct json_object *obj, struct fscached_config *cfg,
 	if (!type || !*type)
 		type = "fscache";
 	if (strcmp(type, "fscache") && strcmp(type, "dummy"))
-		return config_error(err, errlen,
+		return err_einval(err, errlen,
 				    "cache.type: '%s' is not supported (use \"fscache\" or \"dummy\")",
 				    type);
 	cfg->cache_type = strdup(type);
@@ -210,7 +197,7 @@ static int parse_cache(struct json_object *obj, struct fscached_config *cfg,
 	if (ret)
 		return ret;
 	if (cfg->validate && !strcmp(type, "dummy"))
-		return config_error(err, errlen,
+		return err_einval(err, errlen,
 				    "cache.validate: the dummy cache keeps no copy of a blob to check; use \"fscache\" or turn validate off");
 
 	ret = get_object(obj, "cache", "fscache", &fscache, err, errlen);
@@ -224,7 +211,7 @@ static int parse_cache(struct json_object *obj, struct fscached_config *cfg,
 					 false, &work_dir, err, errlen);
 		if (!ret && work_dir) {
 			if (work_dir[0] != '/')
-				return config_error(err, errlen,
+				return err_einval(err, errlen,
 						    "cache.fscache.work_dir: '%s' must be an absolute path",
 						    work_dir);
 			cfg->work_dir = strdup(work_dir);
@@ -252,13 +239,13 @@ static int parse_backend(struct json_object *obj, struct fscached_config *cfg,
 	if (ret)
 		return ret;
 	if (!backend_type_known(type))
-		return config_error(err, errlen,
+		return err_einval(err, errlen,
 				    "backend.type: '%s' is not a known backend (known: %s)",
 				    type, backend_type_list());
 	json_object_object_foreach(obj, key, val) {
 		(void)val;
 		if (strcmp(key, "type") && strcmp(key, type))
-			return config_error(err, errlen,
+			return err_einval(err, errlen,
 					    "backend.%s: unknown field (backend.type is '%s')",
 					    key, type);
 	}
@@ -267,7 +254,7 @@ static int parse_backend(struct json_object *obj, struct fscached_config *cfg,
 	if (ret)
 		return ret;
 	if (!sub)
-		return config_error(err, errlen, "%s: missing", where);
+		return err_einval(err, errlen, "%s: missing", where);
 	ret = backend_check_config(type, sub, where, err, errlen);
 	if (ret)
 		return ret;
@@ -291,7 +278,7 @@ int config_from_json(struct json_object *root, struct fscached_config **out,
 
 	*out = NULL;
 	if (!json_object_is_type(root, json_type_object))
-		return config_error(err, errlen,
+		return err_einval(err, errlen,
 				    "the configuration must be a JSON object, not %s",
 				    json_type_word(root));
 	ret = check_fields(root, "", known, err, errlen);
@@ -300,7 +287,7 @@ int config_from_json(struct json_object *root, struct fscached_config **out,
 	if (json_object_object_get_ex(root, "version", &v) &&
 	    (!json_object_is_type(v, json_type_int) ||
 	     json_object_get_int64(v) != 2))
-		return config_error(err, errlen,
+		return err_einval(err, errlen,
 				    "version: %s is not supported (only version 2)",
 				    json_object_get_string(v));
 
@@ -317,7 +304,7 @@ int config_from_json(struct json_object *root, struct fscached_config **out,
 	}
 	ret = get_object(root, "", "backend", &backend, err, errlen);
 	if (!ret && !backend)
-		ret = config_error(err, errlen, "backend: missing");
+		ret = err_einval(err, errlen, "backend: missing");
 	if (ret)
 		goto err_free;
 	ret = parse_backend(backend, cfg, err, errlen);
@@ -367,12 +354,12 @@ int config_parse_string(const char *text, struct fscached_config **out,
 		for (i = 0; i < end && i < len; i++)
 			line += text[i] == '\n';
 		if (jerr == json_tokener_success || jerr == json_tokener_continue)
-			ret = config_error(err, errlen,
+			ret = err_einval(err, errlen,
 					   "invalid JSON at line %zu: %s", line,
 					   root ? "unexpected data after the document"
 						: "unexpected end of input");
 		else
-			ret = config_error(err, errlen,
+			ret = err_einval(err, errlen,
 					   "invalid JSON at line %zu: %s", line,
 					   json_tokener_error_desc(jerr));
 		json_object_put(root);
@@ -399,13 +386,13 @@ int config_parse_file(const char *path, struct fscached_config **out,
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		ret = -errno;
-		config_error(err, errlen, "%s: %s", path, strerror(-ret));
+		err_einval(err, errlen, "%s: %s", path, strerror(-ret));
 		return ret;
 	}
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode) ||
 	    st.st_size > CONFIG_FILE_MAX) {
 		close(fd);
-		return config_error(err, errlen,
+		return err_einval(err, errlen,
 				    "%s: not a regular file of at most %d bytes",
 				    path, CONFIG_FILE_MAX);
 	}
@@ -420,18 +407,18 @@ int config_parse_file(const char *path, struct fscached_config **out,
 	close(fd);
 	if (ret || (size_t)n != size) {
 		free(text);
-		return config_error(err, errlen, "%s: short read", path);
+		return err_einval(err, errlen, "%s: short read", path);
 	}
 	text[size] = '\0';
 	if (strlen(text) != size) {
 		free(text);
-		return config_error(err, errlen, "%s: contains a NUL byte",
+		return err_einval(err, errlen, "%s: contains a NUL byte",
 				    path);
 	}
 	ret = config_parse_string(text, out, inner, sizeof(inner));
 	free(text);
 	if (ret == -EINVAL)
-		config_error(err, errlen, "%s: %s", path, inner);
+		err_einval(err, errlen, "%s: %s", path, inner);
 	return ret;
 }
 

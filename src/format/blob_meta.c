@@ -13,7 +13,7 @@
 
 #include "format/blob_meta.h"
 #include "format/bytes.h"
-#include "format/error.h"
+#include "errmsg.h"
 
 #define HDR_MAGIC		0
 #define HDR_FEATURES		4
@@ -41,7 +41,7 @@ int blob_meta_header_check(const struct rafs_blob *b, const void *hdr,
 
 	if (get_le32(h + HDR_MAGIC) != BLOB_META_MAGIC ||
 	    get_le32(h + HDR_MAGIC2) != BLOB_META_MAGIC)
-		return format_fail(err, errlen, "blob %s: blob meta header at 0x%llx has no magic (0x%08x, 0x%08x): not a nydus blob meta",
+		return err_einval(err, errlen, "blob %s: blob meta header at 0x%llx has no magic (0x%08x, 0x%08x): not a nydus blob meta",
 			    b->id,
 			    (unsigned long long)(b->ci_offset + b->ci_compressed_size),
 			    get_le32(h + HDR_MAGIC), get_le32(h + HDR_MAGIC2));
@@ -50,7 +50,7 @@ int blob_meta_header_check(const struct rafs_blob *b, const void *hdr,
 	    get_le64(h + HDR_CI_OFFSET) != b->ci_offset ||
 	    get_le64(h + HDR_CI_COMPRESSED) != b->ci_compressed_size ||
 	    get_le64(h + HDR_CI_UNCOMPRESSED) != b->ci_uncompressed_size)
-		return format_fail(err, errlen, "blob %s: blob meta header (ci_compressor %u, entries %u, ci_offset %llu, sizes %llu/%llu) differs from the bootstrap's blob table (%u, %u, %llu, %llu/%llu)",
+		return err_einval(err, errlen, "blob %s: blob meta header (ci_compressor %u, entries %u, ci_offset %llu, sizes %llu/%llu) differs from the bootstrap's blob table (%u, %u, %llu, %llu/%llu)",
 			    b->id, get_le32(h + HDR_CI_COMPRESSOR),
 			    get_le32(h + HDR_CI_ENTRIES),
 			    (unsigned long long)get_le64(h + HDR_CI_OFFSET),
@@ -99,7 +99,7 @@ static int parse_batches(struct blob_meta *m, const struct rafs_blob *b,
 
 	if (off < (uint64_t)m->nr_chunks * 24 || off > len ||
 	    (len - off) / BATCH_ENTRY_SIZE < count)
-		return format_fail(err, errlen, "blob %s: batch table (offset %llu, %u entries) is outside the ci data (%zu bytes)",
+		return err_einval(err, errlen, "blob %s: batch table (offset %llu, %u entries) is outside the ci data (%zu bytes)",
 			    b->id, (unsigned long long)off, count, len);
 	m->batches = calloc(count ? count : 1, sizeof(*m->batches));
 	if (!m->batches)
@@ -112,7 +112,7 @@ static int parse_batches(struct blob_meta *m, const struct rafs_blob *b,
 		if (!m->batches[i].c_size || !m->batches[i].u_size ||
 		    m->batches[i].u_size > BATCH_MAX ||
 		    m->batches[i].c_size > m->batches[i].u_size)
-			return format_fail(err, errlen, "blob %s: batch %u: sizes %u/%u out of bounds",
+			return err_einval(err, errlen, "blob %s: batch %u: sizes %u/%u out of bounds",
 				    b->id, i, m->batches[i].c_size,
 				    m->batches[i].u_size);
 	}
@@ -133,7 +133,7 @@ static int parse_zran(struct blob_meta *m, const struct rafs_blob *b,
 	table = (uint64_t)count * ZRAN_ENTRY_SIZE;
 	if (off < (uint64_t)m->nr_chunks * 24 || off > len || size > len - off ||
 	    table > size)
-		return format_fail(err, errlen, "blob %s: zran table (offset %llu, %llu bytes, %u contexts) is outside the ci data (%zu bytes)",
+		return err_einval(err, errlen, "blob %s: zran table (offset %llu, %llu bytes, %u contexts) is outside the ci data (%zu bytes)",
 			    b->id, (unsigned long long)off,
 			    (unsigned long long)size, count, len);
 	m->zran = calloc(count ? count : 1, sizeof(*m->zran));
@@ -156,7 +156,7 @@ static int parse_zran(struct blob_meta *m, const struct rafs_blob *b,
 		z->ctx_bits = e[37];
 		if (dict_end > m->dicts_len || z->dict_size > ZRAN_DICT_MAX ||
 		    m->dicts_len - dict_end < z->dict_size)
-			return format_fail(err, errlen, "blob %s: zran context %u: dictionary (%llu, %u bytes) is outside the table",
+			return err_einval(err, errlen, "blob %s: zran context %u: dictionary (%llu, %u bytes) is outside the table",
 				    b->id, i, (unsigned long long)dict_end,
 				    z->dict_size);
 		z->dict_off = (uint32_t)dict_end;
@@ -164,7 +164,7 @@ static int parse_zran(struct blob_meta *m, const struct rafs_blob *b,
 		    z->in_len > ZRAN_IN_MAX ||
 		    z->in_offset > m->data_size ||
 		    m->data_size - z->in_offset < z->in_len || z->ctx_bits > 7)
-			return format_fail(err, errlen, "blob %s: zran context %u: input (%llu, %u bytes), output %u bytes or ctx_bits %u out of bounds",
+			return err_einval(err, errlen, "blob %s: zran context %u: input (%llu, %u bytes), output %u bytes or ctx_bits %u out of bounds",
 				    b->id, i, (unsigned long long)z->in_offset,
 				    z->in_len, z->out_len, z->ctx_bits);
 	}
@@ -186,39 +186,39 @@ static int chunk_check(const struct blob_meta *m, const struct rafs_blob *b,
 	if (c->u_off % 4096 || c->u_off < prev_end ||
 	    (!(b->features & (RAFS_BLOB_ZRAN | RAFS_BLOB_CHUNKDICT_GENERATED)) &&
 	     c->u_off != prev_end))
-		return format_fail(err, errlen, "blob %s: chunk %u: u_off 0x%llx is unaligned or before the end of chunk %u (0x%llx)",
+		return err_einval(err, errlen, "blob %s: chunk %u: u_off 0x%llx is unaligned or before the end of chunk %u (0x%llx)",
 			    b->id, i, (unsigned long long)c->u_off, i - 1,
 			    (unsigned long long)prev_end);
 	if (c->u_size > b->chunk_size ||
 	    blob_chunk_aligned_end(c) > m->size)
-		return format_fail(err, errlen, "blob %s: chunk %u: u_size %u at 0x%llx is past the chunk size %u or uncompressed_size %llu",
+		return err_einval(err, errlen, "blob %s: chunk %u: u_size %u at 0x%llx is past the chunk size %u or uncompressed_size %llu",
 			    b->id, i, c->u_size, (unsigned long long)c->u_off,
 			    b->chunk_size, (unsigned long long)m->size);
 	if (c->flags & ~(CHUNK_COMPRESSED | CHUNK_ZRAN | CHUNK_BATCH |
 			 CHUNK_HAS_CRC32))
-		return format_fail(err, errlen, "blob %s: chunk %u: flags 0x%x (encrypted or unknown)",
+		return err_einval(err, errlen, "blob %s: chunk %u: flags 0x%x (encrypted or unknown)",
 			    b->id, i, c->flags);
 	if (((c->flags & CHUNK_ZRAN) && !(b->features & RAFS_BLOB_ZRAN)) ||
 	    ((c->flags & CHUNK_BATCH) && !(b->features & RAFS_BLOB_BATCH)) ||
 	    ((c->flags & CHUNK_BATCH) && (c->flags & (CHUNK_ZRAN | CHUNK_HAS_CRC32))))
-		return format_fail(err, errlen, "blob %s: chunk %u: flags 0x%x do not fit the blob's features 0x%x",
+		return err_einval(err, errlen, "blob %s: chunk %u: flags 0x%x do not fit the blob's features 0x%x",
 			    b->id, i, c->flags, b->features);
 	/* The data field is the ZRan offset then: no room for a CRC. */
 	if ((c->flags & CHUNK_HAS_CRC32) && (c->flags & CHUNK_ZRAN))
-		return format_fail(err, errlen, "blob %s: chunk %u: HAS_CRC32 on a zran chunk",
+		return err_einval(err, errlen, "blob %s: chunk %u: HAS_CRC32 on a zran chunk",
 			    b->id, i);
 	if ((c->flags & CHUNK_HAS_CRC32) && !c->aux)
-		return format_fail(err, errlen, "blob %s: chunk %u: HAS_CRC32 with crc 0",
+		return err_einval(err, errlen, "blob %s: chunk %u: HAS_CRC32 with crc 0",
 			    b->id, i);
 	if (c->flags & CHUNK_ZRAN) {
 		const struct blob_zran *z;
 
 		if (c->ctx >= m->nr_zran)
-			return format_fail(err, errlen, "blob %s: chunk %u: zran context %u of %u",
+			return err_einval(err, errlen, "blob %s: chunk %u: zran context %u of %u",
 				    b->id, i, c->ctx, m->nr_zran);
 		z = &m->zran[c->ctx];
 		if ((uint64_t)c->aux + c->u_size > z->out_len)
-			return format_fail(err, errlen, "blob %s: chunk %u: [%u, +%u) is outside zran context %u's %u bytes",
+			return err_einval(err, errlen, "blob %s: chunk %u: [%u, +%u) is outside zran context %u's %u bytes",
 				    b->id, i, c->aux, c->u_size, c->ctx, z->out_len);
 		return 0;
 	}
@@ -226,22 +226,22 @@ static int chunk_check(const struct blob_meta *m, const struct rafs_blob *b,
 		const struct blob_batch *bt;
 
 		if (c->ctx >= m->nr_batches)
-			return format_fail(err, errlen, "blob %s: chunk %u: batch %u of %u",
+			return err_einval(err, errlen, "blob %s: chunk %u: batch %u of %u",
 				    b->id, i, c->ctx, m->nr_batches);
 		bt = &m->batches[c->ctx];
 		if ((uint64_t)c->aux + c->u_size > bt->u_size)
-			return format_fail(err, errlen, "blob %s: chunk %u: [%u, +%u) is outside batch %u's %u bytes",
+			return err_einval(err, errlen, "blob %s: chunk %u: [%u, +%u) is outside batch %u's %u bytes",
 				    b->id, i, c->aux, c->u_size, c->ctx, bt->u_size);
 		c_size = bt->c_size;
 	} else if (!c->c_size || c->c_size > c->u_size ||
 		   (v2 && !(c->flags & CHUNK_COMPRESSED) &&
 		    c->c_size != c->u_size) ||
 		   ((c->flags & CHUNK_COMPRESSED) && c->c_size == c->u_size && !v2)) {
-		return format_fail(err, errlen, "blob %s: chunk %u: c_size %u with u_size %u and flags 0x%x",
+		return err_einval(err, errlen, "blob %s: chunk %u: c_size %u with u_size %u and flags 0x%x",
 			    b->id, i, c->c_size, c->u_size, c->flags);
 	}
 	if (c->c_off > m->data_size || m->data_size - c->c_off < c_size)
-		return format_fail(err, errlen, "blob %s: chunk %u: compressed [0x%llx, +%llu) is past the blob's %llu bytes of chunk data",
+		return err_einval(err, errlen, "blob %s: chunk %u: compressed [0x%llx, +%llu) is past the blob's %llu bytes of chunk data",
 			    b->id, i, (unsigned long long)c->c_off,
 			    (unsigned long long)c_size,
 			    (unsigned long long)m->data_size);
@@ -264,7 +264,7 @@ int blob_meta_parse(const struct rafs_blob *b, const void *ci, size_t len,
 	if (ret)
 		return ret;
 	if (len != b->ci_uncompressed_size || len / rec < b->chunk_count)
-		return format_fail(err, errlen, "blob %s: ci data is %zu bytes, %u records of %zu need %llu",
+		return err_einval(err, errlen, "blob %s: ci data is %zu bytes, %u records of %zu need %llu",
 			    b->id, len, b->chunk_count, rec,
 			    (unsigned long long)b->chunk_count * rec);
 	m = calloc(1, sizeof(*m));
@@ -297,7 +297,7 @@ int blob_meta_parse(const struct rafs_blob *b, const void *ci, size_t len,
 	}
 	if (!(b->features & (RAFS_BLOB_ZRAN | RAFS_BLOB_CHUNKDICT_GENERATED)) &&
 	    prev_end != m->size) {
-		ret = format_fail(err, errlen, "blob %s: its chunks end at %llu, uncompressed_size is %llu",
+		ret = err_einval(err, errlen, "blob %s: its chunks end at %llu, uncompressed_size is %llu",
 			   b->id, (unsigned long long)prev_end,
 			   (unsigned long long)m->size);
 		goto err;

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "format/bytes.h"
-#include "format/error.h"
+#include "errmsg.h"
 #include "format/rafs.h"
 
 #define EROFS_MAGIC		0xE0F5E1E2U
@@ -56,23 +56,23 @@ int rafs_super_parse(const void *head, size_t len, uint64_t file_size,
 
 	memset(sb, 0, sizeof(*sb));
 	if (len >= 4 && get_le32(p) == RAFS_V5_MAGIC)
-		return format_fail(err, errlen,
+		return err_einval(err, errlen,
 			    "a RAFS v5 bootstrap: only v6 can be served through fscache (convert it with nydus-image --fs-version 6)");
 	if (len < RAFS_HEAD_MIN || get_le32(p + 0x400) != EROFS_MAGIC)
-		return format_fail(err, errlen, "not an EROFS or RAFS v6 bootstrap (no superblock magic at 0x400)");
+		return err_einval(err, errlen, "not an EROFS or RAFS v6 bootstrap (no superblock magic at 0x400)");
 	compat = get_le32(p + 0x408);
 	if (!(compat & COMPAT_RAFS_V6))
 		return 0;	/* plain EROFS */
 	sb->is_rafs = true;
 	if (p[0x40C] != 12)
-		return format_fail(err, errlen, "superblock blkszbits %u: RAFS v6 over fscache needs 4 KiB blocks (tarfs images are not supported)",
+		return err_einval(err, errlen, "superblock blkszbits %u: RAFS v6 over fscache needs 4 KiB blocks (tarfs images are not supported)",
 			    p[0x40C]);
 	if (file_size == 0 || file_size % 4096)
-		return format_fail(err, errlen, "bootstrap size %llu is not a multiple of 4096",
+		return err_einval(err, errlen, "bootstrap size %llu is not a multiple of 4096",
 			    (unsigned long long)file_size);
 	incompat = get_le32(p + 0x450);
 	if (incompat != INCOMPAT_RAFS_V6)
-		return format_fail(err, errlen, "superblock feature_incompat 0x%x: RAFS v6 has 0x%x",
+		return err_einval(err, errlen, "superblock feature_incompat 0x%x: RAFS v6 has 0x%x",
 			    incompat, INCOMPAT_RAFS_V6);
 	sb->root_nid = get_le16(p + 0x40E);
 	sb->meta_blkaddr = get_le32(p + 0x428);
@@ -88,39 +88,39 @@ int rafs_super_parse(const void *head, size_t len, uint64_t file_size,
 	sb->prefetch_table_size = get_le32(x + 0x30);
 
 	if (sb->flags & FLAG_TARFS_MODE)
-		return format_fail(err, errlen, "ext superblock flags 0x%llx: tarfs images are not supported",
+		return err_einval(err, errlen, "ext superblock flags 0x%llx: tarfs images are not supported",
 			    (unsigned long long)sb->flags);
 	if (!sb->extra_devices || sb->extra_devices > RAFS_MAX_BLOBS)
-		return format_fail(err, errlen, "superblock extra_devices %u: 1 to %u data blobs are supported",
+		return err_einval(err, errlen, "superblock extra_devices %u: 1 to %u data blobs are supported",
 			    sb->extra_devices, RAFS_MAX_BLOBS);
 	if ((uint64_t)sb->devt_slotoff * DEVICE_SLOT_SIZE < RAFS_HEAD_MIN)
-		return format_fail(err, errlen, "superblock devt_slotoff %u overlaps the superblocks",
+		return err_einval(err, errlen, "superblock devt_slotoff %u overlaps the superblocks",
 			    sb->devt_slotoff);
 	if (!is_pow2(sb->chunk_size) || sb->chunk_size < 4096 ||
 	    sb->chunk_size > RAFS_MAX_CHUNK_SIZE)
-		return format_fail(err, errlen, "ext superblock chunk_size %u: a power of two from 4 KiB to 16 MiB",
+		return err_einval(err, errlen, "ext superblock chunk_size %u: a power of two from 4 KiB to 16 MiB",
 			    sb->chunk_size);
 	if (sb->blob_table_size % RAFS_BLOB_ENTRY_SIZE ||
 	    sb->blob_table_size / RAFS_BLOB_ENTRY_SIZE != sb->extra_devices)
-		return format_fail(err, errlen, "ext superblock blob_table_size %u: %u devices need %u bytes",
+		return err_einval(err, errlen, "ext superblock blob_table_size %u: %u devices need %u bytes",
 			    sb->blob_table_size, sb->extra_devices,
 			    sb->extra_devices * RAFS_BLOB_ENTRY_SIZE);
 	if (sb->blob_table_offset < rafs_device_table_end(sb) ||
 	    sb->blob_table_offset > file_size ||
 	    file_size - sb->blob_table_offset < sb->blob_table_size)
-		return format_fail(err, errlen, "ext superblock blob_table_offset 0x%llx is outside the bootstrap",
+		return err_einval(err, errlen, "ext superblock blob_table_offset 0x%llx is outside the bootstrap",
 			    (unsigned long long)sb->blob_table_offset);
 	if (sb->chunk_table_size % RAFS_CHUNK_RECORD_SIZE ||
 	    sb->chunk_table_offset > file_size ||
 	    file_size - sb->chunk_table_offset < sb->chunk_table_size)
-		return format_fail(err, errlen, "ext superblock chunk table (0x%llx, %llu bytes) is outside the bootstrap or not of 80-byte records",
+		return err_einval(err, errlen, "ext superblock chunk table (0x%llx, %llu bytes) is outside the bootstrap or not of 80-byte records",
 			    (unsigned long long)sb->chunk_table_offset,
 			    (unsigned long long)sb->chunk_table_size);
 	if (sb->prefetch_table_size % 4 ||
 	    (sb->prefetch_table_size &&
 	     (sb->prefetch_table_offset > file_size ||
 	      file_size - sb->prefetch_table_offset < sb->prefetch_table_size)))
-		return format_fail(err, errlen, "ext superblock prefetch table (0x%llx, %u bytes) is outside the bootstrap",
+		return err_einval(err, errlen, "ext superblock prefetch table (0x%llx, %u bytes) is outside the bootstrap",
 			    (unsigned long long)sb->prefetch_table_offset,
 			    sb->prefetch_table_size);
 	return 0;
@@ -168,30 +168,30 @@ static int blob_check_ci(const struct rafs_blob *b, char *err, size_t errlen)
 	uint64_t rec = v2 ? 24 : 16, need = rec * b->chunk_count;
 
 	if (!b->ci_compressed_size || !b->ci_uncompressed_size)
-		return format_fail(err, errlen, "blob %s: ci_compressed_size/ci_uncompressed_size are 0: a blob without blob meta cannot be served through fscache (rebuild it with nydus-image 2.1 or later)",
+		return err_einval(err, errlen, "blob %s: ci_compressed_size/ci_uncompressed_size are 0: a blob without blob meta cannot be served through fscache (rebuild it with nydus-image 2.1 or later)",
 			    b->id);
 	if (b->ci_compressor > RAFS_COMP_ZSTD)
-		return format_fail(err, errlen, "blob %s: ci_compressor %u is unknown",
+		return err_einval(err, errlen, "blob %s: ci_compressor %u is unknown",
 			    b->id, b->ci_compressor);
 	if (b->ci_compressed_size > b->ci_uncompressed_size ||
 	    (b->ci_compressor == RAFS_COMP_NONE &&
 	     b->ci_compressed_size != b->ci_uncompressed_size))
-		return format_fail(err, errlen, "blob %s: ci_compressed_size %llu does not fit ci_uncompressed_size %llu (ci_compressor %s)",
+		return err_einval(err, errlen, "blob %s: ci_compressed_size %llu does not fit ci_uncompressed_size %llu (ci_compressor %s)",
 			    b->id, (unsigned long long)b->ci_compressed_size,
 			    (unsigned long long)b->ci_uncompressed_size,
 			    rafs_compressor_name(b->ci_compressor));
 	/* Records plus at most a context table and its dictionaries. */
 	if (b->ci_uncompressed_size > need + (256ULL << 20))
-		return format_fail(err, errlen, "blob %s: ci_uncompressed_size %llu is too large",
+		return err_einval(err, errlen, "blob %s: ci_uncompressed_size %llu is too large",
 			    b->id, (unsigned long long)b->ci_uncompressed_size);
 	if (!v2 && extra)
-		return format_fail(err, errlen, "blob %s: features 0x%x: batch and zran chunks need CHUNK_INFO_V2",
+		return err_einval(err, errlen, "blob %s: features 0x%x: batch and zran chunks need CHUNK_INFO_V2",
 			    b->id, b->features);
 	if (b->features & RAFS_BLOB_CHUNKDICT_GENERATED)
 		return 0;
 	if (extra ? b->ci_uncompressed_size < need
 		  : b->ci_uncompressed_size != need)
-		return format_fail(err, errlen, "blob %s: ci_uncompressed_size %llu does not fit chunk_count %u (%llu bytes of records)",
+		return err_einval(err, errlen, "blob %s: ci_uncompressed_size %llu does not fit chunk_count %u (%llu bytes of records)",
 			    b->id, (unsigned long long)b->ci_uncompressed_size,
 			    b->chunk_count, (unsigned long long)need);
 	return 0;
@@ -205,47 +205,47 @@ static int blob_check(const struct rafs_super *sb, const struct rafs_blob *b,
 	uint32_t unknown = b->features & 0xFFFFU & ~FEATURES_KNOWN_LOW;
 
 	if (!blob_id_hex(b->id))
-		return format_fail(err, errlen, "blob table entry %u: blob_id is not 64 hex digits",
+		return err_einval(err, errlen, "blob table entry %u: blob_id is not 64 hex digits",
 			    i);
 	if (memcmp(slot, b->id, RAFS_BLOB_ID_LEN))
-		return format_fail(err, errlen, "blob %s: blob_id differs from device %u's tag %.64s",
+		return err_einval(err, errlen, "blob %s: blob_id differs from device %u's tag %.64s",
 			    b->id, i + 1, (const char *)slot);
 	if (b->index != i)
-		return format_fail(err, errlen, "blob %s: blob_index %u at table position %u",
+		return err_einval(err, errlen, "blob %s: blob_index %u at table position %u",
 			    b->id, b->index, i);
 	if (b->chunk_size != sb->chunk_size)
-		return format_fail(err, errlen, "blob %s: chunk_size %u differs from the superblock's %u",
+		return err_einval(err, errlen, "blob %s: chunk_size %u differs from the superblock's %u",
 			    b->id, b->chunk_size, sb->chunk_size);
 	if (!b->chunk_count || b->chunk_count > RAFS_MAX_CHUNKS)
-		return format_fail(err, errlen, "blob %s: chunk_count %u: 1 to 2^24 chunks",
+		return err_einval(err, errlen, "blob %s: chunk_count %u: 1 to 2^24 chunks",
 			    b->id, b->chunk_count);
 	if (b->compressor > RAFS_COMP_ZSTD)
-		return format_fail(err, errlen, "blob %s: compressor %u is unknown (none, lz4_block, gzip and zstd are supported)",
+		return err_einval(err, errlen, "blob %s: compressor %u is unknown (none, lz4_block, gzip and zstd are supported)",
 			    b->id, b->compressor);
 	if (b->digester > RAFS_DIGEST_SHA256)
-		return format_fail(err, errlen, "blob %s: digester %u is unknown (blake3 and sha256 are supported)",
+		return err_einval(err, errlen, "blob %s: digester %u is unknown (blake3 and sha256 are supported)",
 			    b->id, b->digester);
 	if ((b->features & RAFS_BLOB_ENCRYPTED) || b->cipher_algo ||
 	    (sb->flags & FLAG_ENCRYPTION_XTS))
-		return format_fail(err, errlen, "blob %s: features 0x%x cipher_algo %u: encrypted blobs are not supported (fscached has no key for them)",
+		return err_einval(err, errlen, "blob %s: features 0x%x cipher_algo %u: encrypted blobs are not supported (fscached has no key for them)",
 			    b->id, b->features, b->cipher_algo);
 	if (unknown || (b->features & RAFS_BLOB_INTERNAL))
-		return format_fail(err, errlen, "blob %s: features 0x%x has bits fscached does not know (0x%x)",
+		return err_einval(err, errlen, "blob %s: features 0x%x has bits fscached does not know (0x%x)",
 			    b->id, b->features,
 			    unknown | (b->features & RAFS_BLOB_INTERNAL));
 	if (b->features & (RAFS_BLOB_TARFS | RAFS_BLOB_EXTERNAL))
-		return format_fail(err, errlen, "blob %s: features 0x%x: tarfs and external blobs are not supported",
+		return err_einval(err, errlen, "blob %s: features 0x%x: tarfs and external blobs are not supported",
 			    b->id, b->features);
 	if (!(b->features & RAFS_BLOB_ALIGNED))
-		return format_fail(err, errlen, "blob %s: features 0x%x lack ALIGNED: unaligned chunks cannot be served through fscache",
+		return err_einval(err, errlen, "blob %s: features 0x%x lack ALIGNED: unaligned chunks cannot be served through fscache",
 			    b->id, b->features);
 	if (!b->uncompressed_size || b->uncompressed_size % 4096 ||
 	    b->uncompressed_size / 4096 != blocks)
-		return format_fail(err, errlen, "blob %s: uncompressed_size %llu does not match device %u's %u blocks",
+		return err_einval(err, errlen, "blob %s: uncompressed_size %llu does not match device %u's %u blocks",
 			    b->id, (unsigned long long)b->uncompressed_size,
 			    i + 1, blocks);
 	if ((b->features & RAFS_BLOB_ZRAN) && !(b->features & RAFS_BLOB_SEPARATE))
-		return format_fail(err, errlen, "blob %s: features 0x%x: zran without SEPARATE",
+		return err_einval(err, errlen, "blob %s: features 0x%x: zran without SEPARATE",
 			    b->id, b->features);
 	return blob_check_ci(b, err, errlen);
 }
@@ -259,9 +259,9 @@ int rafs_blob_table_parse(const struct rafs_super *sb, const void *head,
 	int ret;
 
 	if (head_len < rafs_device_table_end(sb))
-		return format_fail(err, errlen, "the device table ends past the bootstrap's head");
+		return err_einval(err, errlen, "the device table ends past the bootstrap's head");
 	if (len != sb->blob_table_size)
-		return format_fail(err, errlen, "blob table: %zu bytes, the superblock says %u",
+		return err_einval(err, errlen, "blob table: %zu bytes, the superblock says %u",
 			    len, sb->blob_table_size);
 	for (i = 0; i < sb->extra_devices; i++) {
 		const unsigned char *slot = h + ((size_t)sb->devt_slotoff + i) *
@@ -273,7 +273,7 @@ int rafs_blob_table_parse(const struct rafs_super *sb, const void *head,
 			return ret;
 		for (j = 0; j < i; j++)
 			if (!strcmp(blobs[j].id, blobs[i].id))
-				return format_fail(err, errlen, "blob %s: listed twice in the blob table",
+				return err_einval(err, errlen, "blob %s: listed twice in the blob table",
 					    blobs[i].id);
 	}
 	return 0;

@@ -5,7 +5,7 @@
 
 #include "digest.h"
 #include "format/bytes.h"
-#include "format/error.h"
+#include "errmsg.h"
 #include "format/toc.h"
 
 #define TAR_NAME	0
@@ -72,20 +72,20 @@ int blob_toc_parse(const void *tail, size_t len, const unsigned char *digest,
 	unsigned int i;
 
 	if (len < TAR_HEADER_SIZE)
-		return format_fail(err, errlen, "ToC: %zu bytes is too short", len);
+		return err_einval(err, errlen, "ToC: %zu bytes is too short", len);
 	hdr = t + len - TAR_HEADER_SIZE;
 	if (tar_header_parse(hdr, name, &size) || strcmp(name, "rafs.blob.toc"))
-		return format_fail(err, errlen, "ToC: the blob does not end with a valid tar header \"rafs.blob.toc\" (bad magic or checksum)");
+		return err_einval(err, errlen, "ToC: the blob does not end with a valid tar header \"rafs.blob.toc\" (bad magic or checksum)");
 	if (size % TOC_ENTRY_SIZE || size / TOC_ENTRY_SIZE > TOC_MAX_ENTRIES ||
 	    size > len - TAR_HEADER_SIZE)
-		return format_fail(err, errlen, "ToC: size %llu is not up to %d entries of %d bytes within the %zu read",
+		return err_einval(err, errlen, "ToC: size %llu is not up to %d entries of %d bytes within the %zu read",
 				   (unsigned long long)size, TOC_MAX_ENTRIES,
 				   TOC_ENTRY_SIZE, len);
 	e = hdr - size;
 	if (digest && !all_zero(digest, DIGEST_SIZE)) {
 		if (digest_buf(DIGEST_SHA256, e, size + TAR_HEADER_SIZE, md) ||
 		    memcmp(md, digest, DIGEST_SIZE))
-			return format_fail(err, errlen, "ToC: its sha256 differs from the blob table's blob_toc_digest");
+			return err_einval(err, errlen, "ToC: its sha256 differs from the blob table's blob_toc_digest");
 	}
 	toc->nr = size / TOC_ENTRY_SIZE;
 	for (i = 0; i < toc->nr; i++, e += TOC_ENTRY_SIZE) {

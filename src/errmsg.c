@@ -3,9 +3,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "format/error.h"
+#include "errmsg.h"
 
-int format_fail(char *err, size_t errlen, const char *fmt, ...)
+int err_einval(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
