@@ -251,6 +251,13 @@ void blob_cache_fill_bounds(struct blob_cache *bc, uint64_t off,
 uint64_t blob_cache_piece_size(struct blob_cache *bc, uint64_t len,
 			       unsigned int workers, uint64_t buf_size);
 
+/*
+ * A fill made [.., + @len) present, of which @fetched bytes came from the
+ * backend: counted as a demand, read-ahead or prefetch fill by @flags.
+ */
+void blob_cache_count_fill(struct blob_cache *bc, unsigned int flags,
+			   uint64_t len, uint64_t fetched);
+
 /* Reads straight from the backend; shared by the managers. */
 ssize_t blob_cache_read_backend(struct blob_cache *bc, void *buf, size_t len,
 				uint64_t off);

@@ -455,6 +455,22 @@ struct json_object *cache_mgr_stats_json(const struct cache_mgr_stats *st)
 	return o;
 }
 
+void blob_cache_count_fill(struct blob_cache *bc, unsigned int flags,
+			   uint64_t len, uint64_t fetched)
+{
+	counter_add(&bc->stats.present_bytes, len - MIN(len, fetched));
+	if (flags & FILL_PREFETCH) {
+		counter_add(&bc->stats.prefetch_fills, 1);
+		counter_add(&bc->stats.prefetch_bytes, len);
+	} else if (flags & FILL_READAHEAD) {
+		counter_add(&bc->stats.readahead_fills, 1);
+		counter_add(&bc->stats.readahead_bytes, len);
+	} else {
+		counter_add(&bc->stats.fills, 1);
+		counter_add(&bc->stats.fill_bytes, len);
+	}
+}
+
 ssize_t blob_cache_read_backend(struct blob_cache *bc, void *buf, size_t len,
 				uint64_t off)
 {

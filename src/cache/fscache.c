@@ -190,17 +190,7 @@ static int fscache_fill(struct blob_cache *bc, uint64_t off, uint64_t len,
 		counter_add(&bc->stats.errors, 1);
 		return ret;
 	}
-	counter_add(&bc->stats.present_bytes, end - start - MIN(end - start, fetched));
-	if (flags & FILL_PREFETCH) {
-		counter_add(&bc->stats.prefetch_fills, 1);
-		counter_add(&bc->stats.prefetch_bytes, end - start);
-	} else if (flags & FILL_READAHEAD) {
-		counter_add(&bc->stats.readahead_fills, 1);
-		counter_add(&bc->stats.readahead_bytes, end - start);
-	} else {
-		counter_add(&bc->stats.fills, 1);
-		counter_add(&bc->stats.fill_bytes, end - start);
-	}
+	blob_cache_count_fill(bc, flags, end - start, fetched);
 	return 0;
 }
 

@@ -481,20 +481,6 @@ static bool map_range(struct blob_cache *bc, uint64_t off, uint64_t end,
 	return true;
 }
 
-static void count_fill(struct blob_cache *bc, unsigned int flags, uint64_t len)
-{
-	if (flags & FILL_PREFETCH) {
-		counter_add(&bc->stats.prefetch_fills, 1);
-		counter_add(&bc->stats.prefetch_bytes, len);
-	} else if (flags & FILL_READAHEAD) {
-		counter_add(&bc->stats.readahead_fills, 1);
-		counter_add(&bc->stats.readahead_bytes, len);
-	} else {
-		counter_add(&bc->stats.fills, 1);
-		counter_add(&bc->stats.fill_bytes, len);
-	}
-}
-
 static int nydus_fill(struct blob_cache *bc, uint64_t off, uint64_t len,
 		      struct io_buf *buf, unsigned int flags)
 {
@@ -528,9 +514,7 @@ static int nydus_fill(struct blob_cache *bc, uint64_t off, uint64_t len,
 		counter_add(&bc->stats.errors, 1);
 		return ret;
 	}
-	counter_add(&bc->stats.present_bytes,
-		    lock_end - lock_start - MIN(lock_end - lock_start, fetched));
-	count_fill(bc, flags, lock_end - lock_start);
+	blob_cache_count_fill(bc, flags, lock_end - lock_start, fetched);
 	return 0;
 }
 
