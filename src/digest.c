@@ -40,3 +40,15 @@ uint32_t crc32c(const void *data, size_t len)
 	}
 	return crc ^ 0xFFFFFFFFU;
 }
+
+void digest_hex(const unsigned char *in, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 15];
+	}
+	out[2 * n] = '\0';
+}

@@ -17,5 +17,7 @@ enum digest_alg {
 int digest_buf(enum digest_alg alg, const void *data, size_t len,
 	       unsigned char out[DIGEST_SIZE]);
 uint32_t crc32c(const void *data, size_t len);
+/* @n bytes as 2 * @n lower-case hex digits and a NUL into @out. */
+void digest_hex(const unsigned char *in, size_t n, char *out);
 
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "digest.h"
 #include "sign.h"
 
 /* Longest header list, query or canonical request we sign. */
@@ -37,25 +38,13 @@ static void sb_puts(struct strbuf *sb, const char *s)
 	sb_add(sb, s, strlen(s));
 }
 
-static void hex(const unsigned char *in, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 static void sha256_hex(const char *s, size_t n, char out[65])
 {
 	unsigned char md[32];
 	unsigned int mdlen;
 
 	EVP_Digest(s, n, md, &mdlen, EVP_sha256(), NULL);
-	hex(md, 32, out);
+	digest_hex(md, 32, out);
 }
 
 static void hmac256(const void *key, size_t keylen, const char *msg,
@@ -277,7 +266,7 @@ int sigv4_authorization(const struct sigv4_request *req, char *out,
 	hmac256(k, 32, req->service, k);
 	hmac256(k, 32, "aws4_request", k);
 	hmac256(k, 32, sts, k);
-	hex(k, 32, sig);
+	digest_hex(k, 32, sig);
 
 	ret = snprintf(out, len,
 		       "AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s",

@@ -198,18 +198,6 @@ out:
 	return ret;
 }
 
-static void hex_id(const unsigned char *md, char *out)
-{
-	static const char hex[] = "0123456789abcdef";
-	int i;
-
-	for (i = 0; i < DIGEST_SIZE; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 15];
-	}
-	out[2 * DIGEST_SIZE] = '\0';
-}
-
 static int fetch_meta_from_backend(struct backend *be, struct backend_blob *data,
 				   const struct rafs_blob *d,
 				   struct meta_bytes *mb, uint64_t *fetched,
@@ -221,7 +209,7 @@ static int fetch_meta_from_backend(struct backend *be, struct backend_blob *data
 
 	if (!(d->features & RAFS_BLOB_SEPARATE))
 		return fetch_meta(data, d->id, d, mb, fetched, err, errlen);
-	hex_id(d->meta_digest, meta_id);
+	digest_hex(d->meta_digest, DIGEST_SIZE, meta_id);
 	ret = backend_blob_open(be, meta_id, &src);
 	if (ret) {
 		snprintf(err, errlen, "blob %s: its meta blob %s (blob_meta_digest) cannot be opened: %s",
