@@ -25,6 +25,21 @@ int digest_buf(enum digest_alg alg, const void *data, size_t len,
 	return -EINVAL;
 }
 
+int digest_sha256_parts(const struct iovec *iov, unsigned int n,
+			unsigned char out[DIGEST_SIZE])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned int i, len = 0;
+	int ok;
+
+	ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	for (i = 0; ok && i < n; i++)
+		ok = EVP_DigestUpdate(ctx, iov[i].iov_base, iov[i].iov_len);
+	ok = ok && EVP_DigestFinal_ex(ctx, out, &len) && len == DIGEST_SIZE;
+	EVP_MD_CTX_free(ctx);
+	return ok ? 0 : -ENOMEM;
+}
+
 uint32_t crc32c(const void *data, size_t len)
 {
 	uint32_t crc = 0xFFFFFFFFU;

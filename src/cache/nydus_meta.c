@@ -2,9 +2,9 @@
 /*
  * Loading a data blob's meta once. The local copy has nydusd's layout
  * (uncompressed ci, zero padding to 4 KiB, the 4096-byte header), and we
- * put the sha256 of the ci data into the header's reserved bytes: a copy
- * that does not match it, or whose header does not match the blob table,
- * is fetched again.
+ * put a sha256 of the ci data, the header and the blob table entry into
+ * the header's reserved bytes: a copy that does not match it, or whose
+ * header does not match the blob table, is fetched again.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -49,32 +49,48 @@ static int local_path(const char *dir, const struct rafs_blob *d, char *path,
 }
 
 /*
- * What the local copy's digest covers: the ci data, the header up to our
- * mark, and the blob table fields that decide how the meta is read (so a
- * blob converted twice with other metas never gets the other's copy).
+ * The blob table fields that decide how a blob's meta is read, all but
+ * the id (the file name has it): a blob converted twice with other metas
+ * never gets the other's copy.
  */
-static int local_digest(const struct rafs_blob *d, const struct meta_bytes *mb,
-			unsigned char md[DIGEST_SIZE])
+struct entry_key {
+	uint64_t fields[12];
+	unsigned char meta_digest[32];
+};
+
+static void entry_key(const struct rafs_blob *d, struct entry_key *k)
 {
-	uint64_t key[] = {
+	const uint64_t fields[] = {
 		d->chunk_size, d->chunk_count, d->compressor, d->digester,
 		d->features, d->compressed_size, d->uncompressed_size,
 		d->ci_compressor, d->ci_offset, d->ci_compressed_size,
 		d->ci_uncompressed_size, d->meta_size,
 	};
-	size_t n = d->ci_uncompressed_size + LOCAL_MARK_OFF;
-	unsigned char *buf = malloc(n + sizeof(key) + 32);
-	int ret;
 
-	if (!buf)
-		return -ENOMEM;
-	memcpy(buf, mb->ci, d->ci_uncompressed_size);
-	memcpy(buf + d->ci_uncompressed_size, mb->hdr, LOCAL_MARK_OFF);
-	memcpy(buf + n, key, sizeof(key));
-	memcpy(buf + n + sizeof(key), d->meta_digest, 32);
-	ret = digest_buf(DIGEST_SHA256, buf, n + sizeof(key) + 32, md);
-	free(buf);
-	return ret;
+	memcpy(k->fields, fields, sizeof(k->fields));
+	memcpy(k->meta_digest, d->meta_digest, sizeof(k->meta_digest));
+}
+
+/* What a local copy is sealed with: @data, then the entry's key. */
+static int local_seal(const struct rafs_blob *d, const void *data, size_t len,
+		      const void *hdr, size_t hdr_len,
+		      unsigned char md[DIGEST_SIZE])
+{
+	struct entry_key k;
+	struct iovec iov[3] = {
+		{ (void *)data, len }, { (void *)hdr, hdr_len }, { &k, sizeof(k) },
+	};
+
+	entry_key(d, &k);
+	return digest_sha256_parts(iov, 3, md);
+}
+
+/* The meta copy's seal: the ci data and the header up to our mark. */
+static int local_digest(const struct rafs_blob *d, const struct meta_bytes *mb,
+			unsigned char md[DIGEST_SIZE])
+{
+	return local_seal(d, mb->ci, d->ci_uncompressed_size, mb->hdr,
+			  LOCAL_MARK_OFF, md);
 }
 
 /* The local copy, if it is there and right: 0, or why not. */
@@ -115,41 +131,22 @@ static void local_write(const char *dir, const char *path,
 			const struct rafs_blob *d, struct meta_bytes *mb)
 {
 	unsigned char hdr[BLOB_META_HEADER_SIZE];
-	char tmp[PATH_MAX];
-	int fd, ret;
+	struct file_part parts[2] = {
+		{ mb->ci, d->ci_uncompressed_size, 0 },
+		{ hdr, sizeof(hdr), local_size(d) - BLOB_META_HEADER_SIZE },
+	};
+	int ret;
 
-	if (mkdir(dir, 0700) && errno != EEXIST)
-		goto fail_errno;
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)gettid()) >=
-	    (int)sizeof(tmp))
-		return;
 	memcpy(hdr, mb->hdr, sizeof(hdr));
 	memcpy(hdr + LOCAL_MARK_OFF, LOCAL_MARK, sizeof(LOCAL_MARK));
-	if (local_digest(d, mb, hdr + LOCAL_DIGEST_OFF))
-		return;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		goto fail_errno;
-	ret = pwrite_full(fd, mb->ci, d->ci_uncompressed_size, 0);
-	if (!ret)
-		ret = ftruncate(fd, local_size(d)) ? -errno : 0;
-	if (!ret)
-		ret = pwrite_full(fd, hdr, sizeof(hdr),
-				  local_size(d) - BLOB_META_HEADER_SIZE);
-	if (!ret && fsync(fd))
+	ret = local_digest(d, mb, hdr + LOCAL_DIGEST_OFF);
+	if (!ret && mkdir(dir, 0700) && errno != EEXIST)
 		ret = -errno;
-	close(fd);
-	if (!ret && rename(tmp, path))
-		ret = -errno;
-	if (ret) {
-		unlink(tmp);
+	if (!ret)
+		ret = file_write_atomic(path, parts, 2);
+	if (ret)
 		log_warn("blob %s: cannot keep its blob meta in %s: %s; it will be fetched again at the next open",
 			 d->id, dir, strerror(-ret));
-	}
-	return;
-fail_errno:
-	log_warn("blob %s: cannot keep its blob meta in %s: %s; it will be fetched again at the next open",
-		 d->id, dir, strerror(errno));
 }
 
 /* ci + header from the backend blob @src, decompressed. */
@@ -325,13 +322,7 @@ static int digests_path(const char *dir, const struct rafs_blob *d, char *path,
 static int digests_seal(const struct rafs_blob *d, const unsigned char *dig,
 			size_t len, unsigned char md[DIGEST_SIZE])
 {
-	struct meta_bytes mb = { .ci = (unsigned char *)dig };
-	struct rafs_blob k = *d;
-
-	/* local_digest() covers ci + header + entry: here dig + nothing. */
-	k.ci_uncompressed_size = len;
-	memset(mb.hdr, 0, sizeof(mb.hdr));
-	return local_digest(&k, &mb, md);
+	return local_seal(d, dig, len, NULL, 0, md);
 }
 
 static unsigned char *digests_read_local(const char *dir,
@@ -364,26 +355,15 @@ static void digests_write_local(const char *dir, const struct rafs_blob *d,
 				const unsigned char *dig, size_t len)
 {
 	unsigned char md[DIGEST_SIZE];
-	char path[PATH_MAX], tmp[PATH_MAX + 32];
-	int fd, ret;
+	struct file_part parts[2] = { { dig, len, 0 }, { md, DIGEST_SIZE, len } };
+	char path[PATH_MAX];
 
+	/* Failing is only slower: the next open fetches it again. */
 	if (!dir || digests_path(dir, d, path, sizeof(path)) ||
-	    digests_seal(d, dig, len, md))
+	    digests_seal(d, dig, len, md) ||
+	    (mkdir(dir, 0700) && errno != EEXIST))
 		return;
-	if (mkdir(dir, 0700) && errno != EEXIST)
-		return;
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)gettid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return;
-	ret = pwrite_full(fd, dig, len, 0);
-	if (!ret)
-		ret = pwrite_full(fd, md, DIGEST_SIZE, len);
-	if (!ret && fsync(fd))
-		ret = -errno;
-	close(fd);
-	if (ret || rename(tmp, path))
-		unlink(tmp);
+	file_write_atomic(path, parts, 2);
 }
 
 int nydus_blob_digests(struct backend_blob *data, const struct rafs_blob *d,
