@@ -506,7 +506,7 @@ static int nydus_fill(struct blob_cache *bc, uint64_t off, uint64_t len,
 	range_lock_acquire(&bc->inflight, lock_start, lock_end);
 	if (mapped)
 		ret = fill_chunks(bc, first, core, last, &fetched);
-	if (!ret)
+	if (!ret && blob_meta_may_have_holes(m))
 		ret = fill_gaps(bc, ALIGN_DOWN(off, CACHE_BLOCK_SIZE),
 				ALIGN_UP(end, CACHE_BLOCK_SIZE));
 	range_lock_release(&bc->inflight, lock_start, lock_end);

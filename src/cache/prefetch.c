@@ -181,9 +181,9 @@ bool prefetch_maybe_start(struct blob_cache *bc, struct workqueue *wq)
 	pf->start_us = monotonic_us();
 	pf->refs = threads;
 	__atomic_store_n(&bc->prefetch, pf, __ATOMIC_RELEASE);
-	log_info("prefetching blob '%s' (%s%s%llu bytes, %u workers, %llu-byte pieces%s)",
+	log_info("prefetching blob '%s' (%s%s of %llu bytes, %u workers, %llu-byte pieces%s)",
 		 bc->id, bc->nr_prefetch_first ? "the files its image names" : "",
-		 bc->nr_prefetch_first && pf->whole ? ", then all " : "",
+		 !pf->whole ? "" : bc->nr_prefetch_first ? ", then all" : "all",
 		 (unsigned long long)bc->size, threads,
 		 (unsigned long long)pf->batch, pf->limit ? ", paced" : "");
 	for (i = 0; i < threads; i++) {

@@ -184,8 +184,7 @@ static int chunk_check(const struct blob_meta *m, const struct rafs_blob *b,
 	 * holes (chunks deduplicated after the context was cut).
 	 */
 	if (c->u_off % 4096 || c->u_off < prev_end ||
-	    (!(b->features & (RAFS_BLOB_ZRAN | RAFS_BLOB_CHUNKDICT_GENERATED)) &&
-	     c->u_off != prev_end))
+	    (!blob_meta_may_have_holes(m) && c->u_off != prev_end))
 		return err_einval(err, errlen, "blob %s: chunk %u: u_off 0x%llx is unaligned or before the end of chunk %u (0x%llx)",
 			    b->id, i, (unsigned long long)c->u_off, i - 1,
 			    (unsigned long long)prev_end);
@@ -295,8 +294,7 @@ int blob_meta_parse(const struct rafs_blob *b, const void *ci, size_t len,
 			goto err;
 		prev_end = blob_chunk_aligned_end(&m->chunks[i]);
 	}
-	if (!(b->features & (RAFS_BLOB_ZRAN | RAFS_BLOB_CHUNKDICT_GENERATED)) &&
-	    prev_end != m->size) {
+	if (!blob_meta_may_have_holes(m) && prev_end != m->size) {
 		ret = err_einval(err, errlen, "blob %s: its chunks end at %llu, uncompressed_size is %llu",
 			   b->id, (unsigned long long)prev_end,
 			   (unsigned long long)m->size);

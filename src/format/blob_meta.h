@@ -9,6 +9,7 @@
 #ifndef FSCACHED_FORMAT_BLOB_META_H
 #define FSCACHED_FORMAT_BLOB_META_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -83,6 +84,16 @@ void blob_meta_free(struct blob_meta *m);
  * beyond @addr, in a hole), or m->nr_chunks.
  */
 uint32_t blob_meta_find(const struct blob_meta *m, uint64_t addr);
+
+/*
+ * Whether the uncompressed space may have holes no chunk covers: only
+ * ZRan (and chunk-dictionary) blobs; blob_meta_parse() refuses them in
+ * any other.
+ */
+static inline bool blob_meta_may_have_holes(const struct blob_meta *m)
+{
+	return m->features & (RAFS_BLOB_ZRAN | RAFS_BLOB_CHUNKDICT_GENERATED);
+}
 
 /* Where chunk @i ends in the cache file: its 4 KiB aligned end. */
 static inline uint64_t blob_chunk_aligned_end(const struct blob_chunk *c)
