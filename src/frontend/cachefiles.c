@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cachefiles.h"
+#include "compiler.h"
 #include "cull.h"
 #include "device.h"
 #include "log.h"
@@ -240,10 +241,40 @@ int cachefiles_frontend_device(struct cachefiles_frontend *fe)
 	return fe->dev_fd;
 }
 
+/*
+ * umount(2) returns before the kernel lets go of the blob: its CLOSE comes
+ * a moment later, and only then does cachefiles link a new cache file in and
+ * clear the in-use mark. The snapshotter DELETEs right after its unmount, so
+ * a blob that is busy, or open here but not linked yet, is tried again for a
+ * while; and once its last object closes, a little longer, for the link.
+ */
+#define CULL_GRACE_MS		2000
+#define CULL_RETRY_MS		20
+#define CULL_AFTER_CLOSE_TRIES	10
+
 int cachefiles_frontend_cull_blob(struct cachefiles_frontend *fe,
 				  const char *blob_id)
 {
-	return cachefiles_cull_blob(fe->dev_fd, fe->cache_dir, blob_id);
+	unsigned int waited = 0, after_close = 0;
+	bool was_open = false;
+	int ret;
+
+	for (;;) {
+		bool open = object_table_has(&fe->objects, NULL, blob_id);
+
+		ret = cachefiles_cull_blob(fe->dev_fd, fe->cache_dir, blob_id);
+		if (ret != -EBUSY && ret != -ENOENT)
+			return ret;
+		if (ret == -ENOENT && !open) {
+			if (!was_open || after_close++ >= CULL_AFTER_CLOSE_TRIES)
+				return ret;
+		}
+		was_open |= open;
+		if (waited >= CULL_GRACE_MS)
+			return open ? -EBUSY : ret;
+		sleep_ms(CULL_RETRY_MS);
+		waited += CULL_RETRY_MS;
+	}
 }
 
 void cachefiles_frontend_stats(struct cachefiles_frontend *fe,

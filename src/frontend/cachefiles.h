@@ -95,7 +95,8 @@ void cachefiles_frontend_stop(struct cachefiles_frontend *fe);
 int cachefiles_frontend_device(struct cachefiles_frontend *fe);
 /*
  * Remove blob @blob_id's cache files (all domains): how many, -ENOENT for
- * none, -EBUSY while a mount uses one.
+ * none, -EBUSY while a mount uses one. A blob just unmounted is waited for
+ * (up to 2 s) until the kernel lets it go.
  */
 int cachefiles_frontend_cull_blob(struct cachefiles_frontend *fe,
 				  const char *blob_id);

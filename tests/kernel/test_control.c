@@ -159,6 +159,23 @@ static int count_cache_files(const char *cache, const char *blob_id)
 	return n;
 }
 
+/*
+ * cachefiles links a new cache file in when the kernel lets the blob go,
+ * which is after umount(2) returns.
+ */
+static int wait_cache_files(const char *cache, const char *blob_id, int want)
+{
+	int n, ms;
+
+	for (ms = 0; ms < 30000; ms += 20) {
+		n = count_cache_files(cache, blob_id);
+		if (n == want)
+			break;
+		usleep(20000);
+	}
+	return n;
+}
+
 static int count_entries(const char *dir)
 {
 	char pattern[PATH_MAX + 8];
@@ -196,7 +213,7 @@ TEST_F_TIMEOUT(control, a_blob_is_culled_after_its_unmount, 120)
 	ASSERT_EQ(0, ktest_mount("dom-a", NULL, self->mnt));
 	ASSERT_EQ(0, ktest_compare_image("dom-a", self->mnt, &st));
 	ASSERT_EQ(0, ktest_umount(self->mnt));
-	EXPECT_EQ(1, count_cache_files(self->d.cache_dir, "dom-a"));
+	EXPECT_EQ(1, wait_cache_files(self->d.cache_dir, "dom-a", 1));
 	/* In use: refused, and the file stays. */
 	ASSERT_EQ(0, ktest_mount("dom-a", NULL, self->mnt));
 	EXPECT_EQ(409, ktest_api(sock, "DELETE", "/api/v2/blobs?blob_id=dom-a", NULL));
@@ -215,7 +232,7 @@ TEST_F_TIMEOUT(control, a_blob_is_culled_after_its_unmount, 120)
 	ASSERT_EQ(0, ktest_mount("dom-a", NULL, self->mnt));
 	ASSERT_EQ(0, ktest_compare_image("dom-a", self->mnt, &st));
 	ASSERT_EQ(0, ktest_umount(self->mnt));
-	EXPECT_EQ(1, count_cache_files(self->d.cache_dir, "dom-a"));
+	EXPECT_EQ(1, wait_cache_files(self->d.cache_dir, "dom-a", 1));
 	ASSERT_EQ(0, ktest_daemon_counter(&self->d, "factory.total.backend_reads",
 					  &after));
 	EXPECT_GT(after, breads);
