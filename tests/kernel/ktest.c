@@ -41,7 +41,7 @@ const char *ktest_images(void)
 
 const char *ktest_scratch(void)
 {
-	return env_or("UML_DISK", "/tmp");
+	return env_or("GUEST_DISK", "/tmp");
 }
 
 static void sleep_ms(unsigned int ms)

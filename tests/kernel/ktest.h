@@ -22,7 +22,7 @@ struct ktest_daemon {
 /* Paths from the environment, with the defaults of a checkout. */
 const char *ktest_daemon_bin(void);
 const char *ktest_images(void);		/* $TEST_IMAGES */
-const char *ktest_scratch(void);	/* an ext4 dir: $UML_DISK */
+const char *ktest_scratch(void);	/* an ext4 dir: $GUEST_DISK */
 
 /* A fresh directory under ktest_scratch(), named after @what. */
 int ktest_mkdtemp(const char *what, char *out, size_t len);
