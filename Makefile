@@ -180,6 +180,21 @@ check-kernel: deps
 	$(Q)$(MAKE) --no-print-directory kernel-tests
 	$(Q)tests/kernel/run $(BUILD)
 
+# The kernel matrix: each qemu kernel, then UML. Every one is run; the
+# target fails if any did.
+KERNELS ?= 6.12 6.1
+check-kernels: deps
+	$(Q)$(MAKE) --no-print-directory kernel-tests
+	$(Q)rc=0; for k in $(KERNELS); do \
+		echo "# kernel $$k (qemu)"; \
+		FSCACHED_GUEST=qemu FSCACHED_QEMU_KVER=$$k tests/kernel/run $(BUILD) || rc=1; \
+	done; \
+	echo "# UML"; FSCACHED_GUEST=uml tests/kernel/run $(BUILD) || rc=1; \
+	exit $$rc
+
+qemu-kernels:
+	$(Q)for k in $(KERNELS); do tools/qemu/build $$k || exit 1; done
+
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all $(TOOL_BINS)
 	$(Q)tools/bench/run $(BUILD)
@@ -206,7 +221,7 @@ install: all
 clean:
 	rm -rf build
 
-.PHONY: all check check-unit check-kernel unit-tests kernel-tests bench demo deps \
+.PHONY: all check check-unit check-kernel check-kernels qemu-kernels unit-tests kernel-tests bench demo deps \
 	uml-kernel install clean fuzz fuzz-run fuzzers
 .SECONDARY:
 

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <time.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -37,6 +38,17 @@ const char *ktest_daemon_bin(void)
 const char *ktest_images(void)
 {
 	return env_or("TEST_IMAGES", "build/test-images");
+}
+
+bool ktest_kernel_before(int major, int minor, char *release, size_t len)
+{
+	struct utsname u;
+	int ma = 0, mi = 0;
+
+	if (uname(&u) || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
+		return false;
+	snprintf(release, len, "%s", u.release);
+	return ma < major || (ma == major && mi < minor);
 }
 
 const char *ktest_scratch(void)

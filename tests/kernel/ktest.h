@@ -22,6 +22,14 @@ struct ktest_daemon {
 /* Paths from the environment, with the defaults of a checkout. */
 const char *ktest_daemon_bin(void);
 const char *ktest_images(void);		/* $TEST_IMAGES */
+/*
+ * Whether the running kernel is older than MAJOR.MINOR; @release gets its
+ * version (uname -r) for the skip message.
+ */
+bool ktest_kernel_before(int major, int minor, char *release, size_t len);
+/* cachefiles "restore" (failover, kill -9 without losing the mounts): 6.8+ */
+#define KTEST_FAILOVER_MAJOR	6
+#define KTEST_FAILOVER_MINOR	8
 const char *ktest_scratch(void);	/* an ext4 dir: $GUEST_DISK */
 
 /* A fresh directory under ktest_scratch(), named after @what. */

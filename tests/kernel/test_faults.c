@@ -63,7 +63,7 @@ FIXTURE_SETUP(faults)
 	int ret;
 
 	if (access("/dev/cachefiles", F_OK))
-		SKIP(return, "no /dev/cachefiles: run inside tools/uml/run");
+		SKIP(return, "no /dev/cachefiles: run inside tools/guest-run");
 	if (find_bootstrap(self->boot, sizeof(self->boot)))
 		SKIP(return, "no chunked image (tools/erofs-set-tag not built)");
 	snprintf(args, sizeof(args), "--root %s/remote", ktest_images());

@@ -21,7 +21,7 @@
 static void require_cachefiles(struct __test_metadata *_metadata)
 {
 	if (access("/dev/cachefiles", F_OK))
-		SKIP(return, "no /dev/cachefiles: run inside tools/uml/run");
+		SKIP(return, "no /dev/cachefiles: run inside tools/guest-run");
 	if (geteuid())
 		SKIP(return, "needs root");
 }

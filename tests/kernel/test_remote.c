@@ -37,7 +37,7 @@ FIXTURE_SETUP(remote)
 	FILE *f;
 
 	if (access("/dev/cachefiles", F_OK))
-		SKIP(return, "no /dev/cachefiles: run inside tools/uml/run");
+		SKIP(return, "no /dev/cachefiles: run inside tools/guest-run");
 	snprintf(path, sizeof(path), "%s/remote/list", ktest_images());
 	f = fopen(path, "r");
 	ASSERT_NE(NULL, f);

@@ -57,7 +57,7 @@ FIXTURE_SETUP(space)
 
 	memset(self, 0, sizeof(*self));
 	if (access("/dev/cachefiles", F_OK))
-		SKIP(return, "no /dev/cachefiles: run inside tools/uml/run");
+		SKIP(return, "no /dev/cachefiles: run inside tools/guest-run");
 	ASSERT_EQ(0, ktest_mkdtemp("space", self->dir, sizeof(self->dir)));
 	snprintf(self->disk, sizeof(self->disk), "%s/disk", self->dir);
 	snprintf(self->blobs, sizeof(self->blobs), "%s/blobs", self->dir);
