@@ -13,8 +13,8 @@ fail()
 	exec "$helper"
 }
 
-# stdin/stdout are the console (fd 1 of the UML process, or the serial
-# port of the qemu guest): no \n -> \r\n.
+# stdin/stdout are the console (fd 1 of the UML process, or qemu's virtio
+# console): no \n -> \r\n.
 stty -opost 2>/dev/null
 mount -a -T "$scratch/fstab" || fail "mounting the guest's file systems failed"
 cp -a "$scratch/devlinks/." /dev/ || fail "creating /dev/fd and co failed"
