@@ -18,6 +18,7 @@ fail()
 stty -opost 2>/dev/null
 mount -a -T "$scratch/fstab" || fail "mounting the guest's file systems failed"
 cp -a "$scratch/devlinks/." /dev/ || fail "creating /dev/fd and co failed"
+[ -z "$guest_tmp" ] || mkdir -m 1777 "$guest_tmp" || fail "cannot create $guest_tmp"
 echo "$host_name" > /proc/sys/kernel/hostname
 ip link set lo up || fail "ip link set lo up failed"
 

@@ -96,7 +96,7 @@ guest_remove_scratch()
 guest_write_init()
 {
 	local disk_dev=$1 kind=$2 run_hidden p name
-	local guest_env init=$scratch/init
+	local guest_env guest_tmp init=$scratch/init
 
 	# Mounts in one mount(8) process (every exec costs ~0.1 s in UML).
 	# Host /run gets a tmpfs over it (pid files, sockets of test servers)
@@ -132,6 +132,15 @@ guest_write_init()
 		FSCACHED_*|TEST_*|HARNESS_*) guest_env+=("$name=${!name}") ;;
 		esac
 	done < <(compgen -e)
+	# Temporary files on the guest's own disk, not on the host's /tmp
+	# through 9p: writes to one file from several processes (a test and
+	# its children, a log and tail -f) left holes of NULs there (6.12,
+	# cache=mmap).
+	guest_tmp=
+	if [ "$kind" != uml ]; then
+		guest_tmp=$scratch/disk/tmp
+		guest_env+=("TMPDIR=$guest_tmp")
+	fi
 
 	{
 		echo '#!/bin/bash'
@@ -144,6 +153,7 @@ guest_write_init()
 		printf 'helper=%q\n' "$helper"
 		printf 'host_name=%q\n' "$(cat /proc/sys/kernel/hostname 2>/dev/null || echo guest)"
 		echo "show_dmesg=$show_dmesg"
+		printf 'guest_tmp=%q\n' "$guest_tmp"
 		cat "$here/../guest-init.sh"
 	} > "$init" || die "cannot write $init"
 	chmod +x "$init"
