@@ -16,6 +16,10 @@ fail()
 # stdin/stdout are the console (fd 1 of the UML process, or qemu's virtio
 # console): no \n -> \r\n.
 stty -opost 2>/dev/null
+# /proc first: until it is mounted, /etc/mtab (a link into /proc) is the
+# host's, seen through the root file system, and mount -a would skip every
+# file system the host has mounted.
+mount -t proc proc /proc || fail "mounting /proc failed"
 mount -a -T "$scratch/fstab" || fail "mounting the guest's file systems failed"
 cp -a "$scratch/devlinks/." /dev/ || fail "creating /dev/fd and co failed"
 [ -z "$guest_tmp" ] || mkdir -m 1777 "$guest_tmp" || fail "cannot create $guest_tmp"

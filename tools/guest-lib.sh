@@ -102,7 +102,6 @@ guest_write_init()
 	# Host /run gets a tmpfs over it (pid files, sockets of test servers)
 	# unless something we need lives there.
 	{
-		echo "proc /proc proc defaults 0 0"
 		echo "sysfs /sys sysfs defaults 0 0"
 		echo "devtmpfs /dev devtmpfs defaults 0 0"
 		echo "devpts /dev/pts devpts ptmxmode=0666,X-mount.mkdir 0 0"
