@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Helpers for kernel tests: they run as root inside the user-mode-Linux test
- * kernel (tools/uml/run), start the real daemon, mount EROFS over fscache
+ * kernel (tools/guest-run), start the real daemon, mount EROFS over fscache
  * and compare what the kernel returns with the source trees, byte by byte.
  */
 #ifndef FSCACHED_KTEST_H
