@@ -6,7 +6,7 @@
 #
 #   tests/servers/KIND start WORKDIR [options]
 #       start the server(s) in the background on 127.0.0.1 (free ports picked
-#       here), wait until they answer (30 s at most), write WORKDIR/env
+#       here), wait until they answer ($FSCACHED_SERVER_START_S s at most, 120 by default), write WORKDIR/env
 #       (KEY=VALUE lines, shell syntax), print the same lines, exit 0;
 #       exit 1 with a message on failure, 77 if a program is missing.
 #   tests/servers/KIND stop WORKDIR
@@ -154,7 +154,7 @@ tcp_open()
 # another one); 1: other failures, said on stderr with LOG's tail.
 wait_port()
 {
-	local port=$1 pid=$2 log=$3 timeout=${4:-30} deadline
+	local port=$1 pid=$2 log=$3 timeout=${4:-${FSCACHED_SERVER_START_S:-120}} deadline
 	now_us
 	deadline=$((REPLY + timeout * 1000000))
 	while ! tcp_open "$port"; do
@@ -219,7 +219,7 @@ log_mentions()	# FILE TEXT: FILE has a line with TEXT (any case)
 # lives (servers that bind port 0 write their port there).
 wait_file()
 {
-	local file=$1 pid=$2 log=$3 timeout=${4:-30} deadline
+	local file=$1 pid=$2 log=$3 timeout=${4:-${FSCACHED_SERVER_START_S:-120}} deadline
 	now_us
 	deadline=$((REPLY + timeout * 1000000))
 	until [ -s "$file" ]; do

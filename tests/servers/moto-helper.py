@@ -190,7 +190,10 @@ def cmd_start(workdir, pkgdir):
             "(apt-get install them, see tools/install-deps)", 77)
     os.makedirs(workdir, exist_ok=True)
     pidfile = os.path.join(workdir, "moto.pid")
-    deadline = time.monotonic() + 30
+    # A loaded machine or a TCG guest starts Python slowly: a server that
+    # is merely slow is waited for.
+    start_s = int(os.environ.get("FSCACHED_SERVER_START_S", "120"))
+    deadline = time.monotonic() + start_s
     proc = None
     with open(os.path.join(workdir, "moto.log"), "ab") as log:
         for _ in range(3):      # another process may grab the port first
@@ -205,7 +208,7 @@ def cmd_start(workdir, pkgdir):
             if ready is None:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
-                die(f"moto did not answer within 30 s (see {workdir}/moto.log)")
+                die(f"moto did not answer within {start_s} s (see {workdir}/moto.log)")
             proc.wait()
         else:
             die(f"moto exited at start (see {workdir}/moto.log)")
