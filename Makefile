@@ -44,6 +44,11 @@ PKGS     := json-c libcrypto libcurl libmicrohttpd libnl-route-3.0 liblz4 libzst
 endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo $(PKGS:%=-l%) | sed 's/-llib/-l/g')
+# The daemon maps these on first use (src/dlib.h): an idle daemon has
+# none of them, nor the 30 libraries that they pull in.
+DL_PKGS    := libcrypto libcurl libmicrohttpd
+DAEMON_PKGS := $(filter-out $(DL_PKGS),$(PKGS))
+DAEMON_LIBS := $(shell pkg-config --libs $(DAEMON_PKGS) 2>/dev/null || echo $(DAEMON_PKGS:%=-l%) | sed 's/-llib/-l/g')
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral \
 	    -Wmissing-prototypes -Wstrict-prototypes
@@ -58,12 +63,12 @@ ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) $(FEATURES) \
 	    -I. -Isrc -Itests/harness -Itests/kernel -Itests/backend -MMD -MP $(PKG_CFLAGS)
 ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS) -pthread
 
-LIB_SRCS := src/digest.c src/fileio.c src/errmsg.c src/bootstrap.c src/format/rafs.c src/format/blob_meta.c src/format/decompress.c src/format/erofs_inode.c src/format/toc.c \
+LIB_SRCS := src/dlib.c src/crypto_dl.c src/digest.c src/fileio.c src/errmsg.c src/bootstrap.c src/format/rafs.c src/format/blob_meta.c src/format/decompress.c src/format/erofs_inode.c src/format/toc.c \
 	    src/log.c src/netwatch.c src/notify.c src/fdpass.c src/supervisor.c src/handover.c src/daemon.c src/blob_id.c src/erofs.c src/config.c src/config_edit.c src/factory.c src/workqueue.c \
-	    src/backend/backend.c src/backend/localfs.c src/backend/sign.c \
+	    src/backend/backend.c src/backend/localfs.c src/backend/sign.c src/backend/curl_dl.c \
 	    src/backend/http_client.c src/backend/http_net.c src/backend/http_config.c src/backend/www_auth.c \
 	    src/backend/remote.c src/backend/http.c src/backend/registry.c \
-	    src/backend/s3.c src/backend/oss.c src/api/server.c src/api/routes.c src/api/blobs.c src/bindings.c \
+	    src/backend/s3.c src/backend/oss.c src/api/server.c src/api/mhd_dl.c src/api/routes.c src/api/blobs.c src/bindings.c \
 	    src/cache/cache_mgr.c src/cache/dummy.c src/cache/range_lock.c \
 	    src/cache/readahead.c src/cache/fill_group.c src/cache/prefetch.c src/cache/verify.c
 ifneq ($(NO_FSCACHE),1)
@@ -117,7 +122,7 @@ $(BUILD)/fscachectl: $(BUILD)/src/fscachectl.o
 
 $(BUILD)/fscached: $(BUILD)/src/main.o $(LIB)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) -o $@ $^ $(ALL_LDFLAGS) $(PKG_LIBS)
+	$(Q)$(CC) -o $@ $^ $(ALL_LDFLAGS) $(DAEMON_LIBS)
 
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(HARNESS_OBJ) $(LIB)
 	@$(if $(Q),echo "  LD      $@")

@@ -249,6 +249,9 @@ int api_server_start(const char *path, const struct api_route *routes,
 	struct api_server *s;
 	int ret;
 
+	ret = mhd_dl_load();
+	if (ret)
+		return ret;
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;

@@ -41,6 +41,9 @@ struct api_route {
 	api_handler_fn fn;
 };
 
+/* Load libmicrohttpd (on first use, see dlib.h): 0 or -ENOENT, logged. */
+int mhd_dl_load(void);
+
 /*
  * Listen on @path (replacing a stale socket, refusing one a live server
  * answers on) and serve @routes (ended by a NULL method) with @ctx.

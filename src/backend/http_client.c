@@ -66,6 +66,8 @@ int http_client_create(struct http_config *cfg, uint64_t *connections,
 	struct http_client *c;
 	unsigned int i;
 
+	if (curl_dl_load())
+		return -ENOENT;
 	pthread_once(&curl_once, curl_init);
 	if (curl_init_result != CURLE_OK)
 		return -EIO;

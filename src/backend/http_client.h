@@ -39,6 +39,9 @@ int http_config_parse(struct json_object *cfg, const char *where,
 		      struct http_config *out, char *err, size_t errlen);
 void http_config_release(struct http_config *cfg);
 
+/* Load libcurl (on first use, see dlib.h): 0 or -ENOENT, logged. */
+int curl_dl_load(void);
+
 /*
  * Takes over @cfg's allocations (it is zeroed). New connections are counted
  * in *@connections when it is not NULL.
