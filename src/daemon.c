@@ -279,6 +279,7 @@ static struct json_object *stats_json(struct daemon *d)
 	ADD(rechecked);
 	ADD(recheck_mismatches);
 	ADD(recheck_culled);
+	ADD(recheck_missed);
 	ADD(cull_passes);
 	ADD(culled);
 	ADD(culled_bytes);

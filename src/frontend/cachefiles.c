@@ -305,6 +305,7 @@ void cachefiles_frontend_stats(struct cachefiles_frontend *fe,
 		st->rechecked = rc.checked;
 		st->recheck_mismatches = rc.mismatches;
 		st->recheck_culled = rc.culled;
+		st->recheck_missed = rc.missed;
 	}
 	if (fe->space_started) {
 		struct cf_space_stats sp;

@@ -79,6 +79,7 @@ struct cachefiles_stats {
 	uint64_t rechecked;		/* released cache files hashed (recheck.h) */
 	uint64_t recheck_mismatches;	/* ... with other bytes than their digest */
 	uint64_t recheck_culled;
+	uint64_t recheck_missed;	/* no cache file appeared, or unreadable */
 };
 
 struct cachefiles_frontend;

@@ -130,8 +130,8 @@ static void recheck_one(struct cf_recheck *r, const struct recheck_item *it)
 		sleep_ms(100);
 	}
 	if (ret) {
-		log_debug("blob '%s' (domain '%s'): no cache file to check appeared",
-			  it->id, it->domain);
+		log_info("blob '%s' (domain '%s'): its cache file did not appear within %d s of its release: not checked",
+			 it->id, it->domain, CF_RECHECK_WAIT_MS / 1000);
 		counter_add(&r->stats.missed, 1);
 		return;
 	}
