@@ -137,8 +137,11 @@ static void recheck_one(struct cf_recheck *r, const struct recheck_item *it)
 	}
 	if (fgetxattr(fd, CF_RECHECK_XATTR, NULL, 0) >= 0)
 		goto out;
+	/* Not whole after all (see cf_maybe_recheck()): nothing to check. */
 	hole = lseek(fd, 0, SEEK_HOLE);
-	if (hole < 0 || (uint64_t)hole < it->size) {
+	if (hole >= 0 && (uint64_t)hole < it->size)
+		goto out;
+	if (hole < 0) {
 		counter_add(&r->stats.missed, 1);
 		goto out;
 	}

@@ -372,9 +372,16 @@ static void cf_maybe_recheck(struct cachefiles_frontend *fe,
 	if (!fe->recheck_started || bc->mgr->config->validate || bc->nydus ||
 	    !blob_id_sha256(bc->id, md))
 		return;
+	/*
+	 * The kernel may already have let go of the cache file behind the
+	 * anonymous fd (ENOBUFS: it does not wait for the CLOSE to be read,
+	 * and on several CPUs it often wins); the recheck then looks for
+	 * holes in the file itself once it is linked in.
+	 */
 	hole = lseek(obj->fd, 0, SEEK_HOLE);
-	if (hole >= 0 && (uint64_t)hole >= bc->size)
-		cf_recheck_queue(&fe->recheck, bc->domain, bc->id, bc->size);
+	if (hole >= 0 && (uint64_t)hole < bc->size)
+		return;
+	cf_recheck_queue(&fe->recheck, bc->domain, bc->id, bc->size);
 }
 
 static void cf_handle_close(struct cachefiles_frontend *fe,
