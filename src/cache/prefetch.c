@@ -67,7 +67,7 @@ static bool prefetch_stopped(struct prefetch *pf)
 	       workqueue_stopping(pf->wq);
 }
 
-/* How long until the next piece may start, in microseconds. */
+/* How long until the next piece may start, in microseconds; under the lock. */
 static uint64_t prefetch_pace(struct prefetch *pf)
 {
 	uint64_t due, now;
@@ -79,14 +79,35 @@ static uint64_t prefetch_pace(struct prefetch *pf)
 	return due > now ? due - now : 0;
 }
 
-/* The next piece: the image's files first, then the blob from its end. */
-static bool prefetch_claim(struct prefetch *pf, uint64_t *off, uint64_t *len,
-			   bool *last)
+enum prefetch_claim {
+	PREFETCH_CLAIMED,
+	PREFETCH_WAIT,		/* paced: *wait_us until the next piece */
+	PREFETCH_DONE,
+};
+
+/*
+ * The next piece: the image's files first, then the blob from its end.
+ * Pacing is decided in the same critical section as the claim, or two
+ * workers could both see the budget free and start a piece each.
+ */
+static enum prefetch_claim prefetch_claim(struct prefetch *pf, uint64_t *off,
+					  uint64_t *len, bool *last,
+					  uint64_t *wait_us)
 {
-	bool claimed = false;
+	enum prefetch_claim ret = PREFETCH_DONE;
 
 	pthread_mutex_lock(&pf->lock);
-	if (!prefetch_stopped(pf) && pf->next_range < pf->bc->nr_prefetch_first) {
+	if (prefetch_stopped(pf))
+		goto out;
+	if (pf->next_range >= pf->bc->nr_prefetch_first &&
+	    (!pf->whole || !pf->next))
+		goto out;
+	*wait_us = prefetch_pace(pf);
+	if (*wait_us) {
+		ret = PREFETCH_WAIT;
+		goto out;
+	}
+	if (pf->next_range < pf->bc->nr_prefetch_first) {
 		const struct blob_range *r = &pf->bc->prefetch_first[pf->next_range];
 
 		*off = r->off + pf->range_pos;
@@ -96,18 +117,17 @@ static bool prefetch_claim(struct prefetch *pf, uint64_t *off, uint64_t *len,
 			pf->next_range++;
 			pf->range_pos = 0;
 		}
-		pf->claimed += *len;
-		claimed = true;
-	} else if (!prefetch_stopped(pf) && pf->whole && pf->next > 0) {
+	} else {
 		*len = pf->next % pf->batch ? pf->next % pf->batch : pf->batch;
 		*off = pf->next - *len;
 		pf->next = *off;
 		*last = !*off;
-		pf->claimed += *len;
-		claimed = true;
 	}
+	pf->claimed += *len;
+	ret = PREFETCH_CLAIMED;
+out:
 	pthread_mutex_unlock(&pf->lock);
-	return claimed;
+	return ret;
 }
 
 static void prefetch_work(struct work *work, struct worker *worker)
@@ -116,21 +136,25 @@ static void prefetch_work(struct work *work, struct worker *worker)
 						 work);
 	struct prefetch *pf = w->pf;
 	struct blob_cache *bc = pf->bc;
+	enum prefetch_claim claim;
 	uint64_t off, len, wait;
 	bool last = false;
 	int ret;
 
-	while ((wait = prefetch_pace(pf)) && !prefetch_stopped(pf)) {
+	for (;;) {
+		claim = prefetch_claim(pf, &off, &len, &last, &wait);
+		if (claim == PREFETCH_DONE) {
+			prefetch_put(pf);
+			return;
+		}
+		if (claim == PREFETCH_CLAIMED)
+			break;
 		/* Never hold a worker that a demand request could use. */
 		if (workqueue_demand_pending(pf->wq)) {
 			workqueue_queue_low(pf->wq, &w->work, prefetch_work);
 			return;
 		}
 		usleep(MIN(wait, (uint64_t)PREFETCH_PACE_SLICE_US));
-	}
-	if (!prefetch_claim(pf, &off, &len, &last)) {
-		prefetch_put(pf);
-		return;
 	}
 	ret = blob_cache_fill(bc, off, len, &worker->buf, FILL_PREFETCH);
 	if (ret) {
