@@ -153,6 +153,7 @@ struct cache_mgr_stats {
 	uint64_t backend_reads;
 	uint64_t backend_read_bytes;
 	uint64_t backend_errors;
+	uint64_t backend_connections;	/* new ones, remote backends */
 	uint64_t fill_waits;		/* fills that waited for an overlap */
 };
 

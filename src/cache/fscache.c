@@ -43,9 +43,22 @@ static int fscache_store(struct blob_cache *bc, struct io_buf *buf, size_t n,
 	return ret;
 }
 
+/* The part of the blob a fill holds in bc->inflight: [start, end). */
+struct fill_hold {
+	uint64_t start, end;
+};
+
+/* Everything below @to is in the cache file now: let waiters for it go. */
+static void fill_hold_advance(struct blob_cache *bc, struct fill_hold *hold,
+			      uint64_t to)
+{
+	range_lock_advance(&bc->inflight, &hold->start, hold->end, to);
+}
+
 /* Fetch [pos, end) with one backend read per buffer. */
 static int fscache_fetch_pieces(struct blob_cache *bc, uint64_t pos,
-				uint64_t end, struct io_buf *buf)
+				uint64_t end, struct io_buf *buf,
+				struct fill_hold *hold)
 {
 	int ret;
 
@@ -62,6 +75,7 @@ static int fscache_fetch_pieces(struct blob_cache *bc, uint64_t pos,
 		if (ret)
 			return ret;
 		pos += n;
+		fill_hold_advance(bc, hold, pos);
 	}
 	return 0;
 }
@@ -70,6 +84,7 @@ static int fscache_fetch_pieces(struct blob_cache *bc, uint64_t pos,
 struct fscache_stream {
 	struct blob_cache *bc;
 	struct io_buf *buf;
+	struct fill_hold *hold;
 	uint64_t pos;		/* blob offset of buf->data[0] */
 	size_t used;
 	uint64_t write_us;	/* spent in fscache_store(), not waiting */
@@ -97,15 +112,18 @@ static int fscache_stream_consume(void *ctx, const void *data, size_t n)
 			return ret;
 		st->pos += st->used;
 		st->used = 0;
+		fill_hold_advance(st->bc, st->hold, st->pos);
 	}
 	return 0;
 }
 
 /* Fetch [pos, end) with one backend request, written as it arrives. */
 static int fscache_fetch_stream(struct blob_cache *bc, uint64_t pos,
-				uint64_t end, struct io_buf *buf)
+				uint64_t end, struct io_buf *buf,
+				struct fill_hold *hold)
 {
-	struct fscache_stream st = { .bc = bc, .buf = buf, .pos = pos };
+	struct fscache_stream st = { .bc = bc, .buf = buf, .hold = hold,
+				     .pos = pos };
 	uint64_t t0 = monotonic_us();
 	int ret;
 
@@ -124,11 +142,11 @@ static int fscache_fetch_stream(struct blob_cache *bc, uint64_t pos,
 }
 
 static int fscache_fetch(struct blob_cache *bc, uint64_t pos, uint64_t end,
-			 struct io_buf *buf)
+			 struct io_buf *buf, struct fill_hold *hold)
 {
 	if (backend_blob_can_stream(bc->bblob) && end - pos > buf->size)
-		return fscache_fetch_stream(bc, pos, end, buf);
-	return fscache_fetch_pieces(bc, pos, end, buf);
+		return fscache_fetch_stream(bc, pos, end, buf, hold);
+	return fscache_fetch_pieces(bc, pos, end, buf, hold);
 }
 
 /*
@@ -161,6 +179,7 @@ static int fscache_fill(struct blob_cache *bc, uint64_t off, uint64_t len,
 			struct io_buf *buf, unsigned int flags)
 {
 	uint64_t start, pos, end, hole, hole_end, fetched = 0;
+	struct fill_hold hold;
 	int ret = 0;
 
 	if (off >= bc->size || len == 0) {
@@ -178,14 +197,17 @@ static int fscache_fill(struct blob_cache *bc, uint64_t off, uint64_t len,
 	blob_cache_fill_bounds(bc, off, len, &start, &end);
 
 	range_lock_acquire(&bc->inflight, start, end);
+	hold.start = start;
+	hold.end = end;
 	pos = start;
+	/* The holes in order: all below the one fetched now is present. */
 	while (!ret && pos < end &&
 	       fscache_next_hole(bc->cache_fd, pos, end, &hole, &hole_end)) {
-		ret = fscache_fetch(bc, hole, hole_end, buf);
+		ret = fscache_fetch(bc, hole, hole_end, buf, &hold);
 		fetched += hole_end - hole;
 		pos = hole_end;
 	}
-	range_lock_release(&bc->inflight, start, end);
+	range_lock_release(&bc->inflight, hold.start, end);
 	if (ret) {
 		counter_add(&bc->stats.errors, 1);
 		return ret;

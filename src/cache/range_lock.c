@@ -48,6 +48,26 @@ void range_lock_acquire(struct range_lock *rl, uint64_t start, uint64_t end)
 	pthread_mutex_unlock(&rl->lock);
 }
 
+void range_lock_advance(struct range_lock *rl, uint64_t *start, uint64_t end,
+			uint64_t to)
+{
+	unsigned int i;
+
+	to = MIN(to, end);
+	if (to <= *start)
+		return;
+	pthread_mutex_lock(&rl->lock);
+	for (i = 0; i < rl->nr; i++) {
+		if (rl->ranges[i].start == *start && rl->ranges[i].end == end) {
+			rl->ranges[i].start = to;
+			break;
+		}
+	}
+	*start = to;
+	pthread_cond_broadcast(&rl->released);
+	pthread_mutex_unlock(&rl->lock);
+}
+
 void range_lock_release(struct range_lock *rl, uint64_t start, uint64_t end)
 {
 	unsigned int i;

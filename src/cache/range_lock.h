@@ -26,6 +26,13 @@ void range_lock_init(struct range_lock *rl);
 void range_lock_destroy(struct range_lock *rl);
 /* Waits until nothing in flight overlaps [start, end), then takes it. */
 void range_lock_acquire(struct range_lock *rl, uint64_t start, uint64_t end);
+/*
+ * A fill that has written everything below @to gives that part up, and
+ * fills waiting for it go on: a reader inside a long streamed range waits
+ * for its own bytes, not for the whole range. Moves *@start to @to.
+ */
+void range_lock_advance(struct range_lock *rl, uint64_t *start, uint64_t end,
+			uint64_t to);
 void range_lock_release(struct range_lock *rl, uint64_t start, uint64_t end);
 
 #endif
