@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -30,6 +31,15 @@
 #define MAX_FILES	4096
 /* Each step of a restart; generous: a loaded machine slows UML down a lot. */
 #define STEP_MS		30000
+/* After the last kill: a reader that reads nothing for this long is stuck. */
+#define STUCK_MS	60000
+
+/* What each reader has done, in memory shared with the test. */
+struct reader_progress {
+	uint64_t blocks;		/* blocks read and compared */
+	char file[256];			/* the one it reads now */
+	int64_t off;			/* -1: between reads */
+};
 
 FIXTURE(failover) {
 	struct ktest_daemon d;
@@ -42,6 +52,7 @@ FIXTURE(failover) {
 	struct ktest_supervisor sup;
 	struct ktest_fdstore store;
 	pid_t readers[READERS];
+	struct reader_progress *progress;	/* READERS of them, shared */
 	unsigned int restarts;
 };
 
@@ -67,6 +78,10 @@ FIXTURE_SETUP(failover)
 	for (i = 0; i < 2; i++)
 		ASSERT_EQ(0, ktest_mkdtemp("mnt", self->mnt[i], PATH_MAX));
 	ktest_supervisor_init(&self->sup, self->dir);
+	self->progress = mmap(NULL, READERS * sizeof(*self->progress),
+			      PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+			      -1, 0);
+	ASSERT_NE(MAP_FAILED, self->progress);
 }
 
 FIXTURE_TEARDOWN(failover)
@@ -85,6 +100,8 @@ FIXTURE_TEARDOWN(failover)
 	/* The last copy of the device goes: the cache is unbound. */
 	ktest_supervisor_destroy(&self->sup);
 	ktest_fdstore_close(&self->store);
+	if (self->progress && self->progress != MAP_FAILED)
+		munmap(self->progress, READERS * sizeof(*self->progress));
 }
 
 /* The regular files under @dir, relative to @root. */
@@ -135,7 +152,8 @@ static void shuffle(unsigned int *v, unsigned int n, unsigned int *seed)
  * 0, or 2 for a read error, 3 for wrong bytes.
  */
 static int read_file_randomly(const char *src, const char *mnt,
-			      const char *rel, unsigned int *seed)
+			      const char *rel, unsigned int *seed,
+			      struct reader_progress *p)
 {
 	char a[PATH_MAX], b[PATH_MAX], got[BLOCK], want[BLOCK];
 	unsigned int *order, nr, i;
@@ -162,7 +180,10 @@ static int read_file_randomly(const char *src, const char *mnt,
 		off_t off = (off_t)order[i] * BLOCK;
 
 		m = pread(sfd, want, BLOCK, off);
+		__atomic_store_n(&p->off, (int64_t)off, __ATOMIC_RELAXED);
 		n = pread(mfd, got, BLOCK, off);
+		__atomic_store_n(&p->off, -1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&p->blocks, 1, __ATOMIC_RELAXED);
 		if (n < 0) {
 			fprintf(stderr, "# reader: %s at %lld: %s\n", b,
 				(long long)off, strerror(errno));
@@ -182,7 +203,8 @@ out:
 	return ret;
 }
 
-static void reader_main(const char *src, const char *mnt, unsigned int seed)
+static void reader_main(const char *src, const char *mnt, unsigned int seed,
+			struct reader_progress *p)
 {
 	char *files[MAX_FILES];
 	unsigned int order[MAX_FILES];
@@ -192,8 +214,10 @@ static void reader_main(const char *src, const char *mnt, unsigned int seed)
 	for (i = 0; i < nr; i++)
 		order[i] = i;
 	shuffle(order, nr, &seed);
-	for (i = 0; i < nr && !ret; i++)
-		ret = read_file_randomly(src, mnt, files[order[i]], &seed);
+	for (i = 0; i < nr && !ret; i++) {
+		snprintf(p->file, sizeof(p->file), "%s", files[order[i]]);
+		ret = read_file_randomly(src, mnt, files[order[i]], &seed, p);
+	}
 	_exit(nr ? ret : 4);
 }
 
@@ -208,7 +232,8 @@ static int start_readers(FIXTURE_DATA(failover) *self)
 		if (self->readers[i] < 0)
 			return -errno;
 		if (!self->readers[i])
-			reader_main(self->src, self->mnt[i % 2], 1000 + i);
+			reader_main(self->src, self->mnt[i % 2], 1000 + i,
+				    &self->progress[i]);
 	}
 	return 0;
 }
@@ -308,6 +333,80 @@ static int restart_by_fdstore(FIXTURE_DATA(failover) *self)
 	return ret;
 }
 
+static uint64_t blocks_read(FIXTURE_DATA(failover) *self)
+{
+	uint64_t sum = 0;
+	int i;
+
+	for (i = 0; i < READERS; i++)
+		sum += __atomic_load_n(&self->progress[i].blocks,
+				       __ATOMIC_RELAXED);
+	return sum;
+}
+
+/* Where a reader that does not get on is, in its own and the kernel's words. */
+static void report_reader(FIXTURE_DATA(failover) *self, int i)
+{
+	struct reader_progress *p = &self->progress[i];
+	char path[64], buf[2048];
+	ssize_t n;
+	int fd;
+
+	fprintf(stderr, "# reader %d (pid %d): %llu blocks, in %s at %lld\n",
+		i, self->readers[i], (unsigned long long)p->blocks, p->file,
+		(long long)p->off);
+	snprintf(path, sizeof(path), "/proc/%d/stack", self->readers[i]);
+	fd = open(path, O_RDONLY);
+	if (fd < 0) {
+		snprintf(path, sizeof(path), "/proc/%d/wchan", self->readers[i]);
+		fd = open(path, O_RDONLY);
+	}
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n > 0) {
+		buf[n] = 0;
+		fprintf(stderr, "# %s:\n%s\n", path, buf);
+	}
+}
+
+/*
+ * Wait for the readers to finish for as long as they get on: a loaded
+ * machine only slows them. -ETIMEDOUT when none read a block for STUCK_MS,
+ * a read lost across a restart, after saying where each one is.
+ */
+static int wait_for_readers(FIXTURE_DATA(failover) *self, int *failed)
+{
+	uint64_t last = blocks_read(self), now, reqs;
+	unsigned int still = 0;
+	int i;
+
+	while (readers_running(self, failed)) {
+		sleep_ms(100);
+		now = blocks_read(self);
+		if (now != last) {
+			last = now;
+			still = 0;
+			continue;
+		}
+		still += 100;
+		if (still < STUCK_MS)
+			continue;
+		fprintf(stderr, "# no reader read a block for %d ms after the last kill\n",
+			STUCK_MS);
+		for (i = 0; i < READERS; i++)
+			if (self->readers[i] > 0)
+				report_reader(self, i);
+		if (!ktest_daemon_counter(&self->d, "frontend.read_requests",
+					  &reqs))
+			fprintf(stderr, "# the daemon has had %llu READs\n",
+				(unsigned long long)reqs);
+		return -ETIMEDOUT;
+	}
+	return 0;
+}
+
 /*
  * SIGKILL the daemon KILLS times while the readers read, restarting it
  * with @restart each time; then every reader must have ended cleanly, and
@@ -336,8 +435,9 @@ static void kill_while_reading(struct __test_metadata *_metadata,
 			ASSERT_EQ(0, ret);
 		}
 	}
-	for (i = 0; i < 1800 && readers_running(self, &failed); i++)
-		sleep_ms(100);
+	ret = wait_for_readers(self, &failed);
+	if (ret == -ETIMEDOUT)
+		ktest_daemon_dump_log(&self->d);
 	TH_LOG("%u kills, %u of them while readers were reading; %d of %d readers failed",
 	       kills, busy, failed, READERS);
 	EXPECT_EQ(0, readers_running(self, &failed));
