@@ -3,7 +3,7 @@
 #   make                  build build/fscached
 #   make check            build, then run every test (unit, NO_FSCACHE, ASan+UBSan,
 #                         fuzz replays and a short fuzz run, kernel in UML)
-#   make bench            benchmark fscached against the alternatives (UML)
+#   make bench            benchmark fscached against the alternatives (qemu guest, else UML)
 #   make demo             mount a sample image lazily and show what was fetched
 #   make install PREFIX=/usr/local [DESTDIR=...]
 #   make NO_FSCACHE=1     build without the fscache manager and front end
