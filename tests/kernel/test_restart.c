@@ -371,6 +371,22 @@ static void report_reader(FIXTURE_DATA(failover) *self, int i)
 	}
 }
 
+/* What every daemon of the test warned about, and the kernel's messages. */
+static void dump_warnings(void)
+{
+	char cmd[PATH_MAX + 256];
+	int ret;
+
+	fflush(stdout);
+	fflush(stderr);
+	snprintf(cmd, sizeof(cmd),
+		 "for f in $(ls -tr %s/daemon.*/log); do grep -H -E ' (warn|error) ' \"$f\"; done | "
+		 "tail -n 80 | sed 's/^/# /' >&2; dmesg | tail -n 40 | sed 's/^/# dmesg: /' >&2",
+		 ktest_scratch());
+	ret = system(cmd);
+	(void)ret;
+}
+
 /*
  * Wait for the readers to finish for as long as they get on: a loaded
  * machine only slows them. -ETIMEDOUT when none read a block for STUCK_MS,
@@ -436,8 +452,8 @@ static void kill_while_reading(struct __test_metadata *_metadata,
 		}
 	}
 	ret = wait_for_readers(self, &failed);
-	if (ret == -ETIMEDOUT)
-		ktest_daemon_dump_log(&self->d);
+	if (ret == -ETIMEDOUT || failed)
+		dump_warnings();
 	TH_LOG("%u kills, %u of them while readers were reading; %d of %d readers failed",
 	       kills, busy, failed, READERS);
 	EXPECT_EQ(0, readers_running(self, &failed));
