@@ -395,11 +395,12 @@ static void dump_warnings(void)
 static int wait_for_readers(FIXTURE_DATA(failover) *self, int *failed)
 {
 	uint64_t last = blocks_read(self), now, reqs;
-	unsigned int still = 0;
+	unsigned int still = 0, waited = 0;
 	int i;
 
 	while (readers_running(self, failed)) {
 		sleep_ms(100);
+		waited += 100;
 		now = blocks_read(self);
 		if (now != last) {
 			last = now;
@@ -420,6 +421,9 @@ static int wait_for_readers(FIXTURE_DATA(failover) *self, int *failed)
 				(unsigned long long)reqs);
 		return -ETIMEDOUT;
 	}
+	TH_LOG("the readers ended %u.%u s after the last kill, %llu blocks read in all",
+	       waited / 1000, waited % 1000 / 100,
+	       (unsigned long long)blocks_read(self));
 	return 0;
 }
 
