@@ -33,6 +33,8 @@
 #define STEP_MS		30000
 /* After the last kill: a reader that reads nothing for this long is stuck. */
 #define STUCK_MS	60000
+/* ...and readers that get on but have not finished by then are too slow. */
+#define SLOW_MS		600000
 
 /* What each reader has done, in memory shared with the test. */
 struct reader_progress {
@@ -402,16 +404,16 @@ static int wait_for_readers(FIXTURE_DATA(failover) *self, int *failed)
 		sleep_ms(100);
 		waited += 100;
 		now = blocks_read(self);
-		if (now != last) {
-			last = now;
-			still = 0;
+		still = now != last ? 0 : still + 100;
+		last = now;
+		if (still < STUCK_MS && waited < SLOW_MS)
 			continue;
-		}
-		still += 100;
-		if (still < STUCK_MS)
-			continue;
-		fprintf(stderr, "# no reader read a block for %d ms after the last kill\n",
-			STUCK_MS);
+		if (still >= STUCK_MS)
+			fprintf(stderr, "# no reader read a block for %d ms after the last kill\n",
+				STUCK_MS);
+		else
+			fprintf(stderr, "# the readers still read %d ms after the last kill\n",
+				SLOW_MS);
 		for (i = 0; i < READERS; i++)
 			if (self->readers[i] > 0)
 				report_reader(self, i);
