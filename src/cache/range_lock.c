@@ -48,6 +48,18 @@ void range_lock_acquire(struct range_lock *rl, uint64_t start, uint64_t end)
 	pthread_mutex_unlock(&rl->lock);
 }
 
+/* The slot of a held range, or rl->nr when it is not held; under the lock. */
+static unsigned int range_lock_slot(struct range_lock *rl, uint64_t start,
+				    uint64_t end)
+{
+	unsigned int i;
+
+	for (i = 0; i < rl->nr; i++)
+		if (rl->ranges[i].start == start && rl->ranges[i].end == end)
+			break;
+	return i;
+}
+
 void range_lock_advance(struct range_lock *rl, uint64_t *start, uint64_t end,
 			uint64_t to)
 {
@@ -57,12 +69,9 @@ void range_lock_advance(struct range_lock *rl, uint64_t *start, uint64_t end,
 	if (to <= *start)
 		return;
 	pthread_mutex_lock(&rl->lock);
-	for (i = 0; i < rl->nr; i++) {
-		if (rl->ranges[i].start == *start && rl->ranges[i].end == end) {
-			rl->ranges[i].start = to;
-			break;
-		}
-	}
+	i = range_lock_slot(rl, *start, end);
+	if (i < rl->nr)
+		rl->ranges[i].start = to;
 	*start = to;
 	pthread_cond_broadcast(&rl->released);
 	pthread_mutex_unlock(&rl->lock);
@@ -73,12 +82,9 @@ void range_lock_release(struct range_lock *rl, uint64_t start, uint64_t end)
 	unsigned int i;
 
 	pthread_mutex_lock(&rl->lock);
-	for (i = 0; i < rl->nr; i++) {
-		if (rl->ranges[i].start == start && rl->ranges[i].end == end) {
-			rl->ranges[i] = rl->ranges[--rl->nr];
-			break;
-		}
-	}
+	i = range_lock_slot(rl, start, end);
+	if (i < rl->nr)
+		rl->ranges[i] = rl->ranges[--rl->nr];
 	pthread_cond_broadcast(&rl->released);
 	pthread_mutex_unlock(&rl->lock);
 }
