@@ -180,9 +180,9 @@ bool blob_cache_readahead(struct blob_cache *bc, uint64_t off, uint64_t len,
 /*
  * A remote request costs much more than its bytes: in the qemu guest (TCG)
  * docker-registry 2.8 spent 83 ms of CPU on each 1 MiB range request, and
- * 17 ms per MiB of one long GET; and every request is a round trip. Readers wait only for their own bytes
- * of a streamed piece (range_lock_advance()), so big pieces cost them
- * nothing.
+ * 17 ms per MiB of one long GET; and every request is a round trip.
+ * Readers wait only for their own bytes of a streamed piece
+ * (range_lock_advance()), so big pieces cost them nothing.
  */
 #define STREAM_PIECE_MIN	(8U << 20)
 
