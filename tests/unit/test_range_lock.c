@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <pthread.h>
-#include <time.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "cache/range_lock.h"
@@ -25,20 +25,13 @@ static void *waiter_main(void *arg)
 	return NULL;
 }
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
 /* Until *@flag is set, or WAIT_MS went by: whether it was. */
 static int wait_flag(int *flag)
 {
 	int i;
 
 	for (i = 0; i < WAIT_MS && !__atomic_load_n(flag, __ATOMIC_ACQUIRE); i++)
-		sleep_ms(1);
+		usleep(1000);
 	return __atomic_load_n(flag, __ATOMIC_ACQUIRE);
 }
 
@@ -48,7 +41,7 @@ static uint64_t wait_waits(struct range_lock *rl, uint64_t n)
 	int i;
 
 	for (i = 0; i < WAIT_MS && __atomic_load_n(&rl->waits, __ATOMIC_RELAXED) < n; i++)
-		sleep_ms(1);
+		usleep(1000);
 	return __atomic_load_n(&rl->waits, __ATOMIC_RELAXED);
 }
 
