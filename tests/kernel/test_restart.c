@@ -35,6 +35,10 @@
 #define STUCK_MS	60000
 /* ...and readers that get on but have not finished by then are too slow. */
 #define SLOW_MS		600000
+/* A restart slower than this is said, with its time. */
+#define SLOW_RESTART_MS	5000
+/* How often a long wait for the readers says where it is. */
+#define HEARTBEAT_MS	60000
 
 /* What each reader has done, in memory shared with the test. */
 struct reader_progress {
@@ -86,6 +90,22 @@ FIXTURE_SETUP(failover)
 	ASSERT_NE(MAP_FAILED, self->progress);
 }
 
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int remove_tree(const char *dir)
+{
+	char cmd[PATH_MAX + 32];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd);
+}
+
 FIXTURE_TEARDOWN(failover)
 {
 	int i;
@@ -104,6 +124,12 @@ FIXTURE_TEARDOWN(failover)
 	ktest_fdstore_close(&self->store);
 	if (self->progress && self->progress != MAP_FAILED)
 		munmap(self->progress, READERS * sizeof(*self->progress));
+	/*
+	 * The cache (about 340 MiB) would stay on the guest's disk: rounds in
+	 * one boot then fill it, and cachefiles refuses writes (ENOBUFS).
+	 */
+	if (self->cache[0] && remove_tree(self->cache))
+		fprintf(stderr, "# could not remove %s\n", self->cache);
 }
 
 /* The regular files under @dir, relative to @root. */
@@ -406,6 +432,11 @@ static int wait_for_readers(FIXTURE_DATA(failover) *self, int *failed)
 		now = blocks_read(self);
 		still = now != last ? 0 : still + 100;
 		last = now;
+		/* A long wait says how it goes, so that a hang shows where. */
+		if (waited % HEARTBEAT_MS == 0)
+			fprintf(stderr, "# waiting for the readers: %u s after the last kill, %llu blocks read, none for %u s\n",
+				waited / 1000, (unsigned long long)now,
+				still / 1000);
 		if (still < STUCK_MS && waited < SLOW_MS)
 			continue;
 		if (still >= STUCK_MS)
@@ -440,6 +471,7 @@ static void kill_while_reading(struct __test_metadata *_metadata,
 {
 	unsigned int seed = 7, kills, busy = 0;
 	struct ktest_tree_stats st;
+	uint64_t t0;
 	char err[PATH_MAX + 128];
 	uint64_t before, after;
 	int failed = 0, ret, i;
@@ -451,7 +483,11 @@ static void kill_while_reading(struct __test_metadata *_metadata,
 			busy++;
 		ASSERT_EQ(0, kill(self->d.pid, SIGKILL));
 		ASSERT_EQ(128 + SIGKILL, ktest_daemon_wait(&self->d, 10000));
+		t0 = mono_ms();
 		ret = restart(self);
+		if (mono_ms() - t0 > SLOW_RESTART_MS)
+			fprintf(stderr, "# restart %u took %llu ms\n", kills + 1,
+				(unsigned long long)(mono_ms() - t0));
 		if (ret) {
 			ktest_daemon_dump_log(&self->d);
 			ASSERT_EQ(0, ret);
