@@ -42,6 +42,13 @@ int nydus_blob_digests(struct backend_blob *data, const struct rafs_blob *d,
 		       const char *dir, unsigned char **out, char *err,
 		       size_t errlen);
 
+/*
+ * Forget the local copies (blob meta, blob.digest) of blob @blob_id kept
+ * under @cache_dir, once its cache file is culled: they would otherwise
+ * outlive it. The number of files removed, or -errno.
+ */
+int nydus_meta_drop(const char *cache_dir, const char *blob_id);
+
 /* Set up @bc (whose cache_fd is open) to serve the nydus data blob. */
 int nydus_blob_init(struct cache_mgr *mgr, const struct blob_info *info,
 		    struct blob_cache *bc);

@@ -431,3 +431,29 @@ out:
 	free(dig);
 	return ret;
 }
+
+int nydus_meta_drop(const char *cache_dir, const char *blob_id)
+{
+	static const char *const suffixes[] = { "blob.meta", "blob.digest" };
+	char path[PATH_MAX];
+	unsigned int i;
+	int n = 0;
+
+	/* A name from a directory listing: never a path. */
+	if (!*blob_id || blob_id[0] == '.' || strchr(blob_id, '/'))
+		return -EINVAL;
+	for (i = 0; i < ARRAY_SIZE(suffixes); i++) {
+		if (snprintf(path, sizeof(path), "%s/%s/%s.%s", cache_dir,
+			     NYDUS_META_DIR, blob_id, suffixes[i]) >=
+		    (int)sizeof(path))
+			return -ENAMETOOLONG;
+		if (!unlink(path))
+			n++;
+		else if (errno != ENOENT)
+			return -errno;
+	}
+	if (n)
+		log_debug("blob %s: its cache file is culled, and its %d local blob meta files with it",
+			  blob_id, n);
+	return n;
+}

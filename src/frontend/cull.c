@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cache/nydus.h"
 #include "cull.h"
 #include "device.h"
 #include "log.h"
@@ -100,6 +101,7 @@ int cachefiles_for_each_fan(int vol_fd, cachefiles_dir_fn fn, void *arg)
 
 struct cull_blob {
 	int dev_fd;
+	const char *cache_dir;
 	const char *vol;
 	const char *name;	/* D<blob id> */
 	int culled, busy;
@@ -117,6 +119,7 @@ static int cull_in_fan(int fan_fd, const char *fan, void *arg)
 	if (!ret) {
 		c->culled++;
 		log_info("culled %s/%s/%s", c->vol, fan, c->name);
+		cachefiles_culled(c->cache_dir, c->name);
 	} else if (ret == -EBUSY) {
 		c->busy++;
 	} else {
@@ -141,7 +144,8 @@ int cachefiles_cull_blob(int dev_fd, const char *cache_dir,
 			 const char *blob_id)
 {
 	char path[PATH_MAX], name[NAME_MAX + 1];
-	struct cull_blob c = { .dev_fd = dev_fd, .name = name };
+	struct cull_blob c = { .dev_fd = dev_fd, .cache_dir = cache_dir,
+			       .name = name };
 	int cache_fd, ret;
 
 	/* cachefiles names a data file by 'D' and its printable key. */
@@ -161,6 +165,19 @@ int cachefiles_cull_blob(int dev_fd, const char *cache_dir,
 	if (c.busy)
 		return -EBUSY;
 	return c.culled ? c.culled : -ENOENT;
+}
+
+void cachefiles_culled(const char *cache_dir, const char *name)
+{
+	int ret;
+
+	/* cachefiles names a data file 'D' and its key: the blob id. */
+	if (name[0] != 'D')
+		return;
+	ret = nydus_meta_drop(cache_dir, name + 1);
+	if (ret < 0 && ret != -EINVAL)
+		log_warn("blob %s is culled, but its local blob meta stays: %s",
+			 name + 1, strerror(-ret));
 }
 
 static int reap_one(const char *path, const struct stat *st, int flag,

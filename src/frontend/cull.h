@@ -32,6 +32,11 @@ int cachefiles_cull_blob(int dev_fd, const char *cache_dir,
  * directory moves.
  */
 int cachefiles_cull_at(int dev_fd, int dir_fd, const char *name);
+/*
+ * After cache file @name of the cache at @cache_dir is culled: what the
+ * engine keeps beside it (a nydus blob's meta copies) goes with it.
+ */
+void cachefiles_culled(const char *cache_dir, const char *name);
 /* Delete what the graveyard holds; returns the entries removed. */
 int cachefiles_reap_graveyard(const char *cache_dir);
 

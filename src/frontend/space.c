@@ -61,6 +61,8 @@ static int cull_candidate(struct cf_space *s, int cache_fd,
 		return -errno;
 	ret = cachefiles_cull_at(s->dev_fd, fd, x->name);
 	close(fd);
+	if (!ret)
+		cachefiles_culled(s->cache_dir, x->name);
 	return ret;
 }
 

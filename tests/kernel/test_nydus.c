@@ -7,6 +7,7 @@
  * be right. A remount then costs no backend byte: the cache files keep
  * the chunks, the cache dir keeps the blob meta.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <time.h>
@@ -166,6 +167,56 @@ static void check_variant(struct __test_metadata *_metadata,
 	EXPECT_EQ(chunks, counter(self, "factory.total.chunks_fetched"));
 	EXPECT_EQ(0, counter(self, "factory.total.digest_mismatches"));
 	EXPECT_EQ(0, counter(self, "factory.total.decode_errors"));
+	EXPECT_TRUE(ktest_daemon_alive(&self->d));
+}
+
+/* The one data blob of @variant, by its file name under blobs/. */
+static int data_blob_id(const char *variant, char *id, size_t len)
+{
+	char path[PATH_MAX];
+	struct dirent *e;
+	int n = 0;
+	DIR *dp;
+
+	snprintf(path, sizeof(path), "%s/nydus/%s/blobs", ktest_images(), variant);
+	dp = opendir(path);
+	if (!dp)
+		return -errno;
+	while ((e = readdir(dp)))
+		if (e->d_name[0] != '.' && strlen(e->d_name) < len) {
+			snprintf(id, len, "%s", e->d_name);
+			n++;
+		}
+	closedir(dp);
+	return n == 1 ? 0 : -EINVAL;
+}
+
+/*
+ * nydus-snapshotter's last step after an unmount, DELETE ?blob_id=: the
+ * data blob's cache file is culled, and the blob meta kept beside it
+ * (<cache dir>/nydus/) goes with it.
+ */
+TEST_F_TIMEOUT(nydus, a_culled_blob_takes_its_meta_copy_along, 600)
+{
+	char id[128], meta[PATH_MAX + 160], url[256];
+	struct ktest_tree_stats st;
+	int i;
+
+	ASSERT_EQ(0, data_blob_id("none", id, sizeof(id)));
+	snprintf(meta, sizeof(meta), "%s/nydus/%s.blob.meta", self->d.cache_dir, id);
+	ASSERT_EQ(204, bind_image(self, "none", "dom-cull", false));
+	ASSERT_EQ(0, ktest_mount("none", "dom-cull", self->mnt));
+	ASSERT_EQ(0, ktest_compare_image("nydus", self->mnt, &st));
+	ASSERT_EQ(0, ktest_umount(self->mnt));
+	EXPECT_EQ(0, access(meta, F_OK));
+	EXPECT_EQ(204, ktest_api(self->sock, "DELETE", "/api/v2/blobs?domain_id=dom-cull", NULL));
+	snprintf(url, sizeof(url), "/api/v2/blobs?blob_id=%s", id);
+	/* The kernel links the cache file in just after its CLOSE. */
+	for (i = 0; i < 100 && !access(meta, F_OK); i++) {
+		EXPECT_EQ(204, ktest_api(self->sock, "DELETE", url, NULL));
+		nap_ms(100);
+	}
+	EXPECT_NE(0, access(meta, F_OK));
 	EXPECT_TRUE(ktest_daemon_alive(&self->d));
 }
 

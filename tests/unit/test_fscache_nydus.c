@@ -20,6 +20,7 @@
 #include "backend/backend.h"
 #include "bootstrap.h"
 #include "cache/cache.h"
+#include "cache/nydus.h"
 #include "compiler.h"
 #include "config.h"
 #include "factory.h"
@@ -261,6 +262,20 @@ static int check_image(struct __test_metadata *_metadata, FIXTURE_DATA(nydus) *s
 		}
 		if (!ret)
 			ret = same_files(cache, want);
+		/* Its cache file culled, the meta copies go: fetched anew. */
+		if (!ret && nydus_meta_drop(stage, bi.rafs[i].id) < 1) {
+			TH_LOG("%s: blob %u: no local blob meta to drop", name, i);
+			ret = -1;
+		}
+		if (!ret)
+			ret = fill_blob(&self->f, cfg, &bi, i, cache, stage, i + 5, &again);
+		if (!ret && (!again.meta_bytes || again.chunks ||
+			     nydus_meta_drop(stage, bi.rafs[i].id) < 1)) {
+			TH_LOG("%s: blob %u: after the drop: %llu meta bytes, %llu chunks",
+			       name, i, (unsigned long long)again.meta_bytes,
+			       (unsigned long long)again.chunks);
+			ret = -1;
+		}
 	}
 out:
 	config_free(cfg);
