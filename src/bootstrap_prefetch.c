@@ -48,6 +48,12 @@ static void ranges_merge(struct blob_range *r, unsigned int *nr)
 	*nr = n + 1;
 }
 
+/* A directory to read, its inode parsed when it was reached. */
+struct dir_ref {
+	uint64_t off;			/* of its inode in the bootstrap */
+	struct erofs_inode_info info;
+};
+
 /* Walking the prefetch table and the directories it names. */
 struct prefetch_walk {
 	int fd;
@@ -55,7 +61,7 @@ struct prefetch_walk {
 	uint64_t size;			/* of the bootstrap */
 	struct bootstrap_info *bi;
 	unsigned int *cap;		/* of each bi->prefetch[] */
-	uint32_t *dirs;			/* directories still to read */
+	struct dir_ref *dirs;		/* directories still to read */
 	unsigned int nr_dirs, dirs_cap;
 	unsigned int inodes;		/* reached so far */
 	unsigned int bad;		/* entries that are not sane */
@@ -129,9 +135,10 @@ static int prefetch_file(struct prefetch_walk *w, uint64_t off,
 	return ret;
 }
 
-static int dir_push(struct prefetch_walk *w, uint32_t nid)
+static int dir_push(struct prefetch_walk *w, uint64_t off,
+		    const struct erofs_inode_info *info)
 {
-	uint32_t *d;
+	struct dir_ref *d;
 
 	if (w->nr_dirs == w->dirs_cap) {
 		unsigned int ncap = w->dirs_cap ? w->dirs_cap * 2 : 16;
@@ -142,7 +149,16 @@ static int dir_push(struct prefetch_walk *w, uint32_t nid)
 		w->dirs = d;
 		w->dirs_cap = ncap;
 	}
-	w->dirs[w->nr_dirs++] = nid;
+	w->dirs[w->nr_dirs++] = (struct dir_ref){ off, *info };
+	return 0;
+}
+
+/* A bad entry is skipped and counted; what else failed stops the walk. */
+static int skip_bad(struct prefetch_walk *w, int ret)
+{
+	if (ret != -EINVAL)
+		return ret;
+	w->bad++;
 	return 0;
 }
 
@@ -171,7 +187,7 @@ static int prefetch_inode(struct prefetch_walk *w, uint64_t nid)
 	case EROFS_S_IFREG:
 		return prefetch_file(w, off, &info);
 	case EROFS_S_IFDIR:
-		return dir_push(w, nid);
+		return dir_push(w, off, &info);
 	}
 	return 0;
 }
@@ -179,16 +195,10 @@ static int prefetch_inode(struct prefetch_walk *w, uint64_t nid)
 static int prefetch_dirent(uint64_t nid, void *arg)
 {
 	struct prefetch_walk *w = arg;
-	int ret;
 
 	if (w->inodes >= PREFETCH_MAX_INODES)
 		return -E2BIG;
-	ret = prefetch_inode(w, nid);
-	if (ret == -EINVAL) {
-		w->bad++;
-		ret = 0;
-	}
-	return ret;
+	return skip_bad(w, prefetch_inode(w, nid));
 }
 
 /* Where block @b of a flat directory is, and how many bytes it uses. */
@@ -211,23 +221,20 @@ static int dir_block(const struct prefetch_walk *w, uint64_t ino_off,
 	return *pos + *len <= w->size ? 0 : -EINVAL;
 }
 
-/* Each entry of the directory at @nid goes through prefetch_inode(). */
-static int prefetch_dir(struct prefetch_walk *w, uint32_t nid)
+/* Each entry of directory @d goes through prefetch_inode(). */
+static int prefetch_dir(struct prefetch_walk *w, const struct dir_ref *d)
 {
-	unsigned char ino[EROFS_INODE_MAX], blk[EROFS_BLOCK_SIZE];
-	uint64_t off = inode_offset(w->sb, nid), b, pos;
-	struct erofs_inode_info info;
+	const struct erofs_inode_info *info = &d->info;
+	unsigned char blk[EROFS_BLOCK_SIZE];
+	uint64_t b, pos;
 	size_t len;
 	int ret = 0;
 
-	if (pread_full(w->fd, ino, sizeof(ino), off) ||
-	    erofs_inode_parse(ino, sizeof(ino), off, &info) ||
-	    (info.layout != EROFS_LAYOUT_FLAT_PLAIN &&
-	     info.layout != EROFS_LAYOUT_FLAT_INLINE) ||
-	    info.size > w->size)
+	if ((info->layout != EROFS_LAYOUT_FLAT_PLAIN &&
+	     info->layout != EROFS_LAYOUT_FLAT_INLINE) || info->size > w->size)
 		return -EINVAL;
-	for (b = 0; !ret && b * EROFS_BLOCK_SIZE < info.size; b++) {
-		ret = dir_block(w, off, &info, b, &pos, &len);
+	for (b = 0; !ret && b * EROFS_BLOCK_SIZE < info->size; b++) {
+		ret = dir_block(w, d->off, info, b, &pos, &len);
 		if (!ret)
 			ret = pread_full(w->fd, blk, len, pos);
 		if (!ret)
@@ -238,14 +245,13 @@ static int prefetch_dir(struct prefetch_walk *w, uint32_t nid)
 
 static int prefetch_dirs(struct prefetch_walk *w)
 {
+	struct dir_ref d;
 	int ret = 0;
 
 	while (!ret && w->nr_dirs) {
-		ret = prefetch_dir(w, w->dirs[--w->nr_dirs]);
-		if (ret == -EINVAL) {
-			w->bad++;
-			ret = 0;
-		}
+		/* A copy: reading it pushes its subdirectories over its slot. */
+		d = w->dirs[--w->nr_dirs];
+		ret = skip_bad(w, prefetch_dir(w, &d));
 	}
 	if (ret == -E2BIG) {
 		log_warn("the prefetch table's directories hold more than %u inodes: the rest is not prefetched first",
@@ -286,11 +292,7 @@ int bootstrap_read_prefetch(int fd, const struct rafs_super *sb, uint64_t size,
 
 		if (!nid)
 			break;
-		ret = prefetch_inode(&w, nid);
-		if (ret == -EINVAL) {
-			w.bad++;
-			ret = 0;
-		}
+		ret = skip_bad(&w, prefetch_inode(&w, nid));
 	}
 	if (!ret)
 		ret = prefetch_dirs(&w);
