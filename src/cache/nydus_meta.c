@@ -40,10 +40,10 @@ static uint64_t local_size(const struct rafs_blob *d)
 	return ALIGN_UP(d->ci_uncompressed_size, 4096ULL) + BLOB_META_HEADER_SIZE;
 }
 
-static int local_path(const char *dir, const struct rafs_blob *d, char *path,
+static int local_path(const char *dir, const char *id, char *path,
 		      size_t len)
 {
-	int n = snprintf(path, len, "%s/%s.blob.meta", dir, d->id);
+	int n = snprintf(path, len, "%s/%s.blob.meta", dir, id);
 
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
@@ -241,7 +241,7 @@ int nydus_meta_load(struct backend *be, struct backend_blob *data,
 	mb.ci = malloc(d->ci_uncompressed_size);
 	if (!mb.ci)
 		return -ENOMEM;
-	have_local = dir && !local_path(dir, d, path, sizeof(path)) &&
+	have_local = dir && !local_path(dir, d->id, path, sizeof(path)) &&
 		     !local_read(path, d, &mb);
 	if (!have_local) {
 		ret = fetch_meta_from_backend(be, data, d, &mb, fetched, err,
@@ -263,7 +263,7 @@ int nydus_meta_load(struct backend *be, struct backend_blob *data,
 			ret = blob_meta_parse(d, mb.ci, d->ci_uncompressed_size,
 					      mb.hdr, data_size, out, err, errlen);
 	}
-	if (!ret && !have_local && dir && !local_path(dir, d, path, sizeof(path)))
+	if (!ret && !have_local && dir && !local_path(dir, d->id, path, sizeof(path)))
 		local_write(dir, path, d, &mb);
 out:
 	free(mb.ci);
@@ -311,10 +311,10 @@ static int toc_read(struct backend_blob *data, const struct rafs_blob *d,
  * The blob.digest kept beside the blob meta: the digests, then a sha256 of
  * them and of the blob table entry, so that a remount fetches nothing.
  */
-static int digests_path(const char *dir, const struct rafs_blob *d, char *path,
+static int digests_path(const char *dir, const char *id, char *path,
 			size_t len)
 {
-	int n = snprintf(path, len, "%s/%s.blob.digest", dir, d->id);
+	int n = snprintf(path, len, "%s/%s.blob.digest", dir, id);
 
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
@@ -333,7 +333,7 @@ static unsigned char *digests_read_local(const char *dir,
 	struct stat st;
 	int fd, ok = 0;
 
-	if (!dir || digests_path(dir, d, path, sizeof(path)))
+	if (!dir || digests_path(dir, d->id, path, sizeof(path)))
 		return NULL;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -359,7 +359,7 @@ static void digests_write_local(const char *dir, const struct rafs_blob *d,
 	char path[PATH_MAX];
 
 	/* Failing is only slower: the next open fetches it again. */
-	if (!dir || digests_path(dir, d, path, sizeof(path)) ||
+	if (!dir || digests_path(dir, d->id, path, sizeof(path)) ||
 	    digests_seal(d, dig, len, md) ||
 	    (mkdir(dir, 0700) && errno != EEXIST))
 		return;
@@ -434,18 +434,20 @@ out:
 
 int nydus_meta_drop(const char *cache_dir, const char *blob_id)
 {
-	static const char *const suffixes[] = { "blob.meta", "blob.digest" };
-	char path[PATH_MAX];
+	static int (*const paths[])(const char *, const char *, char *,
+				    size_t) = { local_path, digests_path };
+	char dir[PATH_MAX], path[PATH_MAX];
 	unsigned int i;
 	int n = 0;
 
 	/* A name from a directory listing: never a path. */
 	if (!*blob_id || blob_id[0] == '.' || strchr(blob_id, '/'))
 		return -EINVAL;
-	for (i = 0; i < ARRAY_SIZE(suffixes); i++) {
-		if (snprintf(path, sizeof(path), "%s/%s/%s.%s", cache_dir,
-			     NYDUS_META_DIR, blob_id, suffixes[i]) >=
-		    (int)sizeof(path))
+	if (snprintf(dir, sizeof(dir), "%s/%s", cache_dir, NYDUS_META_DIR) >=
+	    (int)sizeof(dir))
+		return -ENAMETOOLONG;
+	for (i = 0; i < ARRAY_SIZE(paths); i++) {
+		if (paths[i](dir, blob_id, path, sizeof(path)))
 			return -ENAMETOOLONG;
 		if (!unlink(path))
 			n++;
