@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "compiler.h"
 #include "harness.h"
 #include "holder.h"
 #include "ktest.h"
@@ -88,14 +89,6 @@ FIXTURE_SETUP(failover)
 			      PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
 			      -1, 0);
 	ASSERT_NE(MAP_FAILED, self->progress);
-}
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static int remove_tree(const char *dir)
@@ -283,13 +276,6 @@ static int readers_running(FIXTURE_DATA(failover) *self, int *failed)
 		self->readers[i] = 0;
 	}
 	return running;
-}
-
-static void sleep_ms(unsigned int ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
 }
 
 /* Both images, bound through the API as the snapshotter binds them. */
@@ -483,11 +469,11 @@ static void kill_while_reading(struct __test_metadata *_metadata,
 			busy++;
 		ASSERT_EQ(0, kill(self->d.pid, SIGKILL));
 		ASSERT_EQ(128 + SIGKILL, ktest_daemon_wait(&self->d, 10000));
-		t0 = mono_ms();
+		t0 = monotonic_us();
 		ret = restart(self);
-		if (mono_ms() - t0 > SLOW_RESTART_MS)
+		if (monotonic_us() - t0 > SLOW_RESTART_MS * 1000ULL)
 			fprintf(stderr, "# restart %u took %llu ms\n", kills + 1,
-				(unsigned long long)(mono_ms() - t0));
+				(unsigned long long)(monotonic_us() - t0) / 1000);
 		if (ret) {
 			ktest_daemon_dump_log(&self->d);
 			ASSERT_EQ(0, ret);

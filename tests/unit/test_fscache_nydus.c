@@ -445,30 +445,53 @@ TEST_F_TIMEOUT(nydus, garbage_meta_fails_at_open, 120)
 					false, &fill_ret, &mismatches));
 }
 
+/*
+ * Build an image of @layer (under the fixture's dir) with tools/mkrafs
+ * @opts and read its prefetch table: the bytes its ranges cover, each
+ * range checked (aligned, inside the blob, sorted, apart); 0 on failure.
+ */
+static uint64_t prefetch_bytes(struct __test_metadata *_metadata,
+			       FIXTURE_DATA(nydus) *self, const char *opts,
+			       const char *layer)
+{
+	char out[PATH_MAX], boot[PATH_MAX], err[512];
+	const struct blob_range *r;
+	struct bootstrap_info bi;
+	uint64_t total = 0;
+	unsigned int i;
+
+	snprintf(out, sizeof(out), "%s/pf-%s", self->dir, layer);
+	if (run("tools/mkrafs --chunk-size 256K %s %s %s/%s >/dev/null 2>&1",
+		opts, out, self->dir, layer))
+		return 0;
+	snprintf(boot, sizeof(boot), "%s/image.boot", out);
+	if (bootstrap_read(boot, false, &bi, err, sizeof(err))) {
+		TH_LOG("%s: %s", layer, err);
+		return 0;
+	}
+	EXPECT_NE(NULL, bi.prefetch);
+	for (i = 0; bi.prefetch && i < bi.nr_prefetch[0]; i++) {
+		r = &bi.prefetch[0][i];
+		EXPECT_EQ(0, r->off % 4096);
+		EXPECT_LE(r->off + r->len, bi.rafs[0].uncompressed_size);
+		if (i)
+			EXPECT_GT(r->off, r[-1].off + r[-1].len);
+		total += r->len;
+	}
+	bootstrap_info_free(&bi);
+	return total;
+}
+
 /* The files and directories the image names for prefetch become ranges of their blob. */
 TEST_F_TIMEOUT(nydus, prefetch_table_names_file_ranges, 120)
 {
-	char out[PATH_MAX], boot[PATH_MAX], err[512];
-	struct bootstrap_info bi;
-	uint64_t total = 0, want;
+	uint64_t total, want;
 	unsigned int i;
 
-	snprintf(out, sizeof(out), "%s/pf", self->dir);
-	ASSERT_EQ(0, run("tools/mkrafs --chunk-size 256K --prefetch /random --prefetch /sub/small-3 --prefetch /sub %s %s/layer1 >/dev/null 2>&1",
-			 out, self->dir));
-	snprintf(boot, sizeof(boot), "%s/image.boot", out);
-	ASSERT_EQ(0, bootstrap_read(boot, false, &bi, err, sizeof(err)));
-	ASSERT_NE(NULL, bi.prefetch);
-	ASSERT_GT(bi.nr_prefetch[0], 0);
-	for (i = 0; i < bi.nr_prefetch[0]; i++) {
-		EXPECT_EQ(0, bi.prefetch[0][i].off % 4096);
-		EXPECT_LE(bi.prefetch[0][i].off + bi.prefetch[0][i].len,
-			  bi.rafs[0].uncompressed_size);
-		if (i)
-			EXPECT_GT(bi.prefetch[0][i].off,
-				  bi.prefetch[0][i - 1].off + bi.prefetch[0][i - 1].len);
-		total += bi.prefetch[0][i].len;
-	}
+	total = prefetch_bytes(_metadata, self,
+			       "--prefetch /random --prefetch /sub/small-3 --prefetch /sub",
+			       "layer1");
+	ASSERT_GT(total, 0);
 	/*
 	 * /random (1300001 bytes), and /sub read for what it holds, as nydusd
 	 * does: its 40 small files (100 + i * 997 bytes), small-3 once.
@@ -477,7 +500,6 @@ TEST_F_TIMEOUT(nydus, prefetch_table_names_file_ranges, 120)
 	for (i = 0; i < 40; i++)
 		want += ALIGN_UP(100ULL + i * 997, 4096);
 	EXPECT_EQ(want, total);
-	bootstrap_info_free(&bi);
 }
 
 /*
@@ -487,9 +509,7 @@ TEST_F_TIMEOUT(nydus, prefetch_table_names_file_ranges, 120)
  */
 TEST_F_TIMEOUT(nydus, prefetch_table_walks_directories_down, 120)
 {
-	char out[PATH_MAX], boot[PATH_MAX], path[PATH_MAX], err[512];
-	struct bootstrap_info bi;
-	uint64_t total = 0;
+	char path[PATH_MAX];
 	unsigned int i;
 	FILE *f;
 
@@ -510,17 +530,8 @@ TEST_F_TIMEOUT(nydus, prefetch_table_walks_directories_down, 120)
 	/* Not named, not prefetched. */
 	snprintf(path, sizeof(path), "%s/pfw/other", self->dir);
 	write_file(path, 100000, 7, false);
-	snprintf(out, sizeof(out), "%s/pf-wide", self->dir);
-	ASSERT_EQ(0, run("tools/mkrafs --chunk-size 256K --prefetch /wide %s %s/pfw >/dev/null 2>&1",
-			 out, self->dir));
-	snprintf(boot, sizeof(boot), "%s/image.boot", out);
-	ASSERT_EQ(0, bootstrap_read(boot, false, &bi, err, sizeof(err)));
-	ASSERT_NE(NULL, bi.prefetch);
-	for (i = 0; i < bi.nr_prefetch[0]; i++)
-		total += bi.prefetch[0][i].len;
 	/* Each file's one chunk starts a block of its own. */
-	EXPECT_EQ(600ULL * 4096, total);
-	bootstrap_info_free(&bi);
+	EXPECT_EQ(600ULL * 4096, prefetch_bytes(_metadata, self, "--prefetch /wide", "pfw"));
 }
 
 TEST_HARNESS_MAIN
