@@ -22,6 +22,11 @@ stty -opost 2>/dev/null
 mount -t proc proc /proc || fail "mounting /proc failed"
 mount -a -T "$scratch/fstab" || fail "mounting the guest's file systems failed"
 cp -a "$scratch/devlinks/." /dev/ || fail "creating /dev/fd and co failed"
+# The cgroup v2 hierarchy where a systemd host has it: runc (ctr run) needs
+# it, and a kernel without cgroup2 simply has none.
+if grep -qw cgroup2 /proc/filesystems; then
+	mount -t cgroup2 cgroup2 /sys/fs/cgroup || fail "mounting cgroup2 on /sys/fs/cgroup failed"
+fi
 [ -z "$guest_tmp" ] || mkdir -m 1777 "$guest_tmp" || fail "cannot create $guest_tmp"
 echo "$host_name" > /proc/sys/kernel/hostname
 ip link set lo up || fail "ip link set lo up failed"
