@@ -55,6 +55,11 @@ void bootstrap_info_free(struct bootstrap_info *bi);
 /* How a blob the kernel opens is served: which configuration, which map. */
 struct blob_source {
 	struct fscached_config *cfg;
+	/*
+	 * The bootstrap itself, from the file it was bound with: its id is
+	 * the runtime's name for the image, not the digest of its bytes.
+	 */
+	bool local_bootstrap;
 	bool is_rafs;			/* a nydus data blob: rafs is its entry */
 	struct rafs_blob rafs;
 	struct chunk_digest *digests;	/* its chunk digests, or NULL */

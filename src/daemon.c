@@ -49,6 +49,7 @@ static int resolve_blob(void *ctx, const char *domain, const char *blob_id,
 		li = &d->images[i];
 		if (!strcmp(li->fsid, blob_id)) {
 			src->cfg = config_new_blob_file(d->config, li->path);
+			src->local_bootstrap = true;
 			break;
 		}
 		if (bootstrap_blob_index(&li->img, blob_id) >= 0)

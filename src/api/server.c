@@ -268,7 +268,14 @@ int api_server_start(const char *path, const struct api_route *routes,
 				  0, NULL, NULL, api_access, s,
 				  MHD_OPTION_LISTEN_SOCKET, s->fd,
 				  MHD_OPTION_NOTIFY_COMPLETED, api_completed, s,
-				  MHD_OPTION_CONNECTION_TIMEOUT, 30U,
+				  /*
+				   * Never close an idle connection:
+				   * nydus-snapshotter's liveness monitor
+				   * holds one open and takes its hangup
+				   * for the daemon's death (it then
+				   * "restarts" a daemon that is running).
+				   */
+				  MHD_OPTION_CONNECTION_TIMEOUT, 0U,
 				  MHD_OPTION_CONNECTION_LIMIT, 64U,
 				  MHD_OPTION_END);
 	if (!s->mhd) {

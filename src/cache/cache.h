@@ -67,6 +67,8 @@ struct blob_info {
 	/* Ranges to prefetch first (files the image names), or NULL */
 	const struct blob_range *prefetch;
 	unsigned int nr_prefetch;
+	/* A bootstrap from its local file: its id is no digest of it. */
+	bool local_bootstrap;
 };
 
 struct blob_cache_stats {
@@ -114,6 +116,7 @@ struct blob_cache {
 	bool prefetch_started;		/* atomic */
 	struct prefetch *prefetch;	/* once started */
 	struct blob_verify *verify;	/* cache.validate, for a digest id */
+	bool local_bootstrap;		/* blob_info's: never checked by id */
 	struct nydus_blob *nydus;	/* a nydus data blob: its chunk map */
 	struct blob_range *prefetch_first;	/* files the image names */
 	unsigned int nr_prefetch_first;

@@ -290,6 +290,7 @@ static int blob_cache_create(struct cache_mgr *mgr,
 	range_lock_init(&bc->inflight);
 	readahead_init(&bc->ra);
 	bc->fetch_unit = MAX(info->fetch_unit, (uint64_t)CACHE_BLOCK_SIZE);
+	bc->local_bootstrap = info->local_bootstrap;
 	bc->id = strdup(info->id);
 	bc->domain = strdup(info->domain ? info->domain : "");
 	if (!bc->id || !bc->domain) {

@@ -276,7 +276,11 @@ static int fscache_blob_init(struct cache_mgr *mgr,
 	if (info->rafs)
 		return nydus_blob_init(mgr, info, bc);
 	bc->ops = &fscache_blob_ops;
-	if (!mgr->config->validate)
+	/*
+	 * A bootstrap the runtime handed us as a file is served as it is:
+	 * its id (the snapshotter's image id) names no digest of its bytes.
+	 */
+	if (!mgr->config->validate || info->local_bootstrap)
 		return 0;
 	if (!info->stage_dir) {
 		log_error("blob '%s': cache.validate needs a directory for staging files, and this front end gives none",

@@ -142,6 +142,7 @@ static int cf_resolve(struct cachefiles_frontend *fe, struct cf_job *job,
 		return -EOPNOTSUPP;
 	}
 	info.rafs = src.is_rafs ? &src.rafs : NULL;
+	info.local_bootstrap = src.local_bootstrap;
 	info.chunk_digests = src.digests;
 	info.nr_chunk_digests = src.nr_digests;
 	info.prefetch = src.prefetch;
@@ -370,7 +371,7 @@ static void cf_maybe_recheck(struct cachefiles_frontend *fe,
 
 	/* Only a cache file that is the blob byte for byte has its digest. */
 	if (!fe->recheck_started || bc->mgr->config->validate || bc->nydus ||
-	    !blob_id_sha256(bc->id, md))
+	    bc->local_bootstrap || !blob_id_sha256(bc->id, md))
 		return;
 	/*
 	 * The kernel may already have let go of the cache file behind the

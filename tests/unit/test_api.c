@@ -15,6 +15,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <limits.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include "api/api.h"
@@ -335,6 +336,38 @@ TEST_F(api, the_socket_is_ours_alone)
 	close(fd);
 	EXPECT_EQ(-EEXIST, api_start(path, &self->ops, &second));
 	unlink(path);
+}
+
+/*
+ * nydus-snapshotter watches a daemon through one idle connection to its
+ * socket and takes a hangup on it for the daemon's death: an idle
+ * connection must stay open (libmicrohttpd closed it after 30 s), and
+ * still serve a request afterwards.
+ */
+#define IDLE_WAIT_MS	35000
+
+TEST_F_TIMEOUT(api, an_idle_connection_stays_open, 90)
+{
+	static const char req[] = "GET /api/v1/daemon HTTP/1.1\r\nHost: localhost\r\n\r\n";
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct pollfd pfd;
+	char buf[512];
+	ssize_t n;
+	int fd;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", self->sock);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(0, connect(fd, (struct sockaddr *)&sa, sizeof(sa)));
+	pfd = (struct pollfd){ .fd = fd, .events = POLLIN | POLLRDHUP };
+	/* Nothing may happen on it: no data, no hangup. */
+	EXPECT_EQ(0, poll(&pfd, 1, IDLE_WAIT_MS));
+	ASSERT_EQ((ssize_t)strlen(req), send(fd, req, strlen(req), MSG_NOSIGNAL));
+	n = read(fd, buf, sizeof(buf) - 1);
+	ASSERT_GT(n, 0);
+	buf[n] = '\0';
+	EXPECT_EQ(0, strncmp(buf, "HTTP/1.1 200", 12));
+	close(fd);
 }
 
 /* The snapshotter's body (nydusd "config" form), as nydus-api.md shows it. */
