@@ -63,7 +63,7 @@ ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) $(FEATURES) \
 	    -I. -Isrc -Itests/harness -Itests/kernel -Itests/backend -MMD -MP $(PKG_CFLAGS)
 ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS) -pthread
 
-LIB_SRCS := src/dlib.c src/crypto_dl.c src/digest.c src/fileio.c src/errmsg.c src/bootstrap.c src/bootstrap_prefetch.c src/format/rafs.c src/format/blob_meta.c src/format/decompress.c src/format/erofs_inode.c src/format/toc.c \
+LIB_SRCS := src/dlib.c src/crypto_dl.c src/digest.c src/fileio.c src/errmsg.c src/bootstrap.c src/bootstrap_inline.c src/bootstrap_prefetch.c src/format/rafs.c src/format/blob_meta.c src/format/decompress.c src/format/erofs_inode.c src/format/toc.c \
 	    src/log.c src/netwatch.c src/notify.c src/fdpass.c src/supervisor.c src/handover.c src/daemon.c src/blob_id.c src/erofs.c src/config.c src/config_edit.c src/factory.c src/workqueue.c \
 	    src/backend/backend.c src/backend/localfs.c src/backend/sign.c src/backend/curl_dl.c \
 	    src/backend/http_client.c src/backend/http_net.c src/backend/http_config.c src/backend/www_auth.c \

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "bootstrap.h"
+#include "bootstrap_inline.h"
 #include "bootstrap_prefetch.h"
 #include "config.h"
 #include "fileio.h"
@@ -34,7 +35,15 @@ void bootstrap_info_free(struct bootstrap_info *bi)
 	free(bi->nr_prefetch);
 	free(bi->tags);
 	free(bi->rafs);
+	if (bi->boot_path[0])
+		close(bi->boot_fd);
 	memset(bi, 0, sizeof(*bi));
+}
+
+const char *bootstrap_served_path(const struct bootstrap_info *bi,
+				  const char *path)
+{
+	return bi->boot_path[0] ? bi->boot_path : path;
 }
 
 static int digest_cmp(const void *a, const void *b)
@@ -140,8 +149,9 @@ out:
 }
 
 static int read_rafs(int fd, const struct rafs_super *sb, const void *head,
-		     size_t head_len, uint64_t file_size, bool want_digests,
-		     struct bootstrap_info *bi, char *err, size_t errlen)
+		     size_t head_len, uint64_t file_size, const char *inlined_id,
+		     bool want_digests, struct bootstrap_info *bi, char *err,
+		     size_t errlen)
 {
 	unsigned char *table;
 	unsigned int i;
@@ -160,11 +170,23 @@ static int read_rafs(int fd, const struct rafs_super *sb, const void *head,
 		goto out;
 	}
 	ret = rafs_blob_table_parse(sb, head, head_len, table,
-				    sb->blob_table_size, bi->rafs, err, errlen);
+				    sb->blob_table_size, inlined_id, bi->rafs,
+				    err, errlen);
 	if (ret)
 		goto out;
-	for (i = 0; i < bi->nr_blobs; i++)
-		memcpy(bi->tags[i], bi->rafs[i].id, sizeof(bi->tags[i]));
+	for (i = 0; i < bi->nr_blobs; i++) {
+		/* The kernel opens a blob by its device tag. */
+		if (!(bi->rafs[i].features & RAFS_BLOB_INLINED_FS_META)) {
+			memcpy(bi->tags[i], bi->rafs[i].id, sizeof(bi->tags[i]));
+			continue;
+		}
+		ret = rafs_device_tag(sb, head, head_len, i, bi->tags[i]);
+		if (ret) {
+			snprintf(err, errlen, "blob %s: device %u's tag is not 1 to 64 printable bytes",
+				 bi->rafs[i].id, i + 1);
+			goto out;
+		}
+	}
 	if (want_digests)
 		ret = read_digests(fd, sb, bi, err, errlen);
 	if (!ret && bootstrap_read_prefetch(fd, sb, file_size, bi)) {
@@ -176,43 +198,30 @@ out:
 	return ret;
 }
 
-int bootstrap_read(const char *path, bool want_digests,
-		   struct bootstrap_info *bi, char *err, size_t errlen)
+static int read_bootstrap_fd(int fd, uint64_t size, const char *inlined_id,
+			     bool want_digests, struct bootstrap_info *bi,
+			     char *err, size_t errlen)
 {
 	struct rafs_super sb;
 	unsigned char *head;
-	struct stat st;
 	ssize_t n;
-	int fd, ret;
+	int ret;
 
-	memset(bi, 0, sizeof(*bi));
-	/* Never wait on a FIFO or a device. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0) {
-		snprintf(err, errlen, "%s", strerror(errno));
-		return -errno;
-	}
 	head = malloc(BOOTSTRAP_HEAD_MAX);
-	ret = -ENOMEM;
 	if (!head)
-		goto out;
-	ret = -EINVAL;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "not a regular file");
-		goto out;
-	}
+		return -ENOMEM;
 	n = pread(fd, head, BOOTSTRAP_HEAD_MAX, 0);
 	if (n < 0) {
 		ret = -errno;
 		snprintf(err, errlen, "%s", strerror(errno));
 		goto out;
 	}
-	ret = rafs_super_parse(head, n, st.st_size, &sb, err, errlen);
+	ret = rafs_super_parse(head, n, size, &sb, err, errlen);
 	if (ret)
 		goto out;
 	if (sb.is_rafs) {
-		ret = read_rafs(fd, &sb, head, n, st.st_size, want_digests, bi,
-				err, errlen);
+		ret = read_rafs(fd, &sb, head, n, size, inlined_id,
+				want_digests, bi, err, errlen);
 		goto out;
 	}
 	bi->tags = calloc(BOOTSTRAP_MAX_TAGS, sizeof(*bi->tags));
@@ -228,9 +237,66 @@ int bootstrap_read(const char *path, bool want_digests,
 	bi->nr_blobs = ret;
 	ret = 0;
 out:
+	free(head);
+	return ret;
+}
+
+/*
+ * A data blob whose bootstrap is inlined: keep the bootstrap in @bi
+ * (boot_fd). 0 when there is one, -ENOENT when @fd is no such blob.
+ */
+static int take_inlined(int fd, uint64_t size, const char *inlined_id,
+			struct bootstrap_info *bi, char *err, size_t errlen)
+{
+	int bfd, ret;
+
+	ret = bootstrap_inline_extract(fd, size, &bfd, err, errlen);
+	if (ret)
+		return ret;
+	if (!inlined_id) {
+		close(bfd);
+		snprintf(err, errlen, "a data blob with its bootstrap inlined, whose file name is not its blob id (64 hex digits): nydus takes the id from the name, rename it so");
+		return -EINVAL;
+	}
+	bi->boot_fd = bfd;
+	snprintf(bi->boot_path, sizeof(bi->boot_path), "/proc/self/fd/%d", bfd);
+	return 0;
+}
+
+int bootstrap_read(const char *path, bool want_digests,
+		   struct bootstrap_info *bi, char *err, size_t errlen)
+{
+	const char *inlined_id;
+	char id[RAFS_BLOB_ID_LEN + 1];
+	struct stat st;
+	int fd, ret;
+
+	memset(bi, 0, sizeof(*bi));
+	/* Never wait on a FIFO or a device. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		return -errno;
+	}
+	ret = -EINVAL;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "not a regular file");
+		goto out;
+	}
+	inlined_id = bootstrap_inline_id(path, id) ? NULL : id;
+	/* A bootstrap never ends in a ToC: look for one first. */
+	ret = take_inlined(fd, st.st_size, inlined_id, bi, err, errlen);
+	if (!ret)
+		ret = fstat(bi->boot_fd, &st) ? -errno : 0;
+	else if (ret == -ENOENT)
+		ret = 0;
+	if (ret)
+		goto out;
+	ret = read_bootstrap_fd(bi->boot_path[0] ? bi->boot_fd : fd, st.st_size,
+				inlined_id, want_digests, bi, err, errlen);
+out:
 	if (ret)
 		bootstrap_info_free(bi);
-	free(head);
 	close(fd);
 	return ret;
 }

@@ -41,16 +41,29 @@ struct bootstrap_info {
 	 */
 	struct blob_range **prefetch;
 	unsigned int *nr_prefetch;
+	/*
+	 * A bootstrap that was inlined in its data blob: extracted into
+	 * boot_fd (a memfd), which the kernel's bootstrap cookie is served
+	 * from through boot_path ("" when the file is the bootstrap).
+	 */
+	int boot_fd;
+	char boot_path[32];
 };
 
 /*
- * Read the bootstrap at @path (a regular file). With @want_digests, also
- * the chunk digests of a RAFS image. -errno with the reason in @err,
- * which names the blob and the field when the image cannot be served.
+ * Read the bootstrap at @path (a regular file): a bootstrap, or a data
+ * blob with its bootstrap inlined (bootstrap_inline.h), whose file name
+ * is then its id. With @want_digests, also the chunk digests of a RAFS
+ * image. -errno with the reason in @err, which names the blob and the
+ * field when the image cannot be served.
  */
 int bootstrap_read(const char *path, bool want_digests,
 		   struct bootstrap_info *out, char *err, size_t errlen);
 void bootstrap_info_free(struct bootstrap_info *bi);
+
+/* Where the kernel's bootstrap cookie of @bi, bound from @path, is read. */
+const char *bootstrap_served_path(const struct bootstrap_info *bi,
+				  const char *path);
 
 /* How a blob the kernel opens is served: which configuration, which map. */
 struct blob_source {

@@ -48,7 +48,8 @@ static int resolve_blob(void *ctx, const char *domain, const char *blob_id,
 	for (i = 0; i < d->nr_images; i++) {
 		li = &d->images[i];
 		if (!strcmp(li->fsid, blob_id)) {
-			src->cfg = config_new_blob_file(d->config, li->path);
+			src->cfg = config_new_blob_file(d->config,
+							bootstrap_served_path(&li->img, li->path));
 			src->local_bootstrap = true;
 			break;
 		}

@@ -203,11 +203,13 @@ static int blob_check(const struct rafs_super *sb, const struct rafs_blob *b,
 {
 	uint32_t blocks = get_le32(slot + 64);
 	uint32_t unknown = b->features & 0xFFFFU & ~FEATURES_KNOWN_LOW;
+	bool inlined = b->features & RAFS_BLOB_INLINED_FS_META;
 
 	if (!blob_id_hex(b->id))
 		return err_einval(err, errlen, "blob table entry %u: blob_id is not 64 hex digits",
 			    i);
-	if (memcmp(slot, b->id, RAFS_BLOB_ID_LEN))
+	/* An inlined bootstrap's tag is its blob's old name (or a placeholder). */
+	if (!inlined && memcmp(slot, b->id, RAFS_BLOB_ID_LEN))
 		return err_einval(err, errlen, "blob %s: blob_id differs from device %u's tag %.64s",
 			    b->id, i + 1, (const char *)slot);
 	if (b->index != i)
@@ -252,7 +254,8 @@ static int blob_check(const struct rafs_super *sb, const struct rafs_blob *b,
 
 int rafs_blob_table_parse(const struct rafs_super *sb, const void *head,
 			  size_t head_len, const void *table, size_t len,
-			  struct rafs_blob *blobs, char *err, size_t errlen)
+			  const char *inlined_id, struct rafs_blob *blobs,
+			  char *err, size_t errlen)
 {
 	const unsigned char *h = head, *t = table;
 	unsigned int i, j;
@@ -268,6 +271,12 @@ int rafs_blob_table_parse(const struct rafs_super *sb, const void *head,
 						    DEVICE_SLOT_SIZE;
 
 		blob_entry_decode(t + (size_t)i * RAFS_BLOB_ENTRY_SIZE, &blobs[i]);
+		if (blobs[i].features & RAFS_BLOB_INLINED_FS_META) {
+			if (!inlined_id)
+				return err_einval(err, errlen, "blob table entry %u: features 0x%x has INLINED_FS_META, and the bootstrap's file name is no blob id: bind the data blob it came from, named by its id, as the bootstrap",
+					    i, blobs[i].features);
+			memcpy(blobs[i].id, inlined_id, RAFS_BLOB_ID_LEN);
+		}
 		ret = blob_check(sb, &blobs[i], i, slot, err, errlen);
 		if (ret)
 			return ret;
@@ -276,6 +285,25 @@ int rafs_blob_table_parse(const struct rafs_super *sb, const void *head,
 				return err_einval(err, errlen, "blob %s: listed twice in the blob table",
 					    blobs[i].id);
 	}
+	return 0;
+}
+
+int rafs_device_tag(const struct rafs_super *sb, const void *head,
+		    size_t head_len, unsigned int i, char tag[RAFS_BLOB_ID_LEN + 1])
+{
+	const unsigned char *slot = (const unsigned char *)head +
+				    ((size_t)sb->devt_slotoff + i) * DEVICE_SLOT_SIZE;
+	size_t n;
+
+	if (i >= sb->extra_devices || head_len < rafs_device_table_end(sb))
+		return -EINVAL;
+	for (n = 0; n < RAFS_BLOB_ID_LEN && slot[n]; n++)
+		if (slot[n] <= ' ' || slot[n] > '~' || slot[n] == '/')
+			return -EINVAL;
+	if (!n)
+		return -EINVAL;
+	memcpy(tag, slot, n);
+	tag[n] = '\0';
 	return 0;
 }
 

@@ -105,12 +105,24 @@ int rafs_super_parse(const void *head, size_t len, uint64_t file_size,
 /*
  * Parse the blob table (@len = sb->blob_table_size bytes) against the
  * device table in @head (@head_len bytes, it must reach past the last
- * slot). Fills @blobs (sb->extra_devices entries). -EINVAL with @err
- * naming the blob and the field for what fscached cannot serve.
+ * slot). Fills @blobs (sb->extra_devices entries). An entry with
+ * INLINED_FS_META (a bootstrap that was inlined in its blob) takes
+ * @inlined_id, the id in the bootstrap's file name, as nydusd does: the
+ * one inside may be stale or a placeholder (NULL: refused). -EINVAL with
+ * @err naming the blob and the field for what fscached cannot serve.
  */
 int rafs_blob_table_parse(const struct rafs_super *sb, const void *head,
 			  size_t head_len, const void *table, size_t len,
-			  struct rafs_blob *blobs, char *err, size_t errlen);
+			  const char *inlined_id, struct rafs_blob *blobs,
+			  char *err, size_t errlen);
+
+/*
+ * Device @i's tag (the name the kernel opens its blob by): 1 to 64
+ * printable bytes, no '/'. 0 or -EINVAL.
+ */
+int rafs_device_tag(const struct rafs_super *sb, const void *head,
+		    size_t head_len, unsigned int i,
+		    char tag[RAFS_BLOB_ID_LEN + 1]);
 
 /* Where the device table ends: how much of the head the table needs. */
 size_t rafs_device_table_end(const struct rafs_super *sb);

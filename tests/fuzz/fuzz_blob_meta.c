@@ -32,7 +32,7 @@ static int entry_from(const uint8_t *entry, struct rafs_blob *b)
 	head[0x580 + 66] = entry[99];
 	head[0x580 + 67] = entry[100];
 	return rafs_blob_table_parse(&sb, head, sizeof(head), entry,
-				     RAFS_BLOB_ENTRY_SIZE, b, err, sizeof(err));
+				     RAFS_BLOB_ENTRY_SIZE, NULL, b, err, sizeof(err));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

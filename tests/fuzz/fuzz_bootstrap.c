@@ -2,9 +2,12 @@
 /*
  * A whole bootstrap, as PUT /api/v2/blobs and --bootstrap read it from
  * metadata_path: the RAFS head and blob table, the chunk table's digests,
- * and the prefetch table with the directories it names, walked down.
+ * and the prefetch table with the directories it names, walked down. The
+ * file is named like a blob id, so that a data blob with its bootstrap
+ * inlined is taken apart too.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -12,18 +15,33 @@
 #include "fuzz.h"
 #include "log.h"
 
+#define BLOB_NAME "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
 static int memfd = -1;
-static char path[64];
+static char dir[32], path[128];
+
+static void remove_link(void)
+{
+	unlink(path);
+	rmdir(dir);
+}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+	char target[64];
+
 	(void)argc;
 	(void)argv;
 	log_set_level(LOG_ERROR);
 	memfd = memfd_create("bootstrap", MFD_CLOEXEC);
-	if (memfd < 0)
+	snprintf(dir, sizeof(dir), "/tmp/fuzz-bootstrap-XXXXXX");
+	if (memfd < 0 || !mkdtemp(dir))
 		abort();
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", memfd);
+	snprintf(target, sizeof(target), "/proc/self/fd/%d", memfd);
+	snprintf(path, sizeof(path), "%s/" BLOB_NAME, dir);
+	if (symlink(target, path))
+		abort();
+	atexit(remove_link);
 	return 0;
 }
 

@@ -24,8 +24,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (sb.blob_table_offset > size ||
 	    size - sb.blob_table_offset < sb.blob_table_size)
 		return 0;
+	/* An INLINED_FS_META entry takes this id, as from a blob's file name. */
 	if (rafs_blob_table_parse(&sb, data, size, data + sb.blob_table_offset,
-				  sb.blob_table_size, blobs, err, sizeof(err)))
+				  sb.blob_table_size,
+				  "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+				  blobs, err, sizeof(err)))
 		return 0;
 	for (i = 0; i < sb.extra_devices; i++) {
 		FUZZ_CHECK(strlen(blobs[i].id) == RAFS_BLOB_ID_LEN);

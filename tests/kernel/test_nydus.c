@@ -65,20 +65,46 @@ FIXTURE_TEARDOWN(nydus)
 	EXPECT_EQ(0, status);
 }
 
+/* The one data blob of @variant, by its file name under blobs/. */
+static int data_blob_id(const char *variant, char *id, size_t len)
+{
+	char path[PATH_MAX];
+	struct dirent *e;
+	int n = 0;
+	DIR *dp;
+
+	snprintf(path, sizeof(path), "%s/nydus/%s/blobs", ktest_images(), variant);
+	dp = opendir(path);
+	if (!dp)
+		return -errno;
+	while ((e = readdir(dp)))
+		if (e->d_name[0] != '.' && strlen(e->d_name) < len) {
+			snprintf(id, len, "%s", e->d_name);
+			n++;
+		}
+	closedir(dp);
+	return n == 1 ? 0 : -EINVAL;
+}
+
 /* PUT /api/v2/blobs as nydus-snapshotter sends it. */
 static int bind_image_as(FIXTURE_DATA(nydus) *self, const char *fsid,
 			 const char *variant, const char *domain, bool validate)
 {
-	char body[PATH_MAX * 3];
+	char body[PATH_MAX * 3], meta[PATH_MAX], id[80];
 	const char *img = ktest_images();
 
+	/* "inline" is bound by its data blob, which holds its bootstrap. */
+	if (!strcmp(variant, "inline") && !data_blob_id(variant, id, sizeof(id)))
+		snprintf(meta, sizeof(meta), "%s/nydus/%s/blobs/%s", img, variant, id);
+	else
+		snprintf(meta, sizeof(meta), "%s/nydus/%s/image.boot", img, variant);
 	snprintf(body, sizeof(body),
 		 "{\"type\": \"bootstrap\", \"id\": \"%s\", \"domain_id\": \"%s\","
-		 " \"metadata_path\": \"%s/nydus/%s/image.boot\", \"config_v2\": {\"version\": 2,"
+		 " \"metadata_path\": \"%s\", \"config_v2\": {\"version\": 2,"
 		 " \"id\": \"cfg-%s\", \"backend\": {\"type\": \"localfs\","
 		 " \"localfs\": {\"dir\": \"%s/nydus/%s/blobs\"}}, \"cache\": {\"type\": \"fscache\","
 		 " \"validate\": %s}}}",
-		 fsid, domain, img, variant, variant, img, variant,
+		 fsid, domain, meta, variant, img, variant,
 		 validate ? "true" : "false");
 	return ktest_api(self->sock, "PUT", "/api/v2/blobs", body);
 }
@@ -203,27 +229,6 @@ static void check_variant(struct __test_metadata *_metadata,
 	EXPECT_TRUE(ktest_daemon_alive(&self->d));
 }
 
-/* The one data blob of @variant, by its file name under blobs/. */
-static int data_blob_id(const char *variant, char *id, size_t len)
-{
-	char path[PATH_MAX];
-	struct dirent *e;
-	int n = 0;
-	DIR *dp;
-
-	snprintf(path, sizeof(path), "%s/nydus/%s/blobs", ktest_images(), variant);
-	dp = opendir(path);
-	if (!dp)
-		return -errno;
-	while ((e = readdir(dp)))
-		if (e->d_name[0] != '.' && strlen(e->d_name) < len) {
-			snprintf(id, len, "%s", e->d_name);
-			n++;
-		}
-	closedir(dp);
-	return n == 1 ? 0 : -EINVAL;
-}
-
 /*
  * nydus-snapshotter's last step after an unmount, DELETE ?blob_id=: the
  * data blob's cache file is culled, and the blob meta kept beside it
@@ -286,6 +291,12 @@ TEST_F_TIMEOUT(nydus, separate_meta_blob_validated, 600)
 TEST_F_TIMEOUT(nydus, zran_oci_targz_in_place, 600)
 {
 	check_variant(_metadata, self, "zran", "nydus", false);
+}
+
+/* nydus-image --blob-inline-meta, one layer on its own, bound by its blob. */
+TEST_F_TIMEOUT(nydus, bootstrap_inlined_in_its_blob, 600)
+{
+	check_variant(_metadata, self, "inline", "nydus", false);
 }
 
 TEST_F_TIMEOUT(nydus, two_layers_merged_validated, 600)

@@ -7,6 +7,7 @@
  * chunk is never fetched again, also by a second open of the same cache
  * file, whose blob meta comes from the copy kept under the cache dir.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
@@ -131,8 +132,9 @@ static int fill_blob(struct factory *f, struct fscached_config *cfg,
 		     const char *cache, const char *stage, unsigned int seed,
 		     struct blob_run *cost)
 {
+	/* The kernel names a blob by its device tag, fetched by its id. */
 	struct blob_info info = {
-		.id = bi->rafs[i].id, .domain = "d", .stage_dir = stage,
+		.id = bi->tags[i], .domain = "d", .stage_dir = stage,
 		.rafs = &bi->rafs[i],
 		.chunk_digests = bi->digests ? bi->digests[i] : NULL,
 		.nr_chunk_digests = bi->digests ? bi->nr_digests[i] : 0,
@@ -175,6 +177,22 @@ static int fill_blob(struct factory *f, struct fscached_config *cfg,
 	return ret;
 }
 
+/* The path of the one file in @dir. 0, or -1 when there are others. */
+static int only_file(const char *dir, char *path, size_t len)
+{
+	struct dirent *e;
+	int n = 0;
+	DIR *dp = opendir(dir);
+
+	if (!dp)
+		return -1;
+	while ((e = readdir(dp)))
+		if (e->d_name[0] != '.' && n++ == 0)
+			snprintf(path, len, "%s/%s", dir, e->d_name);
+	closedir(dp);
+	return n == 1 ? 0 : -1;
+}
+
 /* Build an image with @opts, fill every blob twice, compare. */
 static int check_image(struct __test_metadata *_metadata, FIXTURE_DATA(nydus) *self,
 		       const char *name, const char *opts, bool two_layers,
@@ -185,6 +203,7 @@ static int check_image(struct __test_metadata *_metadata, FIXTURE_DATA(nydus) *s
 	struct fscached_config *cfg = NULL;
 	struct bootstrap_info bi;
 	struct blob_run first, again;
+	bool inlined = strstr(opts, "--inline-bootstrap");
 	unsigned int i;
 	int ret;
 
@@ -203,10 +222,29 @@ static int check_image(struct __test_metadata *_metadata, FIXTURE_DATA(nydus) *s
 	snprintf(blobs, sizeof(blobs), "%s/blobs", out);
 	snprintf(stage, sizeof(stage), "%s/cache-dir", out);
 	mkdir(stage, 0700);
+	/* Bound as nydusd takes such an image: the data blob itself. */
+	if (inlined && only_file(blobs, boot, sizeof(boot))) {
+		TH_LOG("%s: not one data blob in %s", name, blobs);
+		return -1;
+	}
 	ret = bootstrap_read(boot, validate, &bi, err, sizeof(err));
 	if (ret || !bi.rafs) {
 		TH_LOG("%s: %s", name, ret ? err : "not a RAFS image");
 		return -1;
+	}
+	/*
+	 * Inlined: its id from the file's name, the kernel's name for it the
+	 * bootstrap's tag (mkrafs writes a placeholder there, as a stale id
+	 * is in nydus' own), the bootstrap served from memory.
+	 */
+	if (inlined != !!bi.boot_path[0] ||
+	    (inlined && (!(bi.rafs[0].features & RAFS_BLOB_INLINED_FS_META) ||
+			 !strcmp(bi.tags[0], bi.rafs[0].id) ||
+			 strcmp(bi.rafs[0].id, strrchr(boot, '/') + 1)))) {
+		TH_LOG("%s: served from '%s', tag %s, id %s", name, bi.boot_path,
+		       bi.tags[0], bi.rafs[0].id);
+		ret = -1;
+		goto out;
 	}
 	/* The variant is what the options asked for. */
 	if ((strstr(opts, "--zran") && !(bi.rafs[0].features & RAFS_BLOB_ZRAN)) ||
@@ -286,6 +324,57 @@ out:
 TEST_F_TIMEOUT(nydus, zstd_v1_toc_blake3, 120)
 {
 	EXPECT_EQ(0, check_image(_metadata, self, "zstd", "--chunk-size 256K", false, false));
+}
+
+/* nydus-image --blob-inline-meta: one layer used on its own. */
+TEST_F_TIMEOUT(nydus, bootstrap_inlined_in_its_blob, 120)
+{
+	EXPECT_EQ(0, check_image(_metadata, self, "inline",
+				 "--chunk-size 256K --inline-bootstrap", false, true));
+}
+
+/*
+ * Such a blob under a name that is no blob id, or with its image.boot
+ * damaged: refused with an error that says so. So is its bootstrap
+ * taken out and bound alone, which names no blob to fetch.
+ */
+TEST_F_TIMEOUT(nydus, bad_inlined_bootstraps_are_refused, 120)
+{
+	char out[PATH_MAX], blob[PATH_MAX], path[PATH_MAX], err[512] = "";
+	struct bootstrap_info bi;
+
+	snprintf(out, sizeof(out), "%s/inl", self->dir);
+	ASSERT_EQ(0, run("tools/mkrafs --inline-bootstrap %s %s/layer1 >/dev/null 2>&1",
+			 out, self->dir));
+	snprintf(path, sizeof(path), "%s/blobs", out);
+	ASSERT_EQ(0, only_file(path, blob, sizeof(blob)));
+
+	snprintf(path, sizeof(path), "%s/renamed.blob", out);
+	ASSERT_EQ(0, run("cp %s %s", blob, path));
+	EXPECT_EQ(-EINVAL, bootstrap_read(path, false, &bi, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "file name is not its blob id"));
+
+	/* The byte before image.boot's tar header: the end of its frame. */
+	snprintf(path, sizeof(path), "%s/damaged/%s", out, strrchr(blob, '/') + 1);
+	ASSERT_EQ(0, run("mkdir %s/damaged && cp %s %s && "
+			 "o=$(grep -boa 'image.boot' %s | head -1 | cut -d: -f1) && "
+			 "printf '\\x5a' | dd of=%s bs=1 seek=$((o - 1)) conv=notrunc status=none",
+			 out, blob, path, path, path));
+	err[0] = '\0';
+	EXPECT_EQ(-EINVAL, bootstrap_read(path, false, &bi, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "inlined bootstrap: image.boot"));
+	TH_LOG("damaged: %s", err);
+
+	snprintf(path, sizeof(path), "%s/alone.boot", out);
+	ASSERT_EQ(0, run("/usr/bin/python3 -c 'import sys, zstandard, struct; d = open(sys.argv[1], \"rb\").read(); "
+			 "n = int(d[-512 + 124:-512 + 136].strip(bytes(1) + b\" \"), 8); e = d[-512 - n:-512]; "
+			 "[sys.stdout.buffer.write(zstandard.ZstdDecompressor().decompress(d[o:o + c], max_output_size=u)) "
+			 "for i in range(0, len(e), 128) if e[i + 8:i + 18] == b\"image.boot\" "
+			 "for o, c, u in [struct.unpack_from(\"<QQQ\", e, i + 56)]]' %s > %s && test -s %s",
+			 blob, path, path));
+	err[0] = '\0';
+	EXPECT_EQ(-EINVAL, bootstrap_read(path, false, &bi, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "INLINED_FS_META"));
 }
 
 TEST_F_TIMEOUT(nydus, lz4_v2_ci_zstd_sha256, 120)

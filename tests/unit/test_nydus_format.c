@@ -111,7 +111,7 @@ static int parse_boot(const unsigned char *boot, struct rafs_super *sb,
 	if (ret || !sb->is_rafs)
 		return ret ? ret : -ENOENT;
 	return rafs_blob_table_parse(sb, boot, 4096, boot + sb->blob_table_offset,
-				     sb->blob_table_size, blob, err, errlen);
+				     sb->blob_table_size, NULL, blob, err, errlen);
 }
 
 TEST(example_bootstrap_parses)
