@@ -220,13 +220,10 @@ static int binding_source(const struct binding *bd, const char *blob_id,
 {
 	memset(src, 0, sizeof(*src));
 	/* The bootstrap itself comes from its local copy, as with nydusd. */
-	if (bd->metadata_path && !strcmp(bd->fsid, blob_id)) {
-		src->cfg = config_new_blob_file(bd->cfg,
-						bootstrap_served_path(&bd->img, bd->metadata_path));
-		src->local_bootstrap = true;
-	} else {
-		src->cfg = config_dup(bd->cfg);
-	}
+	if (bd->metadata_path && !strcmp(bd->fsid, blob_id))
+		return blob_source_bootstrap(src, bd->cfg, &bd->img,
+					     bd->metadata_path);
+	src->cfg = config_dup(bd->cfg);
 	if (!src->cfg)
 		return -ENOMEM;
 	if (!strcmp(bd->fsid, blob_id))

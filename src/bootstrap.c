@@ -35,15 +35,9 @@ void bootstrap_info_free(struct bootstrap_info *bi)
 	free(bi->nr_prefetch);
 	free(bi->tags);
 	free(bi->rafs);
-	if (bi->boot_path[0])
+	if (bi->boot_in_memory)
 		close(bi->boot_fd);
 	memset(bi, 0, sizeof(*bi));
-}
-
-const char *bootstrap_served_path(const struct bootstrap_info *bi,
-				  const char *path)
-{
-	return bi->boot_path[0] ? bi->boot_path : path;
 }
 
 static int digest_cmp(const void *a, const void *b)
@@ -148,6 +142,83 @@ out:
 	return ret;
 }
 
+/* Keep the bootstrap @fd (@size bytes) in a memfd that can be retagged. */
+static int copy_to_memfd(int fd, uint64_t size, struct bootstrap_info *bi,
+			 char *err, size_t errlen)
+{
+	unsigned char *buf;
+	int mfd, ret;
+
+	if (size > BOOTSTRAP_INLINE_MAX) {
+		snprintf(err, errlen, "a bootstrap with an inlined blob's stale device tag, %llu bytes, is too large to retag (at most %llu)",
+			 (unsigned long long)size, BOOTSTRAP_INLINE_MAX);
+		return -EINVAL;
+	}
+	buf = malloc(size ? size : 1);
+	if (!buf)
+		return -ENOMEM;
+	ret = pread_full(fd, buf, size, 0);
+	if (ret) {
+		snprintf(err, errlen, "reading the bootstrap: %s", strerror(-ret));
+		goto out;
+	}
+	mfd = bootstrap_memfd_of(buf, size);
+	if (mfd < 0) {
+		ret = mfd;
+		snprintf(err, errlen, "cannot keep the bootstrap in memory: %s",
+			 strerror(-ret));
+		goto out;
+	}
+	bi->boot_fd = mfd;
+	bi->boot_in_memory = true;
+out:
+	free(buf);
+	return ret;
+}
+
+/*
+ * The kernel names each blob by its device tag, and a blob that holds its
+ * own bootstrap (INLINED_FS_META) has a tag nydus did not keep: stale, or
+ * a placeholder every such image shares. Serve a copy whose tags are the
+ * blob ids, so that the kernel's cookie, the cache file, culling and the
+ * recheck all name a blob by its id, and two such images in one domain
+ * do not meet under one placeholder.
+ */
+static int retag_inlined(int fd, const struct rafs_super *sb, const void *head,
+			 size_t head_len, uint64_t file_size,
+			 struct bootstrap_info *bi, char *err, size_t errlen)
+{
+	char tag[RAFS_BLOB_ID_LEN + 1], slot[EROFS_DEVICE_TAG_MAX];
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < bi->nr_blobs; i++) {
+		if (!(bi->rafs[i].features & RAFS_BLOB_INLINED_FS_META))
+			continue;
+		if (rafs_device_tag(sb, head, head_len, i, tag))
+			strcpy(tag, "(not printable)");
+		else if (!strcmp(tag, bi->rafs[i].id))
+			continue;
+		if (!bi->boot_in_memory) {
+			ret = copy_to_memfd(fd, file_size, bi, err, errlen);
+			if (ret)
+				return ret;
+		}
+		memset(slot, 0, sizeof(slot));
+		memcpy(slot, bi->rafs[i].id, strlen(bi->rafs[i].id));
+		ret = pwrite_full(bi->boot_fd, slot, sizeof(slot),
+				  rafs_device_tag_offset(sb, i));
+		if (ret) {
+			snprintf(err, errlen, "blob %s: retagging device %u: %s",
+				 bi->rafs[i].id, i + 1, strerror(-ret));
+			return ret;
+		}
+		log_debug("blob %s: device %u's tag '%s' is served as its id",
+			  bi->rafs[i].id, i + 1, tag);
+	}
+	return 0;
+}
+
 static int read_rafs(int fd, const struct rafs_super *sb, const void *head,
 		     size_t head_len, uint64_t file_size, const char *inlined_id,
 		     bool want_digests, struct bootstrap_info *bi, char *err,
@@ -174,19 +245,11 @@ static int read_rafs(int fd, const struct rafs_super *sb, const void *head,
 				    err, errlen);
 	if (ret)
 		goto out;
-	for (i = 0; i < bi->nr_blobs; i++) {
-		/* The kernel opens a blob by its device tag. */
-		if (!(bi->rafs[i].features & RAFS_BLOB_INLINED_FS_META)) {
-			memcpy(bi->tags[i], bi->rafs[i].id, sizeof(bi->tags[i]));
-			continue;
-		}
-		ret = rafs_device_tag(sb, head, head_len, i, bi->tags[i]);
-		if (ret) {
-			snprintf(err, errlen, "blob %s: device %u's tag is not 1 to 64 printable bytes",
-				 bi->rafs[i].id, i + 1);
-			goto out;
-		}
-	}
+	for (i = 0; i < bi->nr_blobs; i++)
+		memcpy(bi->tags[i], bi->rafs[i].id, sizeof(bi->tags[i]));
+	ret = retag_inlined(fd, sb, head, head_len, file_size, bi, err, errlen);
+	if (ret)
+		goto out;
 	if (want_digests)
 		ret = read_digests(fd, sb, bi, err, errlen);
 	if (!ret && bootstrap_read_prefetch(fd, sb, file_size, bi)) {
@@ -259,7 +322,7 @@ static int take_inlined(int fd, uint64_t size, const char *inlined_id,
 		return -EINVAL;
 	}
 	bi->boot_fd = bfd;
-	snprintf(bi->boot_path, sizeof(bi->boot_path), "/proc/self/fd/%d", bfd);
+	bi->boot_in_memory = true;
 	return 0;
 }
 
@@ -292,8 +355,14 @@ int bootstrap_read(const char *path, bool want_digests,
 		ret = 0;
 	if (ret)
 		goto out;
-	ret = read_bootstrap_fd(bi->boot_path[0] ? bi->boot_fd : fd, st.st_size,
+	ret = read_bootstrap_fd(bi->boot_in_memory ? bi->boot_fd : fd, st.st_size,
 				inlined_id, want_digests, bi, err, errlen);
+	if (!ret && bi->boot_in_memory) {
+		ret = bootstrap_memfd_seal(bi->boot_fd);
+		if (ret)
+			snprintf(err, errlen, "sealing the served bootstrap: %s",
+				 strerror(-ret));
+	}
 out:
 	if (ret)
 		bootstrap_info_free(bi);
@@ -301,8 +370,34 @@ out:
 	return ret;
 }
 
+int blob_source_bootstrap(struct blob_source *src,
+			  const struct fscached_config *base,
+			  const struct bootstrap_info *bi, const char *path)
+{
+	char fd_path[32];
+
+	if (bi->boot_in_memory) {
+		src->boot_fd = fcntl(bi->boot_fd, F_DUPFD_CLOEXEC, 0);
+		if (src->boot_fd < 0)
+			return -errno;
+		src->has_boot_fd = true;
+		snprintf(fd_path, sizeof(fd_path), "/proc/self/fd/%d",
+			 src->boot_fd);
+		path = fd_path;
+	}
+	src->cfg = config_new_blob_file(base, path);
+	src->local_bootstrap = true;
+	if (!src->cfg) {
+		blob_source_release(src);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 void blob_source_release(struct blob_source *src)
 {
+	if (src->has_boot_fd)
+		close(src->boot_fd);
 	config_free(src->cfg);
 	free(src->digests);
 	free(src->prefetch);

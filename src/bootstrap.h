@@ -42,12 +42,12 @@ struct bootstrap_info {
 	struct blob_range **prefetch;
 	unsigned int *nr_prefetch;
 	/*
-	 * A bootstrap that was inlined in its data blob: extracted into
-	 * boot_fd (a memfd), which the kernel's bootstrap cookie is served
-	 * from through boot_path ("" when the file is the bootstrap).
+	 * The bootstrap the kernel's cookie is served from, when it is not
+	 * the file itself: a sealed memfd holding the bootstrap inlined in
+	 * a data blob, or a copy whose inlined blobs' tags are their ids.
 	 */
+	bool boot_in_memory;
 	int boot_fd;
-	char boot_path[32];
 };
 
 /*
@@ -61,10 +61,6 @@ int bootstrap_read(const char *path, bool want_digests,
 		   struct bootstrap_info *out, char *err, size_t errlen);
 void bootstrap_info_free(struct bootstrap_info *bi);
 
-/* Where the kernel's bootstrap cookie of @bi, bound from @path, is read. */
-const char *bootstrap_served_path(const struct bootstrap_info *bi,
-				  const char *path);
-
 /* How a blob the kernel opens is served: which configuration, which map. */
 struct blob_source {
 	struct fscached_config *cfg;
@@ -73,6 +69,12 @@ struct blob_source {
 	 * the runtime's name for the image, not the digest of its bytes.
 	 */
 	bool local_bootstrap;
+	/*
+	 * Its own reference to a bootstrap in memory, which cfg reads as
+	 * /proc/self/fd/N: an unbind may close the binding's meanwhile.
+	 */
+	bool has_boot_fd;
+	int boot_fd;
 	bool is_rafs;			/* a nydus data blob: rafs is its entry */
 	struct rafs_blob rafs;
 	struct chunk_digest *digests;	/* its chunk digests, or NULL */
@@ -82,6 +84,15 @@ struct blob_source {
 };
 
 void blob_source_release(struct blob_source *src);
+
+/*
+ * Serve the bootstrap of @bi, bound from @path, through @src: a localfs
+ * configuration of @base reading the file, or the memfd, which @src then
+ * holds. 0, or -errno with @src released.
+ */
+int blob_source_bootstrap(struct blob_source *src,
+			  const struct fscached_config *base,
+			  const struct bootstrap_info *bi, const char *path);
 
 /* The index of @blob_id among @bi's data blobs, or -1. */
 int bootstrap_blob_index(const struct bootstrap_info *bi, const char *blob_id);

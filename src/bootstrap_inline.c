@@ -109,24 +109,28 @@ err:
 	return ret;
 }
 
-/* A sealed memfd holding @len bytes of @buf: what the kernel reads. */
-static int memfd_of(const unsigned char *buf, size_t len)
+int bootstrap_memfd_of(const void *buf, size_t len)
 {
-	int fd = memfd_create("fscached-inlined-bootstrap",
+	int fd = memfd_create("fscached-bootstrap",
 			      MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	int ret;
 
 	if (fd < 0)
 		return -errno;
 	ret = pwrite_full(fd, buf, len, 0);
-	if (!ret && fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
-				  F_SEAL_WRITE | F_SEAL_SEAL))
-		ret = -errno;
 	if (ret) {
 		close(fd);
 		return ret;
 	}
 	return fd;
+}
+
+int bootstrap_memfd_seal(int fd)
+{
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
+		  F_SEAL_WRITE | F_SEAL_SEAL))
+		return -errno;
+	return 0;
 }
 
 int bootstrap_inline_extract(int fd, uint64_t size, int *out, char *err,
@@ -149,7 +153,7 @@ int bootstrap_inline_extract(int fd, uint64_t size, int *out, char *err,
 	ret = boot_read(fd, te, &boot, err, errlen);
 	if (ret)
 		return ret;
-	ret = memfd_of(boot, te->u_size);
+	ret = bootstrap_memfd_of(boot, te->u_size);
 	free(boot);
 	if (ret < 0) {
 		err_einval(err, errlen, "inlined bootstrap: cannot keep it in memory: %s",

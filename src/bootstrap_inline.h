@@ -16,11 +16,18 @@
 
 /*
  * Extract the bootstrap inlined in the data blob @fd (@size bytes) into a
- * new sealed memfd, *@out. -ENOENT when the blob has no ToC or no
+ * new memfd, *@out, not yet sealed. -ENOENT when the blob has no ToC or no
  * image.boot (it is not such a blob); -EINVAL with @err for a bad one.
  */
 int bootstrap_inline_extract(int fd, uint64_t size, int *out, char *err,
 			     size_t errlen);
+
+/*
+ * A bootstrap the kernel reads from memory: a new memfd holding @len bytes
+ * of @buf (or -errno), then sealed, so that it can change no more.
+ */
+int bootstrap_memfd_of(const void *buf, size_t len);
+int bootstrap_memfd_seal(int fd);
 
 /*
  * The blob id in @path's file name (its stem: the name without what follows

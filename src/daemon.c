@@ -35,36 +35,32 @@ static int resolve_blob(void *ctx, const char *domain, const char *blob_id,
 			struct blob_source *src)
 {
 	struct daemon *d = ctx;
-	int ret;
-
-	const struct local_image *li;
+	const struct local_image *li = NULL;
 	unsigned int i;
+	int ret;
 
 	ret = bindings_resolve_source(&d->bindings, domain, blob_id, src);
 	if (ret != -ENOENT || !d->config)
 		return ret;
 	memset(src, 0, sizeof(*src));
 	pthread_mutex_lock(&d->config_lock);
-	for (i = 0; i < d->nr_images; i++) {
-		li = &d->images[i];
-		if (!strcmp(li->fsid, blob_id)) {
-			src->cfg = config_new_blob_file(d->config,
-							bootstrap_served_path(&li->img, li->path));
-			src->local_bootstrap = true;
-			break;
-		}
-		if (bootstrap_blob_index(&li->img, blob_id) >= 0)
-			break;
+	for (i = 0; i < d->nr_images && !li; i++)
+		if (!strcmp(d->images[i].fsid, blob_id) ||
+		    bootstrap_blob_index(&d->images[i].img, blob_id) >= 0)
+			li = &d->images[i];
+	if (li && !strcmp(li->fsid, blob_id)) {
+		ret = blob_source_bootstrap(src, d->config, &li->img, li->path);
+		goto out;
 	}
+	ret = -ENOMEM;
+	src->cfg = config_dup(d->config);
 	if (!src->cfg)
-		src->cfg = config_dup(d->config);
-	pthread_mutex_unlock(&d->config_lock);
-	if (!src->cfg)
-		return -ENOMEM;
+		goto out;
 	/* A data blob of a --bootstrap image: through its chunk map. */
-	if (i < d->nr_images && strcmp(d->images[i].fsid, blob_id))
-		return bootstrap_blob_source(&d->images[i].img, blob_id, src);
-	return 0;
+	ret = li ? bootstrap_blob_source(&li->img, blob_id, src) : 0;
+out:
+	pthread_mutex_unlock(&d->config_lock);
+	return ret;
 }
 
 /* Begin a clean shutdown, whatever the daemon is doing. */

@@ -12,7 +12,6 @@
 #include "compiler.h"
 #include "config.h"
 #include "erofs.h"
-#include "format/rafs.h"
 #include "log.h"
 #include "nydus.h"
 #include "prefetch.h"
@@ -309,13 +308,7 @@ static int blob_cache_create(struct cache_mgr *mgr,
 		memcpy(bc->prefetch_first, info->prefetch, n);
 		bc->nr_prefetch_first = info->nr_prefetch;
 	}
-	/*
-	 * A nydus blob is fetched by its blob table id: the kernel names it
-	 * by its device tag, which a bootstrap inlined in its blob may have
-	 * left stale.
-	 */
-	ret = backend_blob_open(mgr->backend, info->rafs ? info->rafs->id : info->id,
-				&bc->bblob);
+	ret = backend_blob_open(mgr->backend, info->id, &bc->bblob);
 	if (ret)
 		goto err_free;
 	bc->size = bc->bblob->size;

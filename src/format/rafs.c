@@ -47,6 +47,11 @@ size_t rafs_device_table_end(const struct rafs_super *sb)
 	return ((size_t)sb->devt_slotoff + sb->extra_devices) * DEVICE_SLOT_SIZE;
 }
 
+size_t rafs_device_tag_offset(const struct rafs_super *sb, unsigned int i)
+{
+	return ((size_t)sb->devt_slotoff + i) * DEVICE_SLOT_SIZE;
+}
+
 int rafs_super_parse(const void *head, size_t len, uint64_t file_size,
 		     struct rafs_super *sb, char *err, size_t errlen)
 {
@@ -292,7 +297,7 @@ int rafs_device_tag(const struct rafs_super *sb, const void *head,
 		    size_t head_len, unsigned int i, char tag[RAFS_BLOB_ID_LEN + 1])
 {
 	const unsigned char *slot = (const unsigned char *)head +
-				    ((size_t)sb->devt_slotoff + i) * DEVICE_SLOT_SIZE;
+				    rafs_device_tag_offset(sb, i);
 	size_t n;
 
 	if (i >= sb->extra_devices || head_len < rafs_device_table_end(sb))

@@ -126,6 +126,8 @@ int rafs_device_tag(const struct rafs_super *sb, const void *head,
 
 /* Where the device table ends: how much of the head the table needs. */
 size_t rafs_device_table_end(const struct rafs_super *sb);
+/* Where device @i's tag is in the bootstrap (a valid @i). */
+size_t rafs_device_tag_offset(const struct rafs_super *sb, unsigned int i);
 
 /* Bootstrap chunk table records (RafsV5ChunkInfo) */
 #define RAFS_CHUNK_RECORD_SIZE	80

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "backend/backend.h"
+#include "bindings.h"
 #include "bootstrap.h"
 #include "cache/cache.h"
 #include "cache/nydus.h"
@@ -193,6 +194,22 @@ static int only_file(const char *dir, char *path, size_t len)
 	return n == 1 ? 0 : -1;
 }
 
+/* @fd is sealed, and its first device's tag is @id: what the kernel reads. */
+static int check_served_copy(int fd, const char *id)
+{
+	unsigned char le[2];
+	char tag[EROFS_DEVICE_TAG_MAX + 1] = "";
+	int seals = fcntl(fd, F_GET_SEALS);
+
+	/* devt_slotoff, in 128-byte slots, at 0x58 of the superblock */
+	if (seals < 0 || !(seals & F_SEAL_WRITE) ||
+	    pread(fd, le, sizeof(le), 1024 + 0x58) != sizeof(le) ||
+	    pread(fd, tag, EROFS_DEVICE_TAG_MAX,
+		  (off_t)(le[0] | le[1] << 8) * 128) != EROFS_DEVICE_TAG_MAX)
+		return -1;
+	return strcmp(tag, id) ? -1 : 0;
+}
+
 /* Build an image with @opts, fill every blob twice, compare. */
 static int check_image(struct __test_metadata *_metadata, FIXTURE_DATA(nydus) *self,
 		       const char *name, const char *opts, bool two_layers,
@@ -233,15 +250,16 @@ static int check_image(struct __test_metadata *_metadata, FIXTURE_DATA(nydus) *s
 		return -1;
 	}
 	/*
-	 * Inlined: its id from the file's name, the kernel's name for it the
-	 * bootstrap's tag (mkrafs writes a placeholder there, as a stale id
-	 * is in nydus' own), the bootstrap served from memory.
+	 * Inlined: its id from the file's name, the bootstrap served from a
+	 * sealed memfd whose device tag (mkrafs writes a placeholder, as a
+	 * stale id is in nydus' own) is that id, the kernel's name for it.
 	 */
-	if (inlined != !!bi.boot_path[0] ||
+	if (inlined != bi.boot_in_memory ||
+	    strcmp(bi.tags[0], bi.rafs[0].id) ||
 	    (inlined && (!(bi.rafs[0].features & RAFS_BLOB_INLINED_FS_META) ||
-			 !strcmp(bi.tags[0], bi.rafs[0].id) ||
-			 strcmp(bi.rafs[0].id, strrchr(boot, '/') + 1)))) {
-		TH_LOG("%s: served from '%s', tag %s, id %s", name, bi.boot_path,
+			 strcmp(bi.rafs[0].id, strrchr(boot, '/') + 1) ||
+			 check_served_copy(bi.boot_fd, bi.rafs[0].id)))) {
+		TH_LOG("%s: in memory %d, tag %s, id %s", name, bi.boot_in_memory,
 		       bi.tags[0], bi.rafs[0].id);
 		ret = -1;
 		goto out;
@@ -375,6 +393,53 @@ TEST_F_TIMEOUT(nydus, bad_inlined_bootstraps_are_refused, 120)
 	err[0] = '\0';
 	EXPECT_EQ(-EINVAL, bootstrap_read(path, false, &bi, err, sizeof(err)));
 	EXPECT_NE(NULL, strstr(err, "INLINED_FS_META"));
+}
+
+/*
+ * Every image made this way carries the same placeholder device tag: two
+ * of them in one domain are two blobs, each served under its own id, and
+ * each bootstrap from a reference of its own to its memfd.
+ */
+TEST_F_TIMEOUT(nydus, two_inlined_images_share_a_domain, 120)
+{
+	char out[PATH_MAX], blob[2][PATH_MAX], err[512] = "";
+	char ids[2][RAFS_BLOB_ID_LEN + 1];
+	struct fscached_config *cfg;
+	struct bootstrap_info bi;
+	struct blob_source src;
+	struct bindings b;
+	int i;
+
+	bindings_init(&b);
+	for (i = 0; i < 2; i++) {
+		snprintf(out, sizeof(out), "%s/two%d", self->dir, i);
+		ASSERT_EQ(0, run("tools/mkrafs --inline-bootstrap %s %s/layer%d >/dev/null 2>&1",
+				 out, self->dir, i + 1));
+		strcat(out, "/blobs");
+		ASSERT_EQ(0, only_file(out, blob[i], sizeof(blob[i])));
+		ASSERT_EQ(0, bootstrap_read(blob[i], false, &bi, err, sizeof(err)));
+		ASSERT_EQ(1, bi.nr_blobs);
+		ASSERT_EQ(0, check_served_copy(bi.boot_fd, bi.rafs[0].id));
+		strcpy(ids[i], bi.rafs[0].id);
+		ASSERT_EQ(0, config_new_localfs("c", out, "fscache", &cfg, err,
+						sizeof(err)));
+		EXPECT_EQ(0, bindings_add_image(&b, "dom", i ? "img1" : "img0",
+						blob[i], cfg, &bi));
+	}
+	EXPECT_STRNE(ids[0], ids[1]);
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, bindings_resolve_source(&b, "dom", ids[i], &src));
+		EXPECT_TRUE(src.is_rafs);
+		EXPECT_STREQ(ids[i], src.rafs.id);
+		blob_source_release(&src);
+		ASSERT_EQ(0, bindings_resolve_source(&b, "dom", i ? "img1" : "img0",
+						     &src));
+		EXPECT_TRUE(src.local_bootstrap && src.has_boot_fd);
+		EXPECT_EQ(0, check_served_copy(src.boot_fd, ids[i]));
+		blob_source_release(&src);
+	}
+	EXPECT_EQ(2, bindings_remove_domain(&b, "dom"));
+	bindings_destroy(&b);
 }
 
 TEST_F_TIMEOUT(nydus, lz4_v2_ci_zstd_sha256, 120)
