@@ -92,8 +92,11 @@ static int boot_read(int fd, const struct toc_entry *te, unsigned char **out,
 		goto err;
 	}
 	ret = digest_buf(DIGEST_SHA256, u, te->u_size, md);
-	if (ret)
+	if (ret) {
+		err_einval(err, errlen, "inlined bootstrap: hashing image.boot: %s",
+			   strerror(-ret));
 		goto err;
+	}
 	if (memcmp(md, te->sha256, sizeof(md))) {
 		ret = err_einval(err, errlen, "inlined bootstrap: image.boot's sha256 differs from its ToC entry's");
 		goto err;

@@ -5,6 +5,8 @@
 
 # Every fork+exec costs ~0.1 s in UML: builtins wherever possible.
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+# The kernel got this far: a boot that dies before it may be booted again.
+: > "$scratch/init-started"
 
 fail()
 {

@@ -4,6 +4,7 @@
  * broken image says must not reach the data path unbounded.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -263,7 +264,7 @@ int rafs_blob_table_parse(const struct rafs_super *sb, const void *head,
 			  char *err, size_t errlen)
 {
 	const unsigned char *h = head, *t = table;
-	unsigned int i, j;
+	unsigned int i, j, holder = UINT_MAX;
 	int ret;
 
 	if (head_len < rafs_device_table_end(sb))
@@ -280,6 +281,10 @@ int rafs_blob_table_parse(const struct rafs_super *sb, const void *head,
 			if (!inlined_id)
 				return err_einval(err, errlen, "blob table entry %u: features 0x%x has INLINED_FS_META, and the bootstrap's file name is no blob id: bind the data blob it came from, named by its id, as the bootstrap",
 					    i, blobs[i].features);
+			if (holder != UINT_MAX)
+				return err_einval(err, errlen, "blob table entries %u and %u both have INLINED_FS_META: one blob holds the bootstrap",
+					    holder, i);
+			holder = i;
 			memcpy(blobs[i].id, inlined_id, RAFS_BLOB_ID_LEN);
 		}
 		ret = blob_check(sb, &blobs[i], i, slot, err, errlen);
