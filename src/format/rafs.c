@@ -273,8 +273,7 @@ int rafs_blob_table_parse(const struct rafs_super *sb, const void *head,
 		return err_einval(err, errlen, "blob table: %zu bytes, the superblock says %u",
 			    len, sb->blob_table_size);
 	for (i = 0; i < sb->extra_devices; i++) {
-		const unsigned char *slot = h + ((size_t)sb->devt_slotoff + i) *
-						    DEVICE_SLOT_SIZE;
+		const unsigned char *slot = h + rafs_device_tag_offset(sb, i);
 
 		blob_entry_decode(t + (size_t)i * RAFS_BLOB_ENTRY_SIZE, &blobs[i]);
 		if (blobs[i].features & RAFS_BLOB_INLINED_FS_META) {
