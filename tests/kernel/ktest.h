@@ -30,6 +30,9 @@ bool ktest_kernel_before(int major, int minor, char *release, size_t len);
 /* cachefiles "restore" (failover, kill -9 without losing the mounts): 6.8+ */
 #define KTEST_FAILOVER_MAJOR	6
 #define KTEST_FAILOVER_MINOR	8
+/* EROFS reads compressed inodes over fscache: 6.9+ (EOPNOTSUPP before) */
+#define KTEST_COMPRESSED_MAJOR	6
+#define KTEST_COMPRESSED_MINOR	9
 const char *ktest_scratch(void);	/* an ext4 dir: $GUEST_DISK */
 
 /* A fresh directory under ktest_scratch(), named after @what. */

@@ -446,6 +446,28 @@ static void *stalled_mount_main(void *arg)
 #define NR_STALLED	6
 
 /*
+ * What a read gets when its blob's OPEN failed. 6.12 hands the reader
+ * fscache's ENOBUFS; 6.1's erofs_fscache_data_read() drops that error
+ * and the unread folio becomes EIO (read in its source, and measured on
+ * both). Which kernel between changed it is not known here, so either
+ * is right there; both are errors, never data.
+ */
+static void expect_failed_open_errno(struct __test_metadata *_metadata,
+				     int read_err)
+{
+	char release[128];
+
+	if (!ktest_kernel_before(6, 2, release, sizeof(release))) {
+		if (ktest_kernel_before(6, 12, release, sizeof(release)) &&
+		    read_err == -EIO)
+			return;
+		EXPECT_EQ(-ENOBUFS, read_err);
+		return;
+	}
+	EXPECT_EQ(-EIO, read_err);
+}
+
+/*
  * Six readers whose data blob's server never answers hold more requests
  * than the daemon has workers (4): an image from a good server still
  * mounts and reads right while they all wait, and they fail in the end.
@@ -488,7 +510,7 @@ TEST_F_TIMEOUT(faults, a_stalled_server_does_not_hold_up_other_images, 300)
 	for (i = 0; i < NR_STALLED; i++) {
 		pthread_join(s[i].thread, NULL);
 		EXPECT_EQ(0, s[i].mount_err);
-		EXPECT_EQ(-ENOBUFS, s[i].read_err);
+		expect_failed_open_errno(_metadata, s[i].read_err);
 	}
 	ASSERT_EQ(0, ktest_daemon_counter(&self->d,
 			"frontend.standins_started", &standins));
