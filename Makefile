@@ -190,12 +190,7 @@ check-kernel: deps
 KERNELS ?= 6.12 6.1
 check-kernels: deps
 	$(Q)$(MAKE) --no-print-directory kernel-tests
-	$(Q)rc=0; for k in $(KERNELS); do \
-		echo "# kernel $$k (qemu)"; \
-		FSCACHED_GUEST=qemu FSCACHED_QEMU_KVER=$$k tests/kernel/run $(BUILD) || rc=1; \
-	done; \
-	echo "# UML"; FSCACHED_GUEST=uml tests/kernel/run $(BUILD) || rc=1; \
-	exit $$rc
+	$(Q)tests/kernel/run-matrix $(BUILD) $(KERNELS)
 
 qemu-kernels:
 	$(Q)for k in $(KERNELS); do tools/qemu/build $$k || exit 1; done
