@@ -44,7 +44,7 @@ PKGS     := json-c libcrypto libcurl libmicrohttpd libnl-route-3.0 liblz4 libzst
 endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo $(PKGS:%=-l%) | sed 's/-llib/-l/g')
-# The daemon maps these on first use (src/dlib.h): an idle daemon has
+# The daemon maps these on first use (src/lib/dlib.h): an idle daemon has
 # none of them, nor the 30 libraries that they pull in.
 DL_PKGS    := libcrypto libcurl libmicrohttpd
 DAEMON_PKGS := $(filter-out $(DL_PKGS),$(PKGS))
@@ -63,12 +63,12 @@ ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) $(FEATURES) \
 	    -I. -Isrc -Itests/harness -Itests/kernel -Itests/backend -MMD -MP $(PKG_CFLAGS)
 ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS) -pthread
 
-LIB_SRCS := src/dlib.c src/crypto_dl.c src/digest.c src/fileio.c src/errmsg.c src/bootstrap.c src/bootstrap_inline.c src/bootstrap_prefetch.c src/format/rafs.c src/format/blob_meta.c src/format/decompress.c src/format/erofs_inode.c src/format/toc.c \
-	    src/log.c src/netwatch.c src/notify.c src/fdpass.c src/supervisor.c src/handover.c src/daemon.c src/blob_id.c src/erofs.c src/config.c src/config_edit.c src/factory.c src/workqueue.c \
+LIB_SRCS := src/lib/dlib.c src/lib/crypto_dl.c src/lib/digest.c src/lib/fileio.c src/lib/errmsg.c src/image/bootstrap.c src/image/bootstrap_inline.c src/image/bootstrap_prefetch.c src/format/rafs.c src/format/blob_meta.c src/format/decompress.c src/format/erofs_inode.c src/format/toc.c \
+	    src/lib/log.c src/backend/netwatch.c src/service/notify.c src/lib/fdpass.c src/service/supervisor.c src/service/handover.c src/service/daemon.c src/lib/blob_id.c src/format/erofs.c src/config/config.c src/config/config_edit.c src/cache/factory.c src/lib/workqueue.c \
 	    src/backend/backend.c src/backend/localfs.c src/backend/sign.c src/backend/curl_dl.c \
 	    src/backend/http_client.c src/backend/http_net.c src/backend/http_config.c src/backend/www_auth.c \
 	    src/backend/remote.c src/backend/http.c src/backend/registry.c \
-	    src/backend/s3.c src/backend/oss.c src/api/server.c src/api/mhd_dl.c src/api/routes.c src/api/blobs.c src/bindings.c \
+	    src/backend/s3.c src/backend/oss.c src/api/server.c src/api/mhd_dl.c src/api/routes.c src/api/blobs.c src/image/bindings.c \
 	    src/cache/cache_mgr.c src/cache/dummy.c src/cache/range_lock.c \
 	    src/cache/readahead.c src/cache/fill_group.c src/cache/prefetch.c src/cache/verify.c
 ifneq ($(NO_FSCACHE),1)
@@ -116,7 +116,7 @@ $(LIB): $(LIB_OBJS)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/fscachectl: $(BUILD)/src/fscachectl.o
+$(BUILD)/fscachectl: $(BUILD)/src/ctl/fscachectl.o
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) -o $@ $^ $(ALL_LDFLAGS) $(PKG_LIBS)
 

@@ -17,10 +17,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "compiler.h"
-#include "config.h"
-#include "daemon.h"
-#include "log.h"
+#include "lib/compiler.h"
+#include "config/config.h"
+#include "service/daemon.h"
+#include "lib/log.h"
 
 #ifndef FSCACHED_VERSION
 #define FSCACHED_VERSION "unknown"

@@ -15,10 +15,10 @@
 
 #include "api.h"
 #include "blobs.h"
-#include "bindings.h"
-#include "blob_id.h"
-#include "config.h"
-#include "log.h"
+#include "image/bindings.h"
+#include "lib/blob_id.h"
+#include "config/config.h"
+#include "lib/log.h"
 #include "server.h"
 
 /* What a bootstrap's superblock and device table need, at most. */

@@ -7,7 +7,7 @@
 #include <sys/socket.h>
 #include <microhttpd.h>
 
-#include "dlib.h"
+#include "lib/dlib.h"
 #include "server.h"
 
 #define MHD_SYMS(X)							\

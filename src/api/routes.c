@@ -13,8 +13,8 @@
 
 #include "api.h"
 #include "blobs.h"
-#include "config.h"
-#include "log.h"
+#include "config/config.h"
+#include "lib/log.h"
 #include "server.h"
 
 static const struct api_daemon *daemon_of(void *ctx)

@@ -11,7 +11,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "lib/log.h"
 #include "server.h"
 
 struct api_server {

@@ -5,9 +5,9 @@
 #include <string.h>
 
 #include "backend.h"
-#include "blob_id.h"
-#include "compiler.h"
-#include "list.h"
+#include "lib/blob_id.h"
+#include "lib/compiler.h"
+#include "lib/list.h"
 
 static const struct backend_ops *const backends[] = {
 	&localfs_backend_ops,

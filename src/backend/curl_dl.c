@@ -8,7 +8,7 @@
 #include <curl/curl.h>
 #include <stdarg.h>
 
-#include "dlib.h"
+#include "lib/dlib.h"
 #include "http_client.h"
 
 #define CURL_SYMS(X)							\

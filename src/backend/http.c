@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "list.h"
+#include "lib/list.h"
 #include "remote.h"
 
 struct http_backend {

@@ -11,10 +11,10 @@
 #include <strings.h>
 #include <time.h>
 
-#include "compiler.h"
+#include "lib/compiler.h"
 #include "http_client.h"
 #include "http_net.h"
-#include "log.h"
+#include "lib/log.h"
 
 #define HTTP_POOL_MAX		64
 #define HTTP_AGAIN_MAX		4	/* immediate re-tries per call */

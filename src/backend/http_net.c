@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The HTTP engine and the host's network: see http_net.h. */
-#include "compiler.h"
+#include "lib/compiler.h"
 #include "http_net.h"
-#include "log.h"
+#include "lib/log.h"
 #include "netwatch.h"
 
 static int http_net_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,

@@ -16,8 +16,8 @@
 #include <unistd.h>
 
 #include "backend.h"
-#include "compiler.h"
-#include "list.h"
+#include "lib/compiler.h"
+#include "lib/list.h"
 
 #define LOCALFS_MAX_DIRS	16
 

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "list.h"
+#include "lib/list.h"
 #include "remote.h"
 #include "sign.h"
 

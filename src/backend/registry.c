@@ -18,8 +18,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "list.h"
-#include "log.h"
+#include "lib/list.h"
+#include "lib/log.h"
 #include "remote.h"
 #include "sign.h"
 #include "www_auth.h"

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "list.h"
-#include "log.h"
+#include "lib/list.h"
+#include "lib/log.h"
 #include "remote.h"
 
 int remote_blob_new(const char *id, struct remote_blob **out)

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "list.h"
+#include "lib/list.h"
 #include "remote.h"
 #include "sign.h"
 

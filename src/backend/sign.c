@@ -8,7 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "digest.h"
+#include "lib/digest.h"
 #include "sign.h"
 
 /* Longest header list, query or canonical request we sign. */

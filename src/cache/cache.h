@@ -21,7 +21,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "list.h"
+#include "lib/list.h"
 #include "range_lock.h"
 #include "readahead.h"
 

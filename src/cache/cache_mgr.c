@@ -7,12 +7,12 @@
 #include <unistd.h>
 
 #include "backend/backend.h"
-#include "blob_range.h"
+#include "lib/blob_range.h"
 #include "cache.h"
-#include "compiler.h"
-#include "config.h"
-#include "erofs.h"
-#include "log.h"
+#include "lib/compiler.h"
+#include "config/config.h"
+#include "format/erofs.h"
+#include "lib/log.h"
 #include "nydus.h"
 #include "prefetch.h"
 #include "verify.h"

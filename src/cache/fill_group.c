@@ -2,7 +2,7 @@
 #include <stdlib.h>
 
 #include "cache.h"
-#include "compiler.h"
+#include "lib/compiler.h"
 #include "fill_group.h"
 
 struct fill_group *fill_group_create(struct blob_cache *bc, uint64_t off,

@@ -13,10 +13,10 @@
 
 #include "backend/backend.h"
 #include "cache.h"
-#include "compiler.h"
-#include "fileio.h"
-#include "log.h"
-#include "config.h"
+#include "lib/compiler.h"
+#include "lib/fileio.h"
+#include "lib/log.h"
+#include "config/config.h"
 #include "nydus.h"
 #include "verify.h"
 

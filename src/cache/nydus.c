@@ -17,15 +17,15 @@
 #include <unistd.h>
 
 #include "backend/backend.h"
-#include "bootstrap.h"
+#include "image/bootstrap.h"
 #include "cache.h"
-#include "compiler.h"
-#include "config.h"
-#include "digest.h"
-#include "fileio.h"
+#include "lib/compiler.h"
+#include "config/config.h"
+#include "lib/digest.h"
+#include "lib/fileio.h"
 #include "format/blob_meta.h"
 #include "format/decompress.h"
-#include "log.h"
+#include "lib/log.h"
 #include "nydus.h"
 
 /* Largest compressed range fetched in one request (a single chunk may be more). */

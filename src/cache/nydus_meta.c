@@ -16,13 +16,13 @@
 #include <unistd.h>
 
 #include "backend/backend.h"
-#include "compiler.h"
-#include "digest.h"
-#include "fileio.h"
+#include "lib/compiler.h"
+#include "lib/digest.h"
+#include "lib/fileio.h"
 #include "format/blob_meta.h"
 #include "format/decompress.h"
 #include "format/toc.h"
-#include "log.h"
+#include "lib/log.h"
 #include "nydus.h"
 
 /* In the reserved bytes of the local copy's header. */

@@ -3,13 +3,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "blob_range.h"
+#include "lib/blob_range.h"
 #include "cache.h"
-#include "compiler.h"
-#include "config.h"
-#include "log.h"
+#include "lib/compiler.h"
+#include "config/config.h"
+#include "lib/log.h"
 #include "prefetch.h"
-#include "workqueue.h"
+#include "lib/workqueue.h"
 
 /* Longest sleep of a paced worker before it looks for demand work again. */
 #define PREFETCH_PACE_SLICE_US	20000

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <stdbool.h>
 
-#include "compiler.h"
+#include "lib/compiler.h"
 #include "range_lock.h"
 
 void range_lock_init(struct range_lock *rl)

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-#include "compiler.h"
+#include "lib/compiler.h"
 #include "readahead.h"
 
 void readahead_init(struct readahead *ra)

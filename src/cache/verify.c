@@ -10,10 +10,10 @@
 #include <unistd.h>
 
 #include "backend/backend.h"
-#include "blob_id.h"
+#include "lib/blob_id.h"
 #include "cache.h"
-#include "compiler.h"
-#include "log.h"
+#include "lib/compiler.h"
+#include "lib/log.h"
 #include "verify.h"
 
 enum verify_state {

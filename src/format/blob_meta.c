@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "format/blob_meta.h"
-#include "format/bytes.h"
-#include "errmsg.h"
+#include "blob_meta.h"
+#include "bytes.h"
+#include "lib/errmsg.h"
 
 #define HDR_MAGIC		0
 #define HDR_FEATURES		4

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "format/rafs.h"
+#include "rafs.h"
 
 #define BLOB_META_HEADER_SIZE	4096
 #define BLOB_META_MAGIC		0xB10BB10BU

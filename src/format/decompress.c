@@ -9,8 +9,8 @@
 #include <zlib.h>
 #include <zstd.h>
 
-#include "format/decompress.h"
-#include "format/rafs.h"
+#include "decompress.h"
+#include "rafs.h"
 
 static int decompress_lz4(const void *src, size_t slen, void *dst, size_t dlen)
 {

@@ -2,8 +2,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "format/bytes.h"
-#include "format/erofs_inode.h"
+#include "bytes.h"
+#include "erofs_inode.h"
 
 #define I_FORMAT_EXTENDED	0x1
 #define I_LAYOUT(f)		(((f) >> 1) & 0x7)

@@ -8,9 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "format/bytes.h"
-#include "errmsg.h"
-#include "format/rafs.h"
+#include "bytes.h"
+#include "lib/errmsg.h"
+#include "rafs.h"
 
 #define EROFS_MAGIC		0xE0F5E1E2U
 #define RAFS_V5_MAGIC		0x52414653U	/* "SFAR": v5 superblock at 0 */

@@ -3,10 +3,10 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "digest.h"
-#include "format/bytes.h"
-#include "errmsg.h"
-#include "format/toc.h"
+#include "lib/digest.h"
+#include "bytes.h"
+#include "lib/errmsg.h"
+#include "toc.h"
 
 #define TAR_NAME	0
 #define TAR_SIZE	124

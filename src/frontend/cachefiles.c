@@ -20,14 +20,14 @@
 #include <unistd.h>
 
 #include "cachefiles.h"
-#include "compiler.h"
+#include "lib/compiler.h"
 #include "cull.h"
 #include "device.h"
-#include "log.h"
+#include "lib/log.h"
 #include "objects.h"
 #include "space.h"
 #include "uapi/cachefiles.h"
-#include "workqueue.h"
+#include "lib/workqueue.h"
 #include "frontend_int.h"
 
 static int cf_arm_read(struct cachefiles_frontend *fe, int fd, void *buf,

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "blob_id.h"
+#include "lib/blob_id.h"
 
 struct cachefiles_req {
 	uint32_t msg_id;

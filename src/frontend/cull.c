@@ -14,7 +14,7 @@
 #include "cache/nydus.h"
 #include "cull.h"
 #include "device.h"
-#include "log.h"
+#include "lib/log.h"
 
 /*
  * The kernel culls in the writer's working directory. A thread of its own

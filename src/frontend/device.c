@@ -12,7 +12,7 @@
 
 #include "cachefiles.h"
 #include "device.h"
-#include "log.h"
+#include "lib/log.h"
 
 #define KBUILD_HINT "see Kbuild-notes.md"
 

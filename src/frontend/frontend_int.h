@@ -17,7 +17,7 @@
 #include "recheck.h"
 #include "space.h"
 #include "uapi/cachefiles.h"
-#include "workqueue.h"
+#include "lib/workqueue.h"
 
 struct fill_group;
 

@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "list.h"
+#include "lib/list.h"
 
 struct blob_cache;
 

@@ -11,10 +11,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "blob_id.h"
-#include "compiler.h"
+#include "lib/blob_id.h"
+#include "lib/compiler.h"
 #include "cull.h"
-#include "log.h"
+#include "lib/log.h"
 #include "recheck.h"
 
 struct recheck_item {

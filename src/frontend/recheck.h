@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "list.h"
+#include "lib/list.h"
 
 /* How long to wait for the kernel to link a released cache file. */
 #define CF_RECHECK_WAIT_MS	10000

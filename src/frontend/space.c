@@ -13,10 +13,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "compiler.h"
+#include "lib/compiler.h"
 #include "cull.h"
 #include "device.h"
-#include "log.h"
+#include "lib/log.h"
 #include "space.h"
 #include "space_index.h"
 

@@ -9,9 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "compiler.h"
+#include "lib/compiler.h"
 #include "cull.h"
-#include "log.h"
+#include "lib/log.h"
 #include "space_index.h"
 
 static void candidate_set_use(struct cull_candidate *x, const struct stat *st)

@@ -16,8 +16,8 @@
 
 #include "backend/backend.h"
 #include "cache/cache.h"
-#include "config.h"
-#include "factory.h"
+#include "config/config.h"
+#include "cache/factory.h"
 #include <limits.h>
 #include "harness.h"
 #include "srv.h"

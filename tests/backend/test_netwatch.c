@@ -20,9 +20,9 @@
 #include <unistd.h>
 
 #include "backend/backend.h"
-#include "compiler.h"
+#include "lib/compiler.h"
 #include "harness.h"
-#include "netwatch.h"
+#include "backend/netwatch.h"
 #include "srv.h"
 
 #define PEER_ADDR	"10.77.0.2"

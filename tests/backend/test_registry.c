@@ -14,7 +14,7 @@
 #include <json-c/json.h>
 
 #include "backend/backend.h"
-#include "log.h"
+#include "lib/log.h"
 #include "harness.h"
 #include "srv.h"
 

@@ -18,10 +18,10 @@
 #include <unistd.h>
 
 #include "api/api.h"
-#include "bindings.h"
-#include "config.h"
+#include "image/bindings.h"
+#include "config/config.h"
 #include "fuzz.h"
-#include "log.h"
+#include "lib/log.h"
 
 #define MAX_PATH	2048
 

@@ -11,9 +11,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "bootstrap.h"
+#include "image/bootstrap.h"
 #include "fuzz.h"
-#include "log.h"
+#include "lib/log.h"
 
 #define BLOB_NAME "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 

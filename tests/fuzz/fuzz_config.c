@@ -6,9 +6,9 @@
 #include <json-c/json.h>
 #include <string.h>
 
-#include "config.h"
+#include "config/config.h"
 #include "fuzz.h"
-#include "log.h"
+#include "lib/log.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

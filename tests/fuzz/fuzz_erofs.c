@@ -5,7 +5,7 @@
  */
 #include <string.h>
 
-#include "erofs.h"
+#include "format/erofs.h"
 #include "fuzz.h"
 
 #define MAX_TAGS	256

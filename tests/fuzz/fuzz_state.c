@@ -6,10 +6,10 @@
 #include <json-c/json.h>
 #include <string.h>
 
-#include "bindings.h"
-#include "config.h"
+#include "image/bindings.h"
+#include "config/config.h"
 #include "fuzz.h"
-#include "log.h"
+#include "lib/log.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

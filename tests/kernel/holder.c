@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fdpass.h"
+#include "lib/fdpass.h"
 #include "holder.h"
 
 struct body {

@@ -21,7 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "compiler.h"
+#include "lib/compiler.h"
 #include "harness.h"
 #include "holder.h"
 #include "ktest.h"

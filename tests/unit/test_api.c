@@ -20,10 +20,10 @@
 
 #include "api/api.h"
 #include "api/server.h"
-#include "bindings.h"
-#include "config.h"
+#include "image/bindings.h"
+#include "config/config.h"
 #include "harness.h"
-#include "log.h"
+#include "lib/log.h"
 
 struct fake_daemon {
 	int exits;

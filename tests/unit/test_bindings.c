@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bindings.h"
-#include "config.h"
+#include "image/bindings.h"
+#include "config/config.h"
 #include "harness.h"
 
 static struct fscached_config *cfg_named(const char *id)

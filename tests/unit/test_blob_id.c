@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "blob_id.h"
+#include "lib/blob_id.h"
 #include "harness.h"
 
 static int valid(const char *s)

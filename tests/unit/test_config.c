@@ -8,7 +8,7 @@
 
 #include <json-c/json.h>
 
-#include "config.h"
+#include "config/config.h"
 #include "harness.h"
 
 static int parse(const char *text, char *err, struct fscached_config **cfg)

@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "erofs.h"
+#include "format/erofs.h"
 #include "harness.h"
 
 static void make_sb(unsigned char *sb, uint32_t incompat, uint16_t u1)

@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include "cache/cache.h"
-#include "config.h"
-#include "factory.h"
+#include "config/config.h"
+#include "cache/factory.h"
 #include "harness.h"
 
 static void write_blob(const char *dir, const char *name, size_t size)

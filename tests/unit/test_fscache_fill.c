@@ -16,10 +16,10 @@
 #include "cache/cache.h"
 #include "cache/fill_group.h"
 #include "cache/prefetch.h"
-#include "workqueue.h"
+#include "lib/workqueue.h"
 #include <time.h>
-#include "config.h"
-#include "factory.h"
+#include "config/config.h"
+#include "cache/factory.h"
 #include "harness.h"
 #include "backend/backend.h"
 #include <pthread.h>

@@ -19,13 +19,13 @@
 #include <unistd.h>
 
 #include "backend/backend.h"
-#include "bindings.h"
-#include "bootstrap.h"
+#include "image/bindings.h"
+#include "image/bootstrap.h"
 #include "cache/cache.h"
 #include "cache/nydus.h"
-#include "compiler.h"
-#include "config.h"
-#include "factory.h"
+#include "lib/compiler.h"
+#include "config/config.h"
+#include "cache/factory.h"
 #include "harness.h"
 
 FIXTURE(nydus) {

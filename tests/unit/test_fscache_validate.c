@@ -15,8 +15,8 @@
 #include <unistd.h>
 
 #include "cache/cache.h"
-#include "config.h"
-#include "factory.h"
+#include "config/config.h"
+#include "cache/factory.h"
 #include "harness.h"
 #include <json-c/json.h>
 

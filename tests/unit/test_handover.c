@@ -16,12 +16,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "bindings.h"
-#include "config.h"
-#include "fdpass.h"
+#include "image/bindings.h"
+#include "config/config.h"
+#include "lib/fdpass.h"
 #include "harness.h"
-#include "notify.h"
-#include "supervisor.h"
+#include "service/notify.h"
+#include "service/supervisor.h"
 
 static bool same_file(int a, int b)
 {

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "notify.h"
+#include "service/notify.h"
 
 static int bind_socket(struct sockaddr_un *sa, socklen_t len)
 {

@@ -12,8 +12,8 @@
 #include <zlib.h>
 #include <zstd.h>
 
-#include "compiler.h"
-#include "digest.h"
+#include "lib/compiler.h"
+#include "lib/digest.h"
 #include "format/blob_meta.h"
 #include "format/decompress.h"
 #include "format/rafs.h"

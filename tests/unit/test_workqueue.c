@@ -3,7 +3,7 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "workqueue.h"
+#include "lib/workqueue.h"
 
 struct counted {
 	struct work work;

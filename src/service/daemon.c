@@ -9,11 +9,11 @@
 #include <unistd.h>
 
 #include "cache/cache.h"
-#include "compiler.h"
-#include "config.h"
+#include "lib/compiler.h"
+#include "config/config.h"
 #include "daemon.h"
 #include "frontend/cachefiles.h"
-#include "netwatch.h"
+#include "backend/netwatch.h"
 #include "notify.h"
 
 #ifndef FSCACHED_VERSION

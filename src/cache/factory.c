@@ -6,9 +6,9 @@
 #include <time.h>
 
 #include "backend/backend.h"
-#include "config.h"
+#include "config/config.h"
 #include "factory.h"
-#include "log.h"
+#include "lib/log.h"
 
 int factory_init(struct factory *f)
 {

@@ -9,9 +9,9 @@
 #include <unistd.h>
 
 #include "backend/backend.h"
-#include "compiler.h"
+#include "lib/compiler.h"
 #include "config.h"
-#include "errmsg.h"
+#include "lib/errmsg.h"
 
 /* A configuration file larger than this is a mistake, not a configuration. */
 #define CONFIG_FILE_MAX	(1 << 20)

@@ -11,8 +11,8 @@
 #include <pthread.h>
 
 #include "bootstrap.h"
-#include "erofs.h"
-#include "list.h"
+#include "format/erofs.h"
+#include "lib/list.h"
 
 struct config_update;
 struct fscached_config;

@@ -8,10 +8,10 @@
 #include <unistd.h>
 
 #include "bootstrap_inline.h"
-#include "compiler.h"
-#include "digest.h"
-#include "errmsg.h"
-#include "fileio.h"
+#include "lib/compiler.h"
+#include "lib/digest.h"
+#include "lib/errmsg.h"
+#include "lib/fileio.h"
 #include "format/decompress.h"
 #include "format/rafs.h"
 #include "format/toc.h"

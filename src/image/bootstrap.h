@@ -9,8 +9,8 @@
 
 #include <stdbool.h>
 
-#include "blob_range.h"
-#include "erofs.h"
+#include "lib/blob_range.h"
+#include "format/erofs.h"
 #include "format/rafs.h"
 
 #define BOOTSTRAP_MAX_TAGS	RAFS_MAX_BLOBS

@@ -7,8 +7,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "fdpass.h"
-#include "log.h"
+#include "lib/fdpass.h"
+#include "lib/log.h"
 #include "supervisor.h"
 
 /* The supervisor listens before it asks us: it answers at once or never. */

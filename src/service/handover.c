@@ -7,10 +7,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bindings.h"
-#include "config.h"
+#include "image/bindings.h"
+#include "config/config.h"
 #include "handover.h"
-#include "log.h"
+#include "lib/log.h"
 #include "notify.h"
 #include "supervisor.h"
 

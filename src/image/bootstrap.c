@@ -10,9 +10,9 @@
 #include "bootstrap.h"
 #include "bootstrap_inline.h"
 #include "bootstrap_prefetch.h"
-#include "config.h"
-#include "fileio.h"
-#include "log.h"
+#include "config/config.h"
+#include "lib/fileio.h"
+#include "lib/log.h"
 
 /* Superblocks and the largest device table (256 slots). */
 #define BOOTSTRAP_HEAD_MAX	(64U << 10)

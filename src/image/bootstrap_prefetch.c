@@ -8,11 +8,11 @@
 #include <stdlib.h>
 
 #include "bootstrap_prefetch.h"
-#include "compiler.h"
-#include "fileio.h"
+#include "lib/compiler.h"
+#include "lib/fileio.h"
 #include "format/bytes.h"
 #include "format/erofs_inode.h"
-#include "log.h"
+#include "lib/log.h"
 
 /* Entries the prefetch table may name: bound what an image can ask. */
 #define PREFETCH_MAX_FILES	65536

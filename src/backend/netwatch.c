@@ -15,8 +15,8 @@
 #include <netlink/route/link.h>
 #include <netlink/socket.h>
 
-#include "compiler.h"
-#include "log.h"
+#include "lib/compiler.h"
+#include "lib/log.h"
 #include "netwatch.h"
 
 static struct {

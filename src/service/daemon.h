@@ -13,12 +13,12 @@
 #include <stdint.h>
 
 #include "api/api.h"
-#include "bindings.h"
-#include "bootstrap.h"
+#include "image/bindings.h"
+#include "image/bootstrap.h"
 #include "frontend/cachefiles.h"
-#include "factory.h"
+#include "cache/factory.h"
 #include "handover.h"
-#include "log.h"
+#include "lib/log.h"
 
 #define DAEMON_MAX_BOOTSTRAPS	64
 

@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 #include "bindings.h"
-#include "config.h"
-#include "log.h"
+#include "config/config.h"
+#include "lib/log.h"
 
 struct binding {
 	struct list_head node;

@@ -9,7 +9,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "fdpass.h"
+#include "lib/fdpass.h"
 #include "notify.h"
 
 /* sd_listen_fds(3): passed descriptors start at 3. */

@@ -12,8 +12,8 @@
 #include <pthread.h>
 #include <stdbool.h>
 
-#include "cache/cache.h"
-#include "list.h"
+#include "cache.h"
+#include "lib/list.h"
 
 struct config_update;
 struct fscached_config;
