@@ -72,12 +72,12 @@ LIB_SRCS := src/lib/dlib.c src/lib/crypto_dl.c src/lib/digest.c src/lib/fileio.c
 	    src/cache/cache_mgr.c src/cache/dummy.c src/cache/range_lock.c \
 	    src/cache/readahead.c src/cache/fill_group.c src/cache/prefetch.c src/cache/verify.c
 ifneq ($(NO_FSCACHE),1)
-LIB_SRCS += src/cache/fscache.c src/cache/nydus.c src/cache/nydus_meta.c src/frontend/cachefiles.c src/frontend/requests.c \
-	    src/frontend/cachefiles_msg.c src/frontend/device.c src/frontend/cull.c src/frontend/recheck.c src/frontend/space.c src/frontend/space_index.c \
-	    src/frontend/objects.c
+LIB_SRCS += src/cache/fscache.c src/cache/nydus.c src/cache/nydus_meta.c src/frontend/cachefiles/cachefiles.c src/frontend/cachefiles/requests.c \
+	    src/frontend/cachefiles/cachefiles_msg.c src/frontend/cachefiles/device.c src/frontend/cachefiles/cull.c src/frontend/cachefiles/recheck.c src/frontend/cachefiles/space.c src/frontend/cachefiles/space_index.c \
+	    src/frontend/cachefiles/objects.c
 else
 # The message parser is plain C and stays testable everywhere.
-LIB_SRCS += src/frontend/cachefiles_msg.c
+LIB_SRCS += src/frontend/cachefiles/cachefiles_msg.c
 endif
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB      := $(BUILD)/libfscached.a

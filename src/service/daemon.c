@@ -12,7 +12,7 @@
 #include "lib/compiler.h"
 #include "config/config.h"
 #include "daemon.h"
-#include "frontend/cachefiles.h"
+#include "frontend/cachefiles/cachefiles.h"
 #include "backend/netwatch.h"
 #include "notify.h"
 

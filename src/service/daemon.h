@@ -15,7 +15,7 @@
 #include "api/api.h"
 #include "image/bindings.h"
 #include "image/bootstrap.h"
-#include "frontend/cachefiles.h"
+#include "frontend/cachefiles/cachefiles.h"
 #include "cache/factory.h"
 #include "handover.h"
 #include "lib/log.h"

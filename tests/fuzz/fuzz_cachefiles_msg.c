@@ -2,7 +2,7 @@
 /* What the kernel writes on /dev/cachefiles, as the front end parses it. */
 #include <string.h>
 
-#include "frontend/cachefiles_msg.h"
+#include "frontend/cachefiles/cachefiles_msg.h"
 #include "fuzz.h"
 #include "uapi/cachefiles.h"
 

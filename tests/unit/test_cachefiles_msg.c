@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "frontend/cachefiles_msg.h"
+#include "frontend/cachefiles/cachefiles_msg.h"
 #include "harness.h"
 #include "uapi/cachefiles.h"
 

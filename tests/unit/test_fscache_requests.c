@@ -12,8 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "frontend/device.h"
-#include "frontend/frontend_int.h"
+#include "frontend/cachefiles/device.h"
+#include "frontend/cachefiles/frontend_int.h"
 #include "harness.h"
 
 FIXTURE(requests) {
