@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "lib/io_buf.h"
 #include "lib/list.h"
 #include "range_lock.h"
 #include "readahead.h"
@@ -29,7 +30,6 @@ struct backend;
 struct backend_blob;
 struct fscached_config;
 struct json_object;
-struct prefetch;
 struct blob_range;
 struct chunk_digest;
 struct blob_verify;
@@ -38,15 +38,6 @@ struct rafs_blob;
 
 /* The cache file is written with O_DIRECT: everything aligned to this. */
 #define CACHE_BLOCK_SIZE	4096
-
-/* A reusable I/O buffer, CACHE_BLOCK_SIZE aligned, owned by the caller. */
-struct io_buf {
-	void *data;
-	size_t size;
-};
-
-int io_buf_init(struct io_buf *buf, size_t size);
-void io_buf_release(struct io_buf *buf);
 
 /* What a front end knows about a blob it wants a cache for. */
 struct blob_info {
@@ -114,7 +105,7 @@ struct blob_cache {
 	uint64_t fetch_unit;		/* power of two, >= CACHE_BLOCK_SIZE */
 	int format;			/* enum blob_format, atomic */
 	bool prefetch_started;		/* atomic */
-	struct prefetch *prefetch;	/* once started */
+	bool prefetch_stopped;		/* atomic: prefetch_stop() */
 	struct blob_verify *verify;	/* cache.validate, for a digest id */
 	bool local_bootstrap;		/* blob_info's: never checked by id */
 	struct nydus_blob *nydus;	/* a nydus data blob: its chunk map */

@@ -13,8 +13,6 @@
 #include "config/config.h"
 #include "format/erofs.h"
 #include "lib/log.h"
-#include "nydus.h"
-#include "prefetch.h"
 #include "verify.h"
 
 static const struct cache_mgr_ops *const cache_mgrs[] = {
@@ -37,22 +35,6 @@ static const struct cache_mgr_ops *cache_mgr_find(const char *type)
 bool cache_type_supported(const char *type)
 {
 	return cache_mgr_find(type) != NULL;
-}
-
-int io_buf_init(struct io_buf *buf, size_t size)
-{
-	size = ALIGN_UP(size, CACHE_BLOCK_SIZE);
-	if (posix_memalign(&buf->data, CACHE_BLOCK_SIZE, size))
-		return -ENOMEM;
-	buf->size = size;
-	return 0;
-}
-
-void io_buf_release(struct io_buf *buf)
-{
-	free(buf->data);
-	buf->data = NULL;
-	buf->size = 0;
 }
 
 int cache_mgr_create(const struct fscached_config *cfg, struct cache_mgr **out)
@@ -96,11 +78,7 @@ static void blob_cache_free(struct blob_cache *bc)
 	backend_blob_close(bc->bblob);
 	if (bc->cache_fd >= 0)
 		close(bc->cache_fd);
-	prefetch_free(bc->prefetch);
 	blob_verify_free(bc->verify);
-#ifdef FSCACHED_HAVE_FSCACHE
-	nydus_blob_release(bc);
-#endif
 	range_lock_destroy(&bc->inflight);
 	readahead_destroy(&bc->ra);
 	free(bc->prefetch_first);

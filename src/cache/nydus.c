@@ -530,9 +530,23 @@ static ssize_t nydus_read(struct blob_cache *bc, void *buf, size_t len,
 	return n < 0 ? -errno : n;
 }
 
+static void nydus_blob_release(struct blob_cache *bc)
+{
+	struct nydus_blob *nb = bc->nydus;
+
+	if (!nb)
+		return;
+	blob_meta_free(nb->meta);
+	free(nb->ready);
+	free(nb->digests);
+	free(nb);
+	bc->nydus = NULL;
+}
+
 static const struct blob_cache_ops nydus_blob_ops = {
 	.fill = nydus_fill,
 	.read = nydus_read,
+	.release = nydus_blob_release,
 };
 
 /*
@@ -600,6 +614,8 @@ int nydus_blob_init(struct cache_mgr *mgr, const struct blob_info *info,
 		return -ENOMEM;
 	nb->desc = *info->rafs;
 	bc->nydus = nb;
+	/* Set first: a failed init is undone by blob_cache_free's release. */
+	bc->ops = &nydus_blob_ops;
 	if (mgr->config->validate && info->chunk_digests) {
 		size_t n = info->nr_chunk_digests * sizeof(*nb->digests);
 
@@ -638,7 +654,6 @@ int nydus_blob_init(struct cache_mgr *mgr, const struct blob_info *info,
 	if (!nb->ready)
 		return -ENOMEM;
 	bc->size = nb->desc.uncompressed_size;
-	bc->ops = &nydus_blob_ops;
 	/* Whole chunks are read ahead, compressed or not (design.md). */
 	bc->format = BLOB_FORMAT_PLAIN;
 	ready = ready_rebuild(nb, bc->cache_fd);
@@ -648,17 +663,4 @@ int nydus_blob_init(struct cache_mgr *mgr, const struct blob_info *info,
 		  rafs_digester_name(nb->desc.digester), ready,
 		  fetched ? "fetched" : "kept locally");
 	return 0;
-}
-
-void nydus_blob_release(struct blob_cache *bc)
-{
-	struct nydus_blob *nb = bc->nydus;
-
-	if (!nb)
-		return;
-	blob_meta_free(nb->meta);
-	free(nb->ready);
-	free(nb->digests);
-	free(nb);
-	bc->nydus = NULL;
 }

@@ -52,6 +52,5 @@ int nydus_meta_drop(const char *cache_dir, const char *blob_id);
 /* Set up @bc (whose cache_fd is open) to serve the nydus data blob. */
 int nydus_blob_init(struct cache_mgr *mgr, const struct blob_info *info,
 		    struct blob_cache *bc);
-void nydus_blob_release(struct blob_cache *bc);
 
 #endif

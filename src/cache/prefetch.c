@@ -32,13 +32,19 @@ struct prefetch {
 	uint64_t start_us;
 	uint64_t claimed;		/* bytes, for the pacing */
 	unsigned int refs;		/* workers still queued or running */
-	bool stopped;
 	struct prefetch_worker *workers;
 };
 
+static void prefetch_free(struct prefetch *pf)
+{
+	pthread_mutex_destroy(&pf->lock);
+	free(pf->workers);
+	free(pf);
+}
+
 /*
- * A worker is done for good. The last one drops the blob cache reference
- * taken at the start; the blob cache frees us (prefetch_free()).
+ * A worker is done for good. The workers own the prefetch: the last one
+ * frees it and then drops the blob cache reference taken at the start.
  */
 static void prefetch_put(struct prefetch *pf)
 {
@@ -48,22 +54,15 @@ static void prefetch_put(struct prefetch *pf)
 	pthread_mutex_lock(&pf->lock);
 	refs = --pf->refs;
 	pthread_mutex_unlock(&pf->lock);
-	if (!refs)
-		blob_cache_put(bc);
-}
-
-void prefetch_free(struct prefetch *pf)
-{
-	if (!pf)
+	if (refs)
 		return;
-	pthread_mutex_destroy(&pf->lock);
-	free(pf->workers);
-	free(pf);
+	prefetch_free(pf);
+	blob_cache_put(bc);
 }
 
 static bool prefetch_stopped(struct prefetch *pf)
 {
-	return __atomic_load_n(&pf->stopped, __ATOMIC_RELAXED) ||
+	return __atomic_load_n(&pf->bc->prefetch_stopped, __ATOMIC_RELAXED) ||
 	       workqueue_stopping(pf->wq);
 }
 
@@ -178,6 +177,8 @@ bool prefetch_maybe_start(struct blob_cache *bc, struct workqueue *wq)
 	if ((!cfg->enable && !bc->nr_prefetch_first) || !bc->size ||
 	    __atomic_exchange_n(&bc->prefetch_started, true, __ATOMIC_RELAXED))
 		return false;
+	/* A stop before any start stopped nothing: the old behaviour. */
+	__atomic_store_n(&bc->prefetch_stopped, false, __ATOMIC_RELAXED);
 	threads = cfg->threads ? cfg->threads : PREFETCH_DEFAULT_THREADS;
 	threads = MIN(threads, wq->nr_workers);
 	/* One piece at a time keeps a compressed image's data one suffix. */
@@ -204,7 +205,6 @@ bool prefetch_maybe_start(struct blob_cache *bc, struct workqueue *wq)
 	pf->limit = cfg->bandwidth_limit;
 	pf->start_us = monotonic_us();
 	pf->refs = threads;
-	__atomic_store_n(&bc->prefetch, pf, __ATOMIC_RELEASE);
 	log_info("prefetching blob '%s' (%s%s of %llu bytes, %u workers, %llu-byte pieces%s)",
 		 bc->id, bc->nr_prefetch_first ? "the files its image names" : "",
 		 !pf->whole ? "" : bc->nr_prefetch_first ? ", then all" : "all",
@@ -219,9 +219,5 @@ bool prefetch_maybe_start(struct blob_cache *bc, struct workqueue *wq)
 
 void prefetch_stop(struct blob_cache *bc)
 {
-	struct prefetch *pf = __atomic_load_n(&bc->prefetch, __ATOMIC_ACQUIRE);
-
-	if (!pf)
-		return;
-	__atomic_store_n(&pf->stopped, true, __ATOMIC_RELAXED);
+	__atomic_store_n(&bc->prefetch_stopped, true, __ATOMIC_RELAXED);
 }

@@ -32,7 +32,5 @@ struct workqueue;
 bool prefetch_maybe_start(struct blob_cache *bc, struct workqueue *wq);
 /* Stop @bc's prefetch: nothing more is claimed; pieces in flight finish. */
 void prefetch_stop(struct blob_cache *bc);
-/* For the blob cache, when it goes away (its prefetch has ended then). */
-void prefetch_free(struct prefetch *pf);
 
 #endif

@@ -17,7 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "cache/cache.h"
+#include "io_buf.h"
 #include "list.h"
 
 #define WQ_STALL_MS		500
