@@ -27,12 +27,24 @@ const char *ktest_images(void);		/* $TEST_IMAGES */
  * version (uname -r) for the skip message.
  */
 bool ktest_kernel_before(int major, int minor, char *release, size_t len);
+/*
+ * In a test or fixture setup: skip, naming the running kernel, where it is
+ * older than MAJOR.MINOR; @why says what it lacks.
+ */
+#define KTEST_SKIP_BEFORE(major, minor, why)				\
+	do {								\
+		char _release[128];					\
+									\
+		if (ktest_kernel_before(major, minor, _release,		\
+					sizeof(_release)))		\
+			SKIP(return, "kernel %s " why, _release);	\
+	} while (0)
 /* cachefiles "restore" (failover, kill -9 without losing the mounts): 6.8+ */
-#define KTEST_FAILOVER_MAJOR	6
-#define KTEST_FAILOVER_MINOR	8
+#define KTEST_SKIP_UNLESS_FAILOVER()					\
+	KTEST_SKIP_BEFORE(6, 8, "has no cachefiles restore (failover needs 6.8+)")
 /* EROFS reads compressed inodes over fscache: 6.9+ (EOPNOTSUPP before) */
-#define KTEST_COMPRESSED_MAJOR	6
-#define KTEST_COMPRESSED_MINOR	9
+#define KTEST_SKIP_UNLESS_COMPRESSED()					\
+	KTEST_SKIP_BEFORE(6, 9, "reads no compressed inode over fscache (needs 6.9+)")
 const char *ktest_scratch(void);	/* an ext4 dir: $GUEST_DISK */
 
 /* A fresh directory under ktest_scratch(), named after @what. */

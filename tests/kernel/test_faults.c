@@ -457,14 +457,11 @@ static void expect_failed_open_errno(struct __test_metadata *_metadata,
 {
 	char release[128];
 
-	if (!ktest_kernel_before(6, 2, release, sizeof(release))) {
-		if (ktest_kernel_before(6, 12, release, sizeof(release)) &&
-		    read_err == -EIO)
-			return;
+	if (ktest_kernel_before(6, 2, release, sizeof(release)))
+		EXPECT_EQ(-EIO, read_err);
+	else if (!ktest_kernel_before(6, 12, release, sizeof(release)) ||
+		 read_err != -EIO)
 		EXPECT_EQ(-ENOBUFS, read_err);
-		return;
-	}
-	EXPECT_EQ(-EIO, read_err);
 }
 
 /*

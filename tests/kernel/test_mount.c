@@ -82,25 +82,13 @@ TEST_F_TIMEOUT(served, uncompressed_image_by_fsid, 300)
 	EXPECT_GE(st.xattrs, 4);
 }
 
-/* The kernel's EOPNOTSUPP on a compressed file is a skip, not a failure. */
-#define SKIP_UNLESS_COMPRESSED_FSCACHE()					\
-	do {								\
-		char release[128];					\
-									\
-		if (ktest_kernel_before(KTEST_COMPRESSED_MAJOR,		\
-					KTEST_COMPRESSED_MINOR,		\
-					release, sizeof(release)))	\
-			SKIP(return, "kernel %s reads no compressed inode over fscache (needs 6.9+)", \
-			     release);					\
-	} while (0)
-
 TEST_F_TIMEOUT(served, lz4hc_image_by_fsid, 300)
 {
 	struct ktest_tree_stats st;
 
 	uint64_t readaheads;
 
-	SKIP_UNLESS_COMPRESSED_FSCACHE();
+	KTEST_SKIP_UNLESS_COMPRESSED();
 	ASSERT_EQ(0, ktest_mount("lz4hc", NULL, self->mnt));
 	ASSERT_EQ(0, ktest_compare_image("main", self->mnt, &st));
 	EXPECT_GE(st.files, 2100);
@@ -316,7 +304,7 @@ TEST_F_TIMEOUT(served, prefetch_fills_an_uncompressed_blob, 300)
 
 TEST_F_TIMEOUT(served, prefetch_fills_a_compressed_blob, 300)
 {
-	SKIP_UNLESS_COMPRESSED_FSCACHE();
+	KTEST_SKIP_UNLESS_COMPRESSED();
 	prefetch_fills_the_blob(_metadata, self, "lz4hc");
 }
 

@@ -465,16 +465,12 @@ FIXTURE(nydus_restart) {
 FIXTURE_SETUP(nydus_restart)
 {
 	char boot[PATH_MAX];
-	char release[128];
 
 	memset(self, 0, sizeof(*self));
 	self->store.fd = -1;
 	if (access("/dev/cachefiles", F_OK))
 		SKIP(return, "no /dev/cachefiles: run inside tools/guest-run");
-	if (ktest_kernel_before(KTEST_FAILOVER_MAJOR, KTEST_FAILOVER_MINOR,
-				release, sizeof(release)))
-		SKIP(return, "kernel %s has no cachefiles restore (failover needs 6.8+)",
-		     release);
+	KTEST_SKIP_UNLESS_FAILOVER();
 	snprintf(boot, sizeof(boot), "%s/nydus/zstd/image.boot", ktest_images());
 	if (access(boot, F_OK))
 		SKIP(return, "no nydus images (tests/kernel/mkimages)");

@@ -66,22 +66,15 @@ FIXTURE(failover) {
 FIXTURE_SETUP(failover)
 {
 	int i;
-	char release[128];
 
 	memset(self, 0, sizeof(*self));
 	self->sup.fd = -1;
 	self->store.fd = -1;
 	if (access("/dev/cachefiles", F_OK))
 		SKIP(return, "no /dev/cachefiles: run inside tools/guest-run");
-	if (ktest_kernel_before(KTEST_FAILOVER_MAJOR, KTEST_FAILOVER_MINOR,
-				release, sizeof(release)))
-		SKIP(return, "kernel %s has no cachefiles restore (failover needs 6.8+)",
-		     release);
+	KTEST_SKIP_UNLESS_FAILOVER();
 	/* One of its two images is lz4hc (6.8 would need an uncompressed twin). */
-	if (ktest_kernel_before(KTEST_COMPRESSED_MAJOR, KTEST_COMPRESSED_MINOR,
-				release, sizeof(release)))
-		SKIP(return, "kernel %s reads no compressed inode over fscache (needs 6.9+)",
-		     release);
+	KTEST_SKIP_UNLESS_COMPRESSED();
 	snprintf(self->blobs, sizeof(self->blobs), "%s/blobs", ktest_images());
 	snprintf(self->src, sizeof(self->src), "%s/src/main", ktest_images());
 	ASSERT_EQ(0, ktest_mkdtemp("failover", self->dir, sizeof(self->dir)));
