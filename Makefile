@@ -68,17 +68,20 @@ LIB_SRCS := src/lib/dlib.c src/lib/crypto_dl.c src/lib/digest.c src/lib/fileio.c
 	    src/backend/backend.c src/backend/localfs.c src/backend/sign.c src/backend/curl_dl.c \
 	    src/backend/http_client.c src/backend/http_net.c src/backend/http_config.c src/backend/www_auth.c \
 	    src/backend/remote.c src/backend/http.c src/backend/registry.c \
-	    src/backend/s3.c src/backend/oss.c src/api/server.c src/api/mhd_dl.c src/api/routes.c src/api/blobs.c src/image/bindings.c \
+	    src/backend/s3.c src/backend/oss.c src/api/server.c src/api/mhd_dl.c src/api/routes.c src/api/blobs.c src/api/mounts.c src/image/bindings.c \
 	    src/cache/cache_mgr.c src/cache/dummy.c src/cache/range_lock.c \
 	    src/cache/readahead.c src/cache/fill_group.c src/cache/prefetch.c src/cache/verify.c
 ifneq ($(NO_FSCACHE),1)
 LIB_SRCS += src/cache/fscache.c src/cache/nydus.c src/cache/nydus_meta.c src/frontend/cachefiles/cachefiles.c src/frontend/cachefiles/requests.c \
 	    src/frontend/cachefiles/cachefiles_msg.c src/frontend/cachefiles/device.c src/frontend/cachefiles/cull.c src/frontend/cachefiles/recheck.c src/frontend/cachefiles/space.c src/frontend/cachefiles/space_index.c \
-	    src/frontend/cachefiles/objects.c
+	    src/frontend/cachefiles/objects.c src/frontend/fanotify/group.c src/frontend/fanotify/files.c \
+	    src/frontend/fanotify/serve.c src/frontend/fanotify/mount.c
 else
 # The message parser is plain C and stays testable everywhere.
 LIB_SRCS += src/frontend/cachefiles/cachefiles_msg.c
 endif
+# So are the front-end choice and the fanotify event parser.
+LIB_SRCS += src/frontend/frontend.c src/frontend/fanotify/event.c
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB      := $(BUILD)/libfscached.a
 

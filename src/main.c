@@ -39,9 +39,12 @@ static void usage(FILE *out)
 	fprintf(out,
 "Usage: fscached [singleton] --fscache DIR [options]\n"
 "\n"
-"Serve EROFS images over the kernel's fscache on-demand mode.\n"
+"Serve EROFS and nydus images lazily: over the kernel's fscache on-demand\n"
+"mode, or over fanotify pre-content events on file-backed EROFS mounts.\n"
 "\n"
 "  --fscache DIR          cache directory (on ext4, xfs or btrfs)\n"
+"  --frontend NAME        cachefiles, fanotify or auto (default): auto takes\n"
+"                         cachefiles where the kernel has on-demand mode\n"
 "  --fscache-tag TAG      cachefiles tag of this cache\n"
 "  --fscache-threads N    request workers (default %d)\n"
 "  --cache-limits SPEC    cull unused cache files when the cache filesystem\n"
@@ -71,7 +74,8 @@ static void usage(FILE *out)
 "  -h, --help             this text\n"
 "  -V, --version          print the version\n"
 "\n"
-"Then: mount -t erofs none -o fsid=<blob id>[,domain_id=<domain>] <dir>\n",
+"Then (cachefiles): mount -t erofs none -o fsid=<blob id>[,domain_id=<domain>] <dir>\n"
+"     (fanotify):   fscachectl mount BOOTSTRAP DIR, or POST /api/v1/mount\n",
 		DEFAULT_THREADS, DEFAULT_READAHEAD_KB, MAX_FETCH_UNIT_KB,
 		DEFAULT_FETCH_UNIT_KB);
 }
@@ -143,10 +147,11 @@ static int parse_args(int argc, char **argv, struct daemon_opts *o)
 	       OPT_LOG_LEVEL, OPT_STATS_FILE, OPT_READAHEAD, OPT_FETCH_UNIT,
 	       OPT_APISOCK, OPT_ID, OPT_LOG_FILE, OPT_RLIMIT_NOFILE,
 	       OPT_SUPERVISOR, OPT_UPGRADE, OPT_LOG_ROTATION, OPT_CACHE_LIMITS,
-	       OPT_BOOTSTRAP };
+	       OPT_BOOTSTRAP, OPT_FRONTEND };
 	static const struct option longopts[] = {
 		{ "fscache", required_argument, NULL, 'F' },
 		{ "fscache-tag", required_argument, NULL, OPT_TAG },
+		{ "frontend", required_argument, NULL, OPT_FRONTEND },
 		{ "fscache-threads", required_argument, NULL, OPT_THREADS },
 		{ "readahead-kb", required_argument, NULL, OPT_READAHEAD },
 		{ "fetch-unit-kb", required_argument, NULL, OPT_FETCH_UNIT },
@@ -181,6 +186,15 @@ static int parse_args(int argc, char **argv, struct daemon_opts *o)
 			break;
 		case OPT_TAG:
 			o->tag = optarg;
+			break;
+		case OPT_FRONTEND:
+			if (strcmp(optarg, "auto") && strcmp(optarg, "cachefiles") &&
+			    strcmp(optarg, "fanotify")) {
+				fprintf(stderr, "fscached: --frontend: '%s' is not one of cachefiles, fanotify, auto\n",
+					optarg);
+				return -EINVAL;
+			}
+			o->frontend = optarg;
 			break;
 		case OPT_THREADS:
 			if (parse_uint(optarg, MAX_THREADS, &o->threads) ||

@@ -40,6 +40,17 @@ struct api_daemon {
 	 */
 	int (*update_config)(void *ctx, const char *id,
 			     const struct config_update *u);
+	/*
+	 * nydusd's mount API (/api/v1/mount), where the daemon mounts (the
+	 * fanotify front end): 0, or -errno with @why. @config is the
+	 * image's ConfigV2 JSON text, or NULL for the daemon's own.
+	 */
+	int (*mount)(void *ctx, const char *mountpoint, const char *source,
+		     const char *fs_type, const char *config, char *why,
+		     size_t len);
+	int (*umount)(void *ctx, const char *mountpoint, char *why, size_t len);
+	/* {"mountpoint": {...}}: a new reference, NULL when it cannot mount */
+	struct json_object *(*mounts)(void *ctx);
 	/* Images bound through PUT /api/v2/blobs. */
 	struct bindings *bindings;
 };

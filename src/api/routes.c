@@ -13,6 +13,7 @@
 
 #include "api.h"
 #include "blobs.h"
+#include "mounts.h"
 #include "config/config.h"
 #include "lib/log.h"
 #include "server.h"
@@ -375,6 +376,9 @@ static const struct api_route api_routes[] = {
 	{ "PUT", "/api/v2/blobs", api_put_blobs },
 	{ "DELETE", "/api/v2/blobs", api_delete_blobs },
 	{ "GET", "/api/v2/blobs", api_get_blobs },
+	{ "POST", "/api/v1/mount", api_post_mount },
+	{ "DELETE", "/api/v1/mount", api_delete_mount },
+	{ "GET", "/api/v1/mount", api_get_mount },
 	{ NULL, NULL, NULL },
 };
 

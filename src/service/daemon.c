@@ -12,7 +12,7 @@
 #include "lib/compiler.h"
 #include "config/config.h"
 #include "daemon.h"
-#include "frontend/cachefiles/cachefiles.h"
+#include "frontend/frontend.h"
 #include "backend/netwatch.h"
 #include "notify.h"
 
@@ -69,21 +69,29 @@ static void daemon_stop(struct daemon *d)
 	pthread_mutex_lock(&d->lock);
 	d->stopping = true;
 	if (d->fe)
-		cachefiles_frontend_stop(d->fe);
+		d->fe->ops->stop(d->fe);
 	pthread_cond_broadcast(&d->attached);
 	pthread_mutex_unlock(&d->lock);
 }
 
+/* Whether cachefiles failed for want of on-demand mode, not for a fault. */
+static bool no_ondemand_mode(int err)
+{
+	return err == -EINVAL || err == -EOPNOTSUPP || err == -ENOENT ||
+	       err == -ENODEV || err == -ENXIO;
+}
+
 /*
- * Open the front end on the device: bind it, or restore @held_fd, a device
- * fd a previous daemon bound. Called with d->lock held.
+ * Open the front end: bind it, or take over @held_fd, the device or group
+ * fd a previous daemon served. "auto" tries cachefiles where the device is
+ * there, then fanotify. Called with d->lock held.
  */
 static int daemon_attach_locked(struct daemon *d, int held_fd, bool quiet_busy)
 {
-	struct cachefiles_options fo = {
+	struct frontend_options fo = {
 		.cache_dir = d->opts.cache_dir,
 		.tag = d->opts.tag,
-		.held_dev_fd = held_fd,
+		.held_fd = held_fd,
 		.quiet_busy = quiet_busy,
 		.limits = d->opts.limits,
 		.threads = d->opts.threads,
@@ -93,20 +101,39 @@ static int daemon_attach_locked(struct daemon *d, int held_fd, bool quiet_busy)
 		.resolve = resolve_blob,
 		.resolve_ctx = d,
 	};
-	struct cachefiles_frontend *fe;
+	const char *name = d->opts.frontend ? d->opts.frontend : "auto";
+	const struct frontend_ops *ops;
+	struct frontend *fe;
+	char why[256];
 	int ret;
 
-	ret = cachefiles_frontend_open(&fo, &fe);
-	if (ret == -EOPNOTSUPP && !cache_type_supported("fscache"))
-		log_error("this fscached was built without fscache support (NO_FSCACHE=1)");
+	ops = frontend_choose(name, held_fd, why, sizeof(why));
+	if (!ops) {
+		if (!frontend_find("cachefiles"))
+			log_error("this fscached was built without front ends (NO_FSCACHE=1)");
+		else
+			log_error("--frontend %s: %s", name, why);
+		if (held_fd >= 0)
+			close(held_fd);
+		return -EOPNOTSUPP;
+	}
+	log_info("front end %s: %s", ops->name, why);
+	ret = ops->open(&fo, &fe);
+	if (ret && !strcmp(name, "auto") && held_fd < 0 &&
+	    ops == frontend_find("cachefiles") && no_ondemand_mode(ret)) {
+		log_info("front end fanotify: cachefiles has no on-demand mode here (%s); fanotify serves instead",
+			 strerror(-ret));
+		ops = frontend_find("fanotify");
+		ret = ops->open(&fo, &fe);
+	}
 	if (ret)
 		return ret;
-	/* Before the first OPEN is read: it may be for a restored image. */
+	/* Before the first request is read: it may be for a restored image. */
 	handover_load_state(&d->handover, held_fd >= 0);
-	handover_to_service_manager(cachefiles_frontend_device(fe));
+	handover_to_service_manager(ops->held_fd(fe));
 	d->fe = fe;
 	if (d->stopping)
-		cachefiles_frontend_stop(fe);
+		ops->stop(fe);
 	pthread_cond_broadcast(&d->attached);
 	return 0;
 }
@@ -164,7 +191,7 @@ static int api_sendfd(void *ctx, char *why, size_t len)
 	pthread_mutex_lock(&d->lock);
 	if (d->fe) {
 		ret = handover_send_to_supervisor(&d->handover,
-						  cachefiles_frontend_device(d->fe));
+						  d->fe->ops->held_fd(d->fe));
 		if (ret)
 			snprintf(why, len, "cannot reach the supervisor at %s: %s",
 				 d->opts.supervisor, strerror(-ret));
@@ -199,11 +226,89 @@ static int api_cull(void *ctx, const char *blob_id, char *why, size_t len)
 
 	pthread_mutex_lock(&d->lock);
 	if (d->fe)
-		ret = cachefiles_frontend_cull_blob(d->fe, blob_id);
+		ret = d->fe->ops->cull_blob(d->fe, blob_id);
 	else
 		snprintf(why, len, "no cache device yet");
 	pthread_mutex_unlock(&d->lock);
 	return ret;
+}
+
+/*
+ * POST /api/v1/mount: the image's own configuration, or the daemon's
+ * (--config, --blob-dir) when the request has none.
+ */
+static int api_mount(void *ctx, const char *mountpoint, const char *source,
+		     const char *fs_type, const char *config, char *why,
+		     size_t len)
+{
+	struct frontend_mount m = {
+		.mountpoint = mountpoint,
+		.source = source,
+		.fs_type = fs_type,
+	};
+	struct fscached_config *cfg = NULL;
+	struct daemon *d = ctx;
+	char err[CONFIG_ERR_MAX];
+	int ret;
+
+	if (config) {
+		ret = config_parse_string(config, &cfg, err, sizeof(err));
+		if (ret) {
+			snprintf(why, len, "bad config: %s", err);
+			return -EINVAL;
+		}
+	} else {
+		pthread_mutex_lock(&d->config_lock);
+		cfg = d->config ? config_dup(d->config) : NULL;
+		pthread_mutex_unlock(&d->config_lock);
+		if (!cfg) {
+			snprintf(why, len, "no \"config\" in the request, and the daemon has none (start it with --config or --blob-dir)");
+			return -EINVAL;
+		}
+	}
+	m.cfg = cfg;
+	pthread_mutex_lock(&d->lock);
+	if (!d->fe) {
+		snprintf(why, len, "no front end yet");
+		ret = -EBUSY;
+	} else if (!d->fe->ops->mount) {
+		snprintf(why, len, "the %s front end does not mount: the kernel does (mount -t erofs -o fsid=...); start with --frontend fanotify for daemon mounts",
+			 d->fe->ops->name);
+		ret = -EOPNOTSUPP;
+	} else {
+		ret = d->fe->ops->mount(d->fe, &m, why, len);
+	}
+	pthread_mutex_unlock(&d->lock);
+	config_free(cfg);
+	return ret;
+}
+
+static int api_umount(void *ctx, const char *mountpoint, char *why, size_t len)
+{
+	struct daemon *d = ctx;
+	int ret;
+
+	pthread_mutex_lock(&d->lock);
+	if (!d->fe || !d->fe->ops->umount) {
+		snprintf(why, len, "this daemon's front end does not mount");
+		ret = -EOPNOTSUPP;
+	} else {
+		ret = d->fe->ops->umount(d->fe, mountpoint, why, len);
+	}
+	pthread_mutex_unlock(&d->lock);
+	return ret;
+}
+
+static struct json_object *api_mounts(void *ctx)
+{
+	struct json_object *o = NULL;
+	struct daemon *d = ctx;
+
+	pthread_mutex_lock(&d->lock);
+	if (d->fe && d->fe->ops->mounts_json)
+		o = d->fe->ops->mounts_json(d->fe);
+	pthread_mutex_unlock(&d->lock);
+	return o;
 }
 
 /*
@@ -249,40 +354,18 @@ static struct json_object *network_stats_json(void)
 
 static struct json_object *stats_json(struct daemon *d)
 {
-	struct cachefiles_stats st = { 0 };
 	struct json_object *root, *fe;
 
 	factory_check(&d->factory);
-	pthread_mutex_lock(&d->lock);
-	if (d->fe)
-		cachefiles_frontend_stats(d->fe, &st);
-	pthread_mutex_unlock(&d->lock);
 	root = json_object_new_object();
 	fe = json_object_new_object();
-#define ADD(name) json_object_object_add(fe, #name, json_object_new_uint64(st.name))
-	ADD(opens);
-	ADD(open_errors);
-	ADD(read_requests);
-	ADD(reads);
-	ADD(read_bytes);
-	ADD(read_errors);
-	ADD(closes);
-	ADD(readaheads);
-	ADD(readahead_errors);
-	ADD(bad_messages);
-	ADD(objects);
-	ADD(no_room);
-	ADD(workers);
-	ADD(standins_started);
-	ADD(rechecked);
-	ADD(recheck_mismatches);
-	ADD(recheck_culled);
-	ADD(recheck_missed);
-	ADD(cull_passes);
-	ADD(culled);
-	ADD(culled_bytes);
-	ADD(culled_volumes);
-#undef ADD
+	pthread_mutex_lock(&d->lock);
+	if (d->fe) {
+		json_object_object_add(fe, "type",
+				       json_object_new_string(d->fe->ops->name));
+		d->fe->ops->stats_json(d->fe, fe);
+	}
+	pthread_mutex_unlock(&d->lock);
 	json_object_object_add(root, "frontend", fe);
 	json_object_object_add(root, "network", network_stats_json());
 	json_object_object_add(root, "factory", factory_stats_json(&d->factory));
@@ -399,6 +482,9 @@ static int start_api(struct daemon *d)
 		.takeover = api_takeover,
 		.cull = api_cull,
 		.update_config = api_update_config,
+		.mount = api_mount,
+		.umount = api_umount,
+		.mounts = api_mounts,
 		.bindings = &d->bindings,
 	};
 	ret = api_start(d->opts.apisock, &d->api_ops, &d->api);
@@ -481,7 +567,7 @@ static int daemon_serve(struct daemon *d)
 		 d->config ? d->config->backend_type : "per image (API)",
 		 (monotonic_us() - d->start_us) / 1000.0);
 	notify_ready();
-	ret = cachefiles_frontend_run(d->fe);
+	ret = d->fe->ops->run(d->fe);
 	if (d->opts.stats_file)
 		write_stats(d);
 	return ret;
@@ -530,7 +616,8 @@ int daemon_run(struct daemon *d)
 out:
 	daemon_set_state(d, "STOPPED");
 	api_server_stop(d->api);
-	cachefiles_frontend_close(d->fe);
+	if (d->fe)
+		d->fe->ops->close(d->fe);
 	factory_destroy(&d->factory);
 	netwatch_stop();
 	bindings_destroy(&d->bindings);

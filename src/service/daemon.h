@@ -15,7 +15,7 @@
 #include "api/api.h"
 #include "image/bindings.h"
 #include "image/bootstrap.h"
-#include "frontend/cachefiles/cachefiles.h"
+#include "frontend/frontend.h"
 #include "cache/factory.h"
 #include "handover.h"
 #include "lib/log.h"
@@ -32,6 +32,7 @@ struct daemon_opts {
 	const char *id;
 	const char *log_file;
 	const char *supervisor;		/* nydusd's --supervisor */
+	const char *frontend;		/* --frontend: cachefiles, fanotify, auto (NULL) */
 	bool upgrade;			/* take over from the supervisor */
 	unsigned int rlimit_nofile;
 	unsigned int threads;
@@ -62,7 +63,7 @@ struct daemon {
 
 	pthread_mutex_t lock;		/* fe, stopping, state changes */
 	pthread_cond_t attached;
-	struct cachefiles_frontend *fe;
+	struct frontend *fe;
 	bool stopping;
 	const char *state;		/* nydusd's names: INIT, READY, RUNNING, STOPPED */
 

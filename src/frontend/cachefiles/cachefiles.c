@@ -13,6 +13,7 @@
  * before writing copen.
  */
 #include <errno.h>
+#include <json-c/json.h>
 #include <liburing.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "cachefiles.h"
+#include "frontend/frontend.h"
 #include "lib/compiler.h"
 #include "cull.h"
 #include "device.h"
@@ -29,6 +31,11 @@
 #include "uapi/cachefiles.h"
 #include "lib/workqueue.h"
 #include "frontend_int.h"
+
+static struct cachefiles_frontend *cf_of(struct frontend *base)
+{
+	return container_of(base, struct cachefiles_frontend, base);
+}
 
 static int cf_arm_read(struct cachefiles_frontend *fe, int fd, void *buf,
 		       unsigned int len, enum cf_tag tag)
@@ -42,8 +49,9 @@ static int cf_arm_read(struct cachefiles_frontend *fe, int fd, void *buf,
 	return 0;
 }
 
-int cachefiles_frontend_run(struct cachefiles_frontend *fe)
+static int cf_run(struct frontend *base)
 {
+	struct cachefiles_frontend *fe = cf_of(base);
 	unsigned int dev_errors = 0;
 	struct io_uring_cqe *cqe;
 	int ret;
@@ -99,8 +107,9 @@ int cachefiles_frontend_run(struct cachefiles_frontend *fe)
 	return 0;
 }
 
-void cachefiles_frontend_stop(struct cachefiles_frontend *fe)
+static void cf_stop(struct frontend *base)
 {
+	struct cachefiles_frontend *fe = cf_of(base);
 	uint64_t one = 1;
 	ssize_t n;
 
@@ -115,20 +124,19 @@ static bool cf_blob_in_use(void *ctx, const char *domain, const char *blob_id)
 	return object_table_has(&fe->objects, domain, blob_id);
 }
 
-int cachefiles_frontend_open(const struct cachefiles_options *opts,
-			     struct cachefiles_frontend **out)
+static int cf_open(const struct frontend_options *opts, struct frontend **out)
 {
 	struct cachefiles_frontend *fe;
 	int ret;
 
 	fe = calloc(1, sizeof(*fe));
 	if (!fe) {
-		if (opts->held_dev_fd >= 0)
-			close(opts->held_dev_fd);
+		if (opts->held_fd >= 0)
+			close(opts->held_fd);
 		return -ENOMEM;
 	}
 	/* From here on the held fd is ours to close. */
-	fe->dev_fd = opts->held_dev_fd;
+	fe->dev_fd = opts->held_fd;
 	fe->cache_dir = strdup(opts->cache_dir);
 	if (!fe->cache_dir) {
 		ret = -ENOMEM;
@@ -187,7 +195,8 @@ int cachefiles_frontend_open(const struct cachefiles_options *opts,
 	/* Without it lazily filled blobs are not checked: not fatal. */
 	fe->recheck_started = !cf_recheck_start(&fe->recheck, fe->dev_fd,
 						fe->cache_dir);
-	*out = fe;
+	fe->base.ops = &cachefiles_frontend_ops;
+	*out = &fe->base;
 	return 0;
 
 err_destroy_wq:
@@ -207,10 +216,10 @@ err_free:
 	return ret;
 }
 
-void cachefiles_frontend_close(struct cachefiles_frontend *fe)
+static void cf_close(struct frontend *base)
 {
-	if (!fe)
-		return;
+	struct cachefiles_frontend *fe = cf_of(base);
+
 	/*
 	 * In-flight requests complete (and so never hang a reader); queued
 	 * read-ahead is dropped.
@@ -236,9 +245,9 @@ void cachefiles_frontend_close(struct cachefiles_frontend *fe)
 	free(fe);
 }
 
-int cachefiles_frontend_device(struct cachefiles_frontend *fe)
+static int cf_held_fd(struct frontend *base)
 {
-	return fe->dev_fd;
+	return cf_of(base)->dev_fd;
 }
 
 /*
@@ -252,9 +261,9 @@ int cachefiles_frontend_device(struct cachefiles_frontend *fe)
 #define CULL_RETRY_MS		20
 #define CULL_AFTER_CLOSE_TRIES	10
 
-int cachefiles_frontend_cull_blob(struct cachefiles_frontend *fe,
-				  const char *blob_id)
+static int cf_cull_blob(struct frontend *base, const char *blob_id)
 {
+	struct cachefiles_frontend *fe = cf_of(base);
 	unsigned int waited = 0, after_close = 0;
 	bool was_open = false;
 	int ret;
@@ -277,8 +286,8 @@ int cachefiles_frontend_cull_blob(struct cachefiles_frontend *fe,
 	}
 }
 
-void cachefiles_frontend_stats(struct cachefiles_frontend *fe,
-			       struct cachefiles_stats *st)
+static void cf_get_stats(struct cachefiles_frontend *fe,
+			 struct cachefiles_stats *st)
 {
 	struct workqueue_stats wst;
 	unsigned int running;
@@ -317,3 +326,45 @@ void cachefiles_frontend_stats(struct cachefiles_frontend *fe,
 		st->culled_volumes = sp.culled_volumes;
 	}
 }
+
+static void cf_stats_json(struct frontend *base, struct json_object *obj)
+{
+	struct cachefiles_stats st = { 0 };
+
+	cf_get_stats(cf_of(base), &st);
+#define ADD(name) json_object_object_add(obj, #name, json_object_new_uint64(st.name))
+	ADD(opens);
+	ADD(open_errors);
+	ADD(read_requests);
+	ADD(reads);
+	ADD(read_bytes);
+	ADD(read_errors);
+	ADD(closes);
+	ADD(readaheads);
+	ADD(readahead_errors);
+	ADD(bad_messages);
+	ADD(objects);
+	ADD(no_room);
+	ADD(workers);
+	ADD(standins_started);
+	ADD(rechecked);
+	ADD(recheck_mismatches);
+	ADD(recheck_culled);
+	ADD(recheck_missed);
+	ADD(cull_passes);
+	ADD(culled);
+	ADD(culled_bytes);
+	ADD(culled_volumes);
+#undef ADD
+}
+
+const struct frontend_ops cachefiles_frontend_ops = {
+	.name = "cachefiles",
+	.open = cf_open,
+	.run = cf_run,
+	.stop = cf_stop,
+	.held_fd = cf_held_fd,
+	.cull_blob = cf_cull_blob,
+	.stats_json = cf_stats_json,
+	.close = cf_close,
+};

@@ -50,6 +50,7 @@ struct cf_job {
 };
 
 struct cachefiles_frontend {
+	struct frontend base;
 	int dev_fd;
 	char *cache_dir;
 	int stop_fd;

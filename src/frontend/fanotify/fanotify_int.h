@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The fanotify front end's insides, shared by the group and its event loop
+ * (group.c), the demand fills (serve.c), the blob files (files.c) and the
+ * mounts (mount.c). Private.
+ */
+#ifndef FSCACHED_FANOTIFY_INT_H
+#define FSCACHED_FANOTIFY_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "event.h"
+#include "frontend/frontend.h"
+#include "lib/list.h"
+#include "lib/workqueue.h"
+
+struct blob_cache;
+struct fscached_config;
+struct rafs_blob;
+
+/* Events being served at once; the group is read no further beyond this. */
+#define FAN_MAX_INFLIGHT	1024
+#define FAN_WORKER_BUF_SIZE	(1U << 20)
+/* What one read(2) of the group takes: many events of 48 bytes. */
+#define FAN_READ_BUF_SIZE	(64U << 10)
+#define FAN_FILE_BUCKETS	64
+/* Where the blob files live, under the cache directory. */
+#define FAN_BLOB_SUBDIR		"fanotify"
+
+/*
+ * A data blob's cache file: sparse, of the blob's (uncompressed) size,
+ * marked FAN_PRE_ACCESS. @fd was opened before the mark, so writes through
+ * it raise no event: the blob cache fills through a dup of it.
+ */
+struct fan_file {
+	dev_t dev;
+	ino_t ino;
+	int fd;
+	char *blob_id;
+	char *path;
+	struct blob_cache *bc;
+	unsigned int refs;		/* atomic: the table's and the in-flight events' */
+	unsigned int mounts;		/* under files.lock */
+	struct list_head node;		/* in a bucket */
+};
+
+struct fan_files {
+	pthread_mutex_t lock;
+	unsigned int count;
+	struct list_head buckets[FAN_FILE_BUCKETS];
+};
+
+struct fanotify_stats {
+	uint64_t events;		/* FAN_PRE_ACCESS read */
+	uint64_t present;		/* ... answered at once: nothing to fetch */
+	uint64_t fills;			/* ... filled by a worker, then allowed */
+	uint64_t fill_bytes;
+	uint64_t fill_errors;		/* ... denied with EIO */
+	uint64_t unknown_files;		/* events for no blob file of ours: EIO */
+	uint64_t denied_truncates;
+	uint64_t bad_events;
+	uint64_t overflows;		/* FAN_Q_OVERFLOW */
+	uint64_t readaheads;
+	uint64_t readahead_errors;
+	uint64_t response_errors;
+	uint64_t mounts;		/* made */
+	uint64_t mount_errors;
+	uint64_t umounts;
+};
+
+struct fanotify_frontend {
+	struct frontend base;
+	int group_fd;
+	int stop_fd;
+	bool stopping;
+	bool closing;			/* atomic */
+	char *cache_dir;
+	char *blob_dir;			/* cache_dir/FAN_BLOB_SUBDIR */
+	struct factory *factory;
+	uint64_t readahead;
+	uint64_t fetch_unit;
+	struct workqueue wq;
+	struct fan_files files;
+
+	pthread_mutex_t inflight_lock;
+	pthread_cond_t inflight_done;
+	unsigned int inflight;
+
+	pthread_mutex_t mounts_lock;	/* mounts, and mount/umount themselves */
+	struct list_head mounts;
+	unsigned int nr_mounts;
+
+	struct fanotify_stats stats;
+	unsigned char *buf;		/* FAN_READ_BUF_SIZE */
+};
+
+static inline struct fanotify_frontend *fan_of(struct frontend *base)
+{
+	return (struct fanotify_frontend *)base;
+}
+
+/* files.c */
+void fan_files_init(struct fan_files *t);
+void fan_files_destroy(struct fan_files *t);
+/* The file whose inode @fd is, with a new reference, or NULL. */
+struct fan_file *fan_files_lookup_fd(struct fan_files *t, int fd);
+/* The file of blob @blob_id with a new mount on it, or NULL. */
+struct fan_file *fan_files_mount(struct fan_files *t, const char *blob_id);
+/* Inserts @f (the table takes the caller's reference) with one mount. */
+void fan_files_insert(struct fan_files *t, struct fan_file *f);
+/*
+ * Drops a mount of @f; the last one takes it out of the table, and returns
+ * true (then the caller unmarks it and puts the table's reference).
+ */
+bool fan_files_unmount(struct fan_files *t, struct fan_file *f);
+unsigned int fan_files_count(struct fan_files *t);
+void fan_file_get(struct fan_file *f);
+void fan_file_put(struct fan_file *f);
+
+/*
+ * Open blob @blob_id's cache file, size it to @bc's blob and mark it:
+ * in that order (fanotify-precontent.md section 6). Takes over @bc.
+ */
+int fan_file_prepare(struct fanotify_frontend *fe, const char *blob_id,
+		     struct blob_cache *bc, int fd, struct fan_file **out);
+
+/* serve.c: one FAN_PRE_ACCESS event, answered now or by a worker. */
+void fan_serve_event(struct fanotify_frontend *fe, const struct fan_event *ev);
+/* Answer the event on @fd and close @fd. */
+void fan_respond(struct fanotify_frontend *fe, int fd, uint32_t response);
+
+/* mount.c */
+int fan_mount(struct frontend *base, const struct frontend_mount *m,
+	      char *why, size_t len);
+int fan_umount(struct frontend *base, const char *mountpoint, char *why,
+	       size_t len);
+struct json_object *fan_mounts_json(struct frontend *base);
+/* On an orderly stop: unmount everything mounted here. */
+void fan_umount_all(struct fanotify_frontend *fe);
+
+#endif

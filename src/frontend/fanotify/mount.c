@@ -1,0 +1,379 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Mounts the daemon makes (nydusd's /api/v1/mount): the bootstrap stays a
+ * local file and is the primary device; each data blob is a sparse blob
+ * file, marked before mount(2) opens it as a device= (the mount's own open
+ * must come after the mark, or its reads raise no event and see holes).
+ * mount(2) is called here, never /bin/mount: a loop device over a blob file
+ * bypasses the hook.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/fanotify.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cache/cache.h"
+#include "cache/factory.h"
+#include "config/config.h"
+#include "fanotify_int.h"
+#include "image/bootstrap.h"
+#include "lib/blob_id.h"
+#include "lib/log.h"
+#include "uapi/fanotify_hsm.h"
+
+/* mount(2) takes one page of options (nydus caps them the same way). */
+#define FAN_MOUNT_OPTS_MAX	4095
+
+struct fan_mount {
+	char *mountpoint;
+	char *source;
+	char *fs_type;
+	unsigned int nr_files;
+	struct fan_file **files;
+	struct list_head node;		/* in fe->mounts */
+};
+
+static struct fan_mount *fan_mount_find(struct fanotify_frontend *fe,
+					const char *mountpoint)
+{
+	struct fan_mount *m;
+
+	list_for_each_entry(m, &fe->mounts, node)
+		if (!strcmp(m->mountpoint, mountpoint))
+			return m;
+	return NULL;
+}
+
+static void fan_file_unmount(struct fanotify_frontend *fe, struct fan_file *f)
+{
+	if (!fan_files_unmount(&fe->files, f))
+		return;
+	fanotify_mark(fe->group_fd, FAN_MARK_REMOVE, FAN_PRE_ACCESS, f->fd,
+		      NULL);
+	fan_file_put(f);
+}
+
+static void fan_mount_free(struct fanotify_frontend *fe, struct fan_mount *m)
+{
+	unsigned int i;
+
+	for (i = 0; i < m->nr_files; i++)
+		if (m->files[i])
+			fan_file_unmount(fe, m->files[i]);
+	free(m->files);
+	free(m->mountpoint);
+	free(m->source);
+	free(m->fs_type);
+	free(m);
+}
+
+/* A new blob file for data blob @index of @bi, served with @cfg. */
+static int fan_blob_open(struct fanotify_frontend *fe,
+			 const struct bootstrap_info *bi, unsigned int index,
+			 const struct fscached_config *cfg,
+			 struct fan_file **out, char *why, size_t len)
+{
+	const char *blob_id = bi->tags[index];
+	struct blob_source src = { 0 };
+	struct blob_info info = {
+		.id = blob_id,
+		.domain = FAN_BLOB_SUBDIR,
+		.fetch_unit = fe->fetch_unit,
+		.stage_dir = fe->cache_dir,
+	};
+	struct blob_cache *bc;
+	char path[4096];
+	int fd, ret;
+
+	if (!blob_id_valid(blob_id, strlen(blob_id))) {
+		snprintf(why, len, "data blob %u of the image has no usable id ('%s')",
+			 index, blob_id);
+		return -EINVAL;
+	}
+	src.cfg = config_dup(cfg);
+	if (!src.cfg)
+		return -ENOMEM;
+	ret = bootstrap_blob_source(bi, blob_id, &src);
+	if (ret)
+		return ret;
+	snprintf(path, sizeof(path), "%s/%s", fe->blob_dir, blob_id);
+	/* Opened before the mark: our fills through it raise no event. */
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		ret = -errno;
+		snprintf(why, len, "cannot create blob file %s: %s", path,
+			 strerror(errno));
+		blob_source_release(&src);
+		return ret;
+	}
+	info.cache_fd = fd;
+	info.rafs = src.is_rafs ? &src.rafs : NULL;
+	info.chunk_digests = src.digests;
+	info.nr_chunk_digests = src.nr_digests;
+	info.prefetch = src.prefetch;
+	info.nr_prefetch = src.nr_prefetch;
+	ret = factory_new_blob_cache(fe->factory, src.cfg, &info, &bc);
+	blob_source_release(&src);
+	if (ret) {
+		snprintf(why, len, "data blob '%s': %s", blob_id,
+			 ret == -ENOENT ? "not found in the backend"
+					: strerror(-ret));
+		close(fd);
+		return ret;
+	}
+	ret = fan_file_prepare(fe, blob_id, bc, fd, out);
+	if (ret)
+		snprintf(why, len, "cannot prepare blob file %s: %s (the log says more)",
+			 path, strerror(-ret));
+	return ret;
+}
+
+/* The blob files of @bi, shared with other mounts where they exist. */
+static int fan_mount_files(struct fanotify_frontend *fe, struct fan_mount *m,
+			   const struct bootstrap_info *bi,
+			   const struct fscached_config *cfg,
+			   char *why, size_t len)
+{
+	unsigned int i;
+	int ret;
+
+	m->files = calloc(bi->nr_blobs ? bi->nr_blobs : 1, sizeof(*m->files));
+	if (!m->files)
+		return -ENOMEM;
+	for (i = 0; i < bi->nr_blobs; i++) {
+		m->files[i] = fan_files_mount(&fe->files, bi->tags[i]);
+		if (!m->files[i]) {
+			ret = fan_blob_open(fe, bi, i, cfg, &m->files[i], why,
+					    len);
+			if (ret)
+				return ret;
+			fan_files_insert(&fe->files, m->files[i]);
+		}
+		m->nr_files = i + 1;
+	}
+	return 0;
+}
+
+static int fan_mount_options(const struct fan_mount *m, char *opts,
+			     size_t size)
+{
+	size_t used = 0;
+	unsigned int i;
+	int n;
+
+	opts[0] = '\0';
+	for (i = 0; i < m->nr_files; i++) {
+		n = snprintf(opts + used, size - used, "%sdevice=%s",
+			     i ? "," : "", m->files[i]->path);
+		if (n < 0 || (size_t)n >= size - used)
+			return -E2BIG;
+		used += n;
+	}
+	return 0;
+}
+
+static int fan_do_mount(struct fan_mount *m, char *why, size_t len)
+{
+	char opts[FAN_MOUNT_OPTS_MAX + 1];
+	int ret;
+
+	ret = fan_mount_options(m, opts, sizeof(opts));
+	if (ret) {
+		snprintf(why, len, "the %u blob file paths do not fit in mount(2)'s %d bytes of options: use a shorter cache directory path",
+			 m->nr_files, FAN_MOUNT_OPTS_MAX);
+		return ret;
+	}
+	if (!mount(m->source, m->mountpoint, "erofs", MS_RDONLY | MS_NODEV,
+		   opts[0] ? opts : NULL))
+		return 0;
+	ret = -errno;
+	if (errno == ENODEV)
+		snprintf(why, len, "mount: the kernel has no EROFS (modprobe erofs; CONFIG_EROFS_FS)");
+	else if (errno == ENOTBLK || errno == EINVAL)
+		snprintf(why, len, "mount of %s on %s failed: %s: the kernel may lack file-backed EROFS (CONFIG_EROFS_FS_BACKED_BY_FILE, Linux 6.12+), or the image is no EROFS image (dmesg says more)",
+			 m->source, m->mountpoint, strerror(errno));
+	else
+		snprintf(why, len, "mount of %s on %s failed: %s", m->source,
+			 m->mountpoint, strerror(errno));
+	return ret;
+}
+
+static int fan_check_request(const struct frontend_mount *req, char *why,
+			     size_t len)
+{
+	struct stat st;
+
+	if (!req->mountpoint || req->mountpoint[0] != '/') {
+		snprintf(why, len, "the mountpoint must be an absolute path");
+		return -EINVAL;
+	}
+	if (stat(req->mountpoint, &st) || !S_ISDIR(st.st_mode)) {
+		snprintf(why, len, "mountpoint %s is not a directory%s",
+			 req->mountpoint, errno == ENOENT ? " (it does not exist: create it first)" : "");
+		return -ENOENT;
+	}
+	if (!req->source || stat(req->source, &st) || !S_ISREG(st.st_mode)) {
+		snprintf(why, len, "source %s is not a file: it must be the image's local bootstrap",
+			 req->source ? req->source : "(none)");
+		return -ENOENT;
+	}
+	if (req->fs_type && strcmp(req->fs_type, "rafs") &&
+	    strcmp(req->fs_type, "erofs")) {
+		snprintf(why, len, "fs_type '%s' is neither rafs nor erofs",
+			 req->fs_type);
+		return -EINVAL;
+	}
+	if (!req->cfg || strcmp(req->cfg->cache_type, "fscache")) {
+		snprintf(why, len, "cache type '%s' cannot fill blob files; use \"fscache\"",
+			 req->cfg ? req->cfg->cache_type : "(none)");
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+int fan_mount(struct frontend *base, const struct frontend_mount *req,
+	      char *why, size_t len)
+{
+	struct fanotify_frontend *fe = fan_of(base);
+	struct bootstrap_info bi = { 0 };
+	struct fan_mount *m = NULL;
+	int ret;
+
+	ret = fan_check_request(req, why, len);
+	if (ret)
+		goto out_count;
+	pthread_mutex_lock(&fe->mounts_lock);
+	if (fan_mount_find(fe, req->mountpoint)) {
+		snprintf(why, len, "%s is mounted already", req->mountpoint);
+		ret = -EEXIST;
+		goto out;
+	}
+	ret = bootstrap_read(req->source, req->cfg->validate, &bi, why, len);
+	if (ret)
+		goto out;
+	if (bi.boot_in_memory) {
+		snprintf(why, len, "%s has its bootstrap inlined in a data blob: the fanotify front end mounts only a separate bootstrap file",
+			 req->source);
+		ret = -EOPNOTSUPP;
+		goto out;
+	}
+	m = calloc(1, sizeof(*m));
+	if (!m) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	m->mountpoint = strdup(req->mountpoint);
+	m->source = strdup(req->source);
+	m->fs_type = strdup(req->fs_type ? req->fs_type : bi.rafs ? "rafs" : "erofs");
+	if (!m->mountpoint || !m->source || !m->fs_type) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	ret = fan_mount_files(fe, m, &bi, req->cfg, why, len);
+	if (ret)
+		goto out;
+	ret = fan_do_mount(m, why, len);
+	if (ret)
+		goto out;
+	list_add_tail(&m->node, &fe->mounts);
+	fe->nr_mounts++;
+	counter_add(&fe->stats.mounts, 1);
+	log_info("mounted %s on %s (%s, %u data blob%s, fanotify)", m->source,
+		 m->mountpoint, m->fs_type, m->nr_files,
+		 m->nr_files == 1 ? "" : "s");
+	m = NULL;
+out:
+	pthread_mutex_unlock(&fe->mounts_lock);
+	bootstrap_info_free(&bi);
+	if (m)
+		fan_mount_free(fe, m);
+out_count:
+	if (ret) {
+		counter_add(&fe->stats.mount_errors, 1);
+		log_warn("mount on %s refused: %s", req->mountpoint ? req->mountpoint : "(none)", why);
+	}
+	return ret;
+}
+
+static int fan_umount_one(struct fanotify_frontend *fe, struct fan_mount *m,
+			  bool force, char *why, size_t len)
+{
+	if (umount2(m->mountpoint, 0)) {
+		if (errno == EBUSY && force) {
+			log_warn("%s is busy; detaching it: readers that still have files open there may read zeros once the daemon is gone",
+				 m->mountpoint);
+			umount2(m->mountpoint, MNT_DETACH);
+		} else if (errno != EINVAL && errno != ENOENT) {
+			snprintf(why, len, "cannot unmount %s: %s%s",
+				 m->mountpoint, strerror(errno),
+				 errno == EBUSY ? " (files are open there)" : "");
+			return -errno;
+		}
+	}
+	list_del(&m->node);
+	fe->nr_mounts--;
+	counter_add(&fe->stats.umounts, 1);
+	log_info("unmounted %s", m->mountpoint);
+	fan_mount_free(fe, m);
+	return 0;
+}
+
+int fan_umount(struct frontend *base, const char *mountpoint, char *why,
+	       size_t len)
+{
+	struct fanotify_frontend *fe = fan_of(base);
+	struct fan_mount *m;
+	int ret;
+
+	pthread_mutex_lock(&fe->mounts_lock);
+	m = fan_mount_find(fe, mountpoint);
+	if (!m) {
+		snprintf(why, len, "nothing is mounted on %s by this daemon",
+			 mountpoint);
+		ret = -ENOENT;
+	} else {
+		ret = fan_umount_one(fe, m, false, why, len);
+	}
+	pthread_mutex_unlock(&fe->mounts_lock);
+	return ret;
+}
+
+void fan_umount_all(struct fanotify_frontend *fe)
+{
+	struct fan_mount *m, *tmp;
+	char why[256];
+
+	pthread_mutex_lock(&fe->mounts_lock);
+	list_for_each_entry_safe(m, tmp, &fe->mounts, node)
+		fan_umount_one(fe, m, true, why, sizeof(why));
+	pthread_mutex_unlock(&fe->mounts_lock);
+}
+
+struct json_object *fan_mounts_json(struct frontend *base)
+{
+	struct fanotify_frontend *fe = fan_of(base);
+	struct json_object *root = json_object_new_object(), *o, *blobs;
+	struct fan_mount *m;
+	unsigned int i;
+
+	pthread_mutex_lock(&fe->mounts_lock);
+	list_for_each_entry(m, &fe->mounts, node) {
+		o = json_object_new_object();
+		blobs = json_object_new_array();
+		json_object_object_add(o, "source", json_object_new_string(m->source));
+		json_object_object_add(o, "fs_type", json_object_new_string(m->fs_type));
+		for (i = 0; i < m->nr_files; i++)
+			json_object_array_add(blobs,
+				json_object_new_string(m->files[i]->blob_id));
+		json_object_object_add(o, "blobs", blobs);
+		json_object_object_add(root, m->mountpoint, o);
+	}
+	pthread_mutex_unlock(&fe->mounts_lock);
+	return root;
+}

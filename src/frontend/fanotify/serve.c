@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Serving FAN_PRE_ACCESS: a range already in the blob file is allowed at
+ * once, anything else is filled by a worker first. A reader only ever gets
+ * ALLOW over bytes that are there, or EIO: never a hole (which would read
+ * as zeros).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cache/cache.h"
+#include "cache/fill_group.h"
+#include "cache/prefetch.h"
+#include "fanotify_int.h"
+#include "lib/compiler.h"
+#include "lib/log.h"
+#include "uapi/fanotify_hsm.h"
+
+struct fan_job {
+	struct work work;
+	struct fanotify_frontend *fe;
+	struct fan_file *file;
+	int fd;				/* the event's: answered, then closed */
+	uint64_t off, len;
+	struct fill_group *group;	/* of a read-ahead share */
+};
+
+void fan_respond(struct fanotify_frontend *fe, int fd, uint32_t response)
+{
+	struct fanotify_response r = { .fd = fd, .response = response };
+
+	/* ENOENT: the reader was killed meanwhile; nobody waits. */
+	if (write(fe->group_fd, &r, sizeof(r)) != sizeof(r) &&
+	    errno != ENOENT) {
+		counter_add(&fe->stats.response_errors, 1);
+		log_warn("answering a fanotify event failed: %s",
+			 strerror(errno));
+	}
+	close(fd);
+}
+
+static void fan_inflight_add(struct fanotify_frontend *fe, int n)
+{
+	pthread_mutex_lock(&fe->inflight_lock);
+	fe->inflight += n;
+	if (fe->inflight < FAN_MAX_INFLIGHT)
+		pthread_cond_broadcast(&fe->inflight_done);
+	pthread_mutex_unlock(&fe->inflight_lock);
+}
+
+/* Whether [off, off + len) of @f is all data: no hole in it. */
+static bool fan_range_present(struct fan_file *f, uint64_t off, uint64_t len)
+{
+	off_t hole = lseek(f->fd, (off_t)off, SEEK_HOLE);
+
+	return hole >= 0 && (uint64_t)hole >= off + len;
+}
+
+static void fan_window_work(struct work *work, struct worker *worker)
+{
+	struct fan_job *job = container_of(work, struct fan_job, work);
+	struct fanotify_frontend *fe = job->fe;
+	struct fill_counts c;
+
+	if (!__atomic_load_n(&fe->closing, __ATOMIC_RELAXED)) {
+		c = fill_group_run(job->group, &worker->buf);
+		counter_add(&fe->stats.readaheads, c.filled);
+		counter_add(&fe->stats.readahead_errors, c.failed);
+	}
+	fill_group_put(job->group);
+	fan_file_put(job->file);
+	free(job);
+	fan_inflight_add(fe, -1);
+}
+
+/* After a demand fill: fetch ahead of a sequential reader, as low work. */
+static void fan_window_start(struct fanotify_frontend *fe, struct fan_file *f,
+			     uint64_t off, uint64_t len)
+{
+	uint64_t ra_off, ra_len;
+	struct fill_group *group;
+	unsigned int workers;
+	struct fan_job *job;
+
+	if (!fe->readahead ||
+	    !blob_cache_readahead(f->bc, off, len, fe->readahead, &ra_off,
+				  &ra_len))
+		return;
+	group = fill_group_create(f->bc, ra_off, ra_len,
+				  blob_cache_piece_size(f->bc, ra_len,
+							fe->wq.nr_workers,
+							FAN_WORKER_BUF_SIZE));
+	if (!group)
+		return;
+	workers = MIN(fill_group_pieces(group), fe->wq.nr_workers);
+	while (workers--) {
+		job = calloc(1, sizeof(*job));
+		if (!job)
+			break;
+		job->fe = fe;
+		job->fd = -1;
+		fan_file_get(f);
+		job->file = f;
+		fill_group_get(group);
+		job->group = group;
+		fan_inflight_add(fe, 1);
+		workqueue_queue_low(&fe->wq, &job->work, fan_window_work);
+	}
+	fill_group_put(group);
+}
+
+static void fan_fill_work(struct work *work, struct worker *worker)
+{
+	struct fan_job *job = container_of(work, struct fan_job, work);
+	struct fanotify_frontend *fe = job->fe;
+	struct fan_file *f = job->file;
+	int ret;
+
+	ret = blob_cache_fill(f->bc, job->off, job->len, &worker->buf, 0);
+	if (ret) {
+		counter_add(&fe->stats.fill_errors, 1);
+		log_warn("read of blob '%s' [%llu, +%llu) failed: %s; the reader gets EIO",
+			 f->blob_id, (unsigned long long)job->off,
+			 (unsigned long long)job->len, strerror(-ret));
+		fan_respond(fe, job->fd, FAN_DENY_ERRNO(EIO));
+	} else {
+		counter_add(&fe->stats.fills, 1);
+		counter_add(&fe->stats.fill_bytes, job->len);
+		fan_respond(fe, job->fd, FAN_ALLOW);
+		fan_window_start(fe, f, job->off, job->len);
+		/* After the first read: the image's format is known then. */
+		prefetch_maybe_start(f->bc, &fe->wq);
+	}
+	trace("fanotify blob '%s' [%llu, +%llu) -> %d", f->blob_id,
+	      (unsigned long long)job->off, (unsigned long long)job->len, ret);
+	fan_file_put(f);
+	free(job);
+	fan_inflight_add(fe, -1);
+}
+
+void fan_serve_event(struct fanotify_frontend *fe, const struct fan_event *ev)
+{
+	struct fan_file *f;
+	struct fan_job *job;
+	uint64_t off, end;
+
+	counter_add(&fe->stats.events, 1);
+	f = fan_files_lookup_fd(&fe->files, ev->fd);
+	if (!f) {
+		counter_add(&fe->stats.unknown_files, 1);
+		log_warn("FAN_PRE_ACCESS by pid %d on a file that is no blob file of ours: EIO",
+			 ev->pid);
+		fan_respond(fe, ev->fd, FAN_DENY_ERRNO(EIO));
+		return;
+	}
+	/* Nothing but our own sizing (before the mark) may truncate a blob. */
+	if (ev->has_range && !ev->count) {
+		counter_add(&fe->stats.denied_truncates, 1);
+		log_warn("pid %d tried to truncate blob file %s: denied",
+			 ev->pid, f->path);
+		fan_respond(fe, ev->fd, FAN_DENY);
+		fan_file_put(f);
+		return;
+	}
+	/* No range (a hook without a position): the whole blob. */
+	off = ev->has_range ? ev->off : 0;
+	end = ev->has_range ? ev->off + ev->count : f->bc->size;
+	if (end < off || end > f->bc->size)
+		end = f->bc->size;
+	if (off >= end || fan_range_present(f, off, end - off)) {
+		counter_add(&fe->stats.present, 1);
+		fan_respond(fe, ev->fd, FAN_ALLOW);
+		fan_file_put(f);
+		return;
+	}
+	job = calloc(1, sizeof(*job));
+	if (!job) {
+		counter_add(&fe->stats.fill_errors, 1);
+		fan_respond(fe, ev->fd, FAN_DENY_ERRNO(EIO));
+		fan_file_put(f);
+		return;
+	}
+	job->fe = fe;
+	job->file = f;
+	job->fd = ev->fd;
+	job->off = off;
+	job->len = end - off;
+	fan_inflight_add(fe, 1);
+	workqueue_queue(&fe->wq, &job->work, fan_fill_work);
+}
