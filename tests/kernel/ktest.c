@@ -631,3 +631,38 @@ int ktest_run_capture(const char *cmd, char *out, size_t size)
 	out[n] = '\0';
 	return pclose(f);
 }
+
+int ktest_read_concurrently(const char *tree, const char *mnt,
+			    unsigned int readers)
+{
+	char src[PATH_MAX], err[PATH_MAX + 128];
+	struct ktest_tree_stats st;
+	pid_t pids[KTEST_MAX_READERS];
+	int status, failed = 0;
+	unsigned int i;
+
+	if (readers > KTEST_MAX_READERS)
+		readers = KTEST_MAX_READERS;
+
+	snprintf(src, sizeof(src), "%s/src/%s", ktest_images(), tree);
+	for (i = 0; i < readers; i++) {
+		pids[i] = fork();
+		if (pids[i] == 0) {
+			if (ktest_compare_trees(src, mnt, &st, err, sizeof(err))) {
+				fprintf(stderr, "# reader %u: %s\n", i, err);
+				_exit(1);
+			}
+			_exit(0);
+		}
+		if (pids[i] < 0)
+			failed++;
+	}
+	for (i = 0; i < readers; i++) {
+		if (pids[i] <= 0)
+			continue;
+		if (waitpid(pids[i], &status, 0) < 0 || !WIFEXITED(status) ||
+		    WEXITSTATUS(status))
+			failed++;
+	}
+	return failed;
+}

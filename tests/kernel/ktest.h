@@ -105,6 +105,13 @@ int ktest_sha256_file(const char *path, unsigned char md[32]);
 /* ktest_compare_trees() of images/src/@tree and @mnt, logged as TAP. */
 int ktest_compare_image(const char *tree, const char *mnt,
 			struct ktest_tree_stats *st);
+#define KTEST_MAX_READERS	16
+/*
+ * @readers processes (at most KTEST_MAX_READERS) compare the whole tree
+ * images/src/@tree with @mnt at once; how many failed (0: all agree).
+ */
+int ktest_read_concurrently(const char *tree, const char *mnt,
+			    unsigned int readers);
 /* Whether the nydus-layout image (bootstrap + data blob) was built. */
 bool ktest_have_chunked(void);
 /* A --config for a localfs backend at @blobs with prefetch on. */

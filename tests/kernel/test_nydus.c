@@ -116,37 +116,6 @@ static int bind_image(FIXTURE_DATA(nydus) *self, const char *variant,
 	return bind_image_as(self, variant, variant, domain, validate);
 }
 
-/* READERS processes compare the whole tree at once; 0 when all agree. */
-static int read_concurrently(const char *tree, const char *mnt)
-{
-	char src[PATH_MAX], err[PATH_MAX + 128];
-	struct ktest_tree_stats st;
-	pid_t pids[READERS];
-	int i, status, failed = 0;
-
-	snprintf(src, sizeof(src), "%s/src/%s", ktest_images(), tree);
-	for (i = 0; i < READERS; i++) {
-		pids[i] = fork();
-		if (pids[i] == 0) {
-			if (ktest_compare_trees(src, mnt, &st, err, sizeof(err))) {
-				fprintf(stderr, "# reader %d: %s\n", i, err);
-				_exit(1);
-			}
-			_exit(0);
-		}
-		if (pids[i] < 0)
-			failed++;
-	}
-	for (i = 0; i < READERS; i++) {
-		if (pids[i] <= 0)
-			continue;
-		if (waitpid(pids[i], &status, 0) < 0 || !WIFEXITED(status) ||
-		    WEXITSTATUS(status))
-			failed++;
-	}
-	return failed;
-}
-
 static uint64_t counter(FIXTURE_DATA(nydus) *self, const char *name)
 {
 	uint64_t v = 0;
@@ -201,7 +170,7 @@ static void check_variant(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, snapshotter_fsid(variant, fsid, sizeof(fsid)));
 	ASSERT_EQ(204, bind_image_as(self, fsid, variant, domain, validate));
 	ASSERT_EQ(0, ktest_mount(fsid, domain, self->mnt));
-	failed = read_concurrently(tree, self->mnt);
+	failed = ktest_read_concurrently(tree, self->mnt, READERS);
 	if (failed)
 		ktest_daemon_dump_log(&self->d);
 	EXPECT_EQ(0, failed);

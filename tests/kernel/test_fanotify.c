@@ -1,0 +1,406 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The fanotify front end on a kernel with FAN_PRE_ACCESS (6.14+): the
+ * daemon mounts file-backed EROFS through nydusd's /api/v1/mount, with
+ * sparse blob files it fills on pre-content events. Every byte of every
+ * image is compared, under concurrent readers; bad data gives EIO, never
+ * zeros; a remount costs no backend byte; an orderly stop unmounts.
+ * Skips, saying why, where the kernel or the scratch filesystem cannot
+ * carry pre-content marks (the 6.1 and 6.12 test kernels have none).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/fanotify.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "holder.h"
+#include "ktest.h"
+#include "uapi/fanotify_hsm.h"
+
+#define READERS	8
+
+/* Why pre-content marks cannot be tried here, or NULL when they can. */
+static const char *fanotify_unusable(char *why, size_t len)
+{
+	char path[PATH_MAX];
+	int group, fd, err = 0;
+
+	if (geteuid())
+		return "needs root (CAP_SYS_ADMIN)";
+	group = fanotify_init(FAN_CLASS_PRE_CONTENT | FAN_CLOEXEC, O_RDWR);
+	if (group < 0) {
+		snprintf(why, len, "fanotify_init(FAN_CLASS_PRE_CONTENT): %s",
+			 strerror(errno));
+		return why;
+	}
+	snprintf(path, sizeof(path), "%s/fanotify-probe.XXXXXX", ktest_scratch());
+	fd = mkstemp(path);
+	if (fd < 0) {
+		close(group);
+		return "cannot create a file in the scratch directory";
+	}
+	if (fanotify_mark(group, FAN_MARK_ADD, FAN_PRE_ACCESS, fd, NULL))
+		err = errno;
+	close(fd);
+	unlink(path);
+	close(group);
+	if (err == EINVAL) {
+		char release[128];
+
+		ktest_kernel_before(99, 0, release, sizeof(release));
+		snprintf(why, len, "kernel %s has no FAN_PRE_ACCESS (needs 6.14+ with CONFIG_FANOTIFY_ACCESS_PERMISSIONS)",
+			 release);
+		return why;
+	}
+	if (err) {
+		snprintf(why, len, "the scratch directory %s takes no pre-content mark (%s): it must be on ext4, xfs or btrfs",
+			 ktest_scratch(), strerror(err));
+		return why;
+	}
+	return NULL;
+}
+
+FIXTURE(fanotify) {
+	struct ktest_daemon d;
+	char cache[PATH_MAX];
+	char sock[PATH_MAX + 16];
+	char mnt[PATH_MAX];
+	char dir[PATH_MAX];
+};
+
+FIXTURE_SETUP(fanotify)
+{
+	const char *extra[] = { "--frontend", "fanotify", "--apisock",
+				self->sock, NULL };
+	char blobs[PATH_MAX], why[256];
+	const char *no;
+
+	memset(self, 0, sizeof(*self));
+	no = fanotify_unusable(why, sizeof(why));
+	if (no)
+		SKIP(return, "%s", no);
+	ASSERT_EQ(0, ktest_mkdtemp("fan-mnt", self->mnt, sizeof(self->mnt)));
+	ASSERT_EQ(0, ktest_mkdtemp("fan-dir", self->dir, sizeof(self->dir)));
+	ASSERT_EQ(0, ktest_mkdtemp("fan-cache", self->cache, sizeof(self->cache)));
+	snprintf(self->sock, sizeof(self->sock), "%s/api.sock", self->dir);
+	snprintf(blobs, sizeof(blobs), "%s/blobs", ktest_images());
+	ASSERT_EQ(0, ktest_daemon_start_in(&self->d, self->cache, blobs, extra));
+}
+
+FIXTURE_TEARDOWN(fanotify)
+{
+	int status;
+
+	if (!self->d.pid)
+		return;
+	status = ktest_daemon_stop(&self->d);
+	if (status)
+		ktest_daemon_dump_log(&self->d);
+	EXPECT_EQ(0, status);
+	umount2(self->mnt, MNT_DETACH);
+}
+
+static uint64_t counter(FIXTURE_DATA(fanotify) *self, const char *path)
+{
+	uint64_t v = 0;
+
+	if (ktest_daemon_counter(&self->d, path, &v))
+		fprintf(stderr, "# no counter %s\n", path);
+	return v;
+}
+
+/*
+ * POST /api/v1/mount of @source on @mnt; @blobs: a localfs directory for
+ * the image's own config (a JSON string, as nydusd takes it), or NULL for
+ * the daemon's --blob-dir. Returns the HTTP status.
+ */
+static int api_mount(FIXTURE_DATA(fanotify) *self, const char *mnt,
+		     const char *source, const char *blobs, bool validate)
+{
+	struct json_object *body = json_object_new_object();
+	char url[PATH_MAX + 64], cfg[PATH_MAX * 2];
+	int ret;
+
+	json_object_object_add(body, "source", json_object_new_string(source));
+	json_object_object_add(body, "fs_type",
+			       json_object_new_string(blobs ? "rafs" : "erofs"));
+	if (blobs) {
+		snprintf(cfg, sizeof(cfg),
+			 "{\"version\": 2, \"id\": \"cfg-%s\", \"backend\": {\"type\": \"localfs\","
+			 " \"localfs\": {\"dir\": \"%s\"}}, \"cache\": {\"type\": \"fscache\","
+			 " \"validate\": %s}}", strrchr(blobs, '/') + 1, blobs,
+			 validate ? "true" : "false");
+		json_object_object_add(body, "config", json_object_new_string(cfg));
+	}
+	snprintf(url, sizeof(url), "/api/v1/mount?mountpoint=%s", mnt);
+	ret = ktest_api(self->sock, "POST", url,
+			json_object_to_json_string(body));
+	json_object_put(body);
+	return ret;
+}
+
+static int api_umount(FIXTURE_DATA(fanotify) *self, const char *mnt)
+{
+	char url[PATH_MAX + 64];
+
+	snprintf(url, sizeof(url), "/api/v1/mount?mountpoint=%s", mnt);
+	return ktest_api(self->sock, "DELETE", url, NULL);
+}
+
+static bool is_mounted(const char *mnt)
+{
+	char line[PATH_MAX * 2], needle[PATH_MAX + 2];
+	bool found = false;
+	FILE *f = fopen("/proc/self/mounts", "r");
+
+	if (!f)
+		return false;
+	snprintf(needle, sizeof(needle), " %s ", mnt);
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, needle);
+	fclose(f);
+	return found;
+}
+
+/* A nydus variant: mounted, read by READERS at once, remounted for free. */
+static void check_nydus(struct __test_metadata *_metadata,
+			FIXTURE_DATA(fanotify) *self, const char *variant,
+			const char *tree)
+{
+	char boot[PATH_MAX], blobs[PATH_MAX];
+	struct ktest_tree_stats st;
+	uint64_t fetched, fills;
+
+	snprintf(boot, sizeof(boot), "%s/nydus/%s/image.boot", ktest_images(), variant);
+	snprintf(blobs, sizeof(blobs), "%s/nydus/%s/blobs", ktest_images(), variant);
+	if (access(boot, F_OK))
+		SKIP(return, "no nydus images (tools/mkrafs needs python3-lz4, python3-zstandard, libblake3)");
+	ASSERT_EQ(204, api_mount(self, self->mnt, boot, blobs, false));
+	ASSERT_TRUE(is_mounted(self->mnt));
+	EXPECT_EQ(0, ktest_read_concurrently(tree, self->mnt, READERS));
+	ASSERT_EQ(0, ktest_compare_image(tree, self->mnt, &st));
+	ASSERT_EQ(204, api_umount(self, self->mnt));
+	EXPECT_FALSE(is_mounted(self->mnt));
+	fetched = counter(self, "factory.total.backend_read_bytes");
+	fills = counter(self, "frontend.fills");
+	EXPECT_GT(fetched, 0);
+	/* Remount: every byte is in the blob files already. */
+	ASSERT_EQ(204, api_mount(self, self->mnt, boot, blobs, false));
+	ASSERT_EQ(0, ktest_compare_image(tree, self->mnt, &st));
+	EXPECT_EQ(fetched, counter(self, "factory.total.backend_read_bytes"));
+	EXPECT_EQ(fills, counter(self, "frontend.fills"));
+	EXPECT_EQ(0, counter(self, "frontend.fill_errors"));
+	ASSERT_EQ(204, api_umount(self, self->mnt));
+}
+
+TEST_F_TIMEOUT(fanotify, plain_bootstrap_with_a_data_blob, 600)
+{
+	char boot[PATH_MAX], out[4096], cmd[PATH_MAX + 128];
+	struct ktest_tree_stats st;
+
+	if (!ktest_have_chunked())
+		SKIP(return, "no chunked image (needs erofs-utils with --blobdev)");
+	snprintf(boot, sizeof(boot), "%s/blobs/chunked", ktest_images());
+	ASSERT_EQ(204, api_mount(self, self->mnt, boot, NULL, false));
+	EXPECT_EQ(409, api_mount(self, self->mnt, boot, NULL, false));
+	EXPECT_EQ(0, ktest_read_concurrently("chunked", self->mnt, READERS));
+	ASSERT_EQ(0, ktest_compare_image("chunked", self->mnt, &st));
+	/* GET lists it with its blob. */
+	snprintf(cmd, sizeof(cmd), "curl -sf --unix-socket %s http://localhost/api/v1/mount",
+		 self->sock);
+	ASSERT_EQ(0, ktest_run_capture(cmd, out, sizeof(out)));
+	EXPECT_NE(NULL, strstr(out, "chunked-data"));
+	EXPECT_GT(counter(self, "frontend.fills"), 0);
+	EXPECT_GT(counter(self, "frontend.present"), 0);
+	ASSERT_EQ(204, api_umount(self, self->mnt));
+	EXPECT_FALSE(is_mounted(self->mnt));
+	EXPECT_EQ(404, api_umount(self, self->mnt));
+}
+
+TEST_F_TIMEOUT(fanotify, nydus_zstd, 600)
+{
+	check_nydus(_metadata, self, "zstd", "nydus");
+}
+
+TEST_F_TIMEOUT(fanotify, nydus_lz4_block_v2_sha256, 600)
+{
+	check_nydus(_metadata, self, "lz4", "nydus");
+}
+
+TEST_F_TIMEOUT(fanotify, nydus_uncompressed, 600)
+{
+	check_nydus(_metadata, self, "none", "nydus");
+}
+
+TEST_F_TIMEOUT(fanotify, nydus_gzip_crc32, 600)
+{
+	check_nydus(_metadata, self, "gzip", "nydus");
+}
+
+TEST_F_TIMEOUT(fanotify, nydus_batch_chunks, 600)
+{
+	check_nydus(_metadata, self, "batch", "nydus");
+}
+
+TEST_F_TIMEOUT(fanotify, nydus_separate_meta, 600)
+{
+	check_nydus(_metadata, self, "separate", "nydus");
+}
+
+TEST_F_TIMEOUT(fanotify, nydus_zran_targz, 600)
+{
+	check_nydus(_metadata, self, "zran", "nydus");
+}
+
+TEST_F_TIMEOUT(fanotify, nydus_two_layers_two_blob_files, 600)
+{
+	check_nydus(_metadata, self, "layers", "nydus-merged");
+}
+
+/* mmap raises one event for the whole mapping: filled before the answer. */
+TEST_F_TIMEOUT(fanotify, mmap_reads_the_right_bytes, 300)
+{
+	char boot[PATH_MAX], blobs[PATH_MAX], path[PATH_MAX + 32], src[PATH_MAX + 32];
+	unsigned char *a, *b;
+	struct stat st;
+	int fd, sfd;
+
+	snprintf(boot, sizeof(boot), "%s/nydus/zstd/image.boot", ktest_images());
+	snprintf(blobs, sizeof(blobs), "%s/nydus/zstd/blobs", ktest_images());
+	if (access(boot, F_OK))
+		SKIP(return, "no nydus images");
+	ASSERT_EQ(204, api_mount(self, self->mnt, boot, blobs, false));
+	snprintf(path, sizeof(path), "%s/big/random-6m", self->mnt);
+	snprintf(src, sizeof(src), "%s/src/nydus/big/random-6m", ktest_images());
+	fd = open(path, O_RDONLY);
+	sfd = open(src, O_RDONLY);
+	ASSERT_GE(fd, 0);
+	ASSERT_GE(sfd, 0);
+	ASSERT_EQ(0, fstat(sfd, &st));
+	a = mmap(NULL, st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	b = mmap(NULL, st.st_size, PROT_READ, MAP_SHARED, sfd, 0);
+	ASSERT_NE(MAP_FAILED, a);
+	ASSERT_NE(MAP_FAILED, b);
+	EXPECT_EQ(0, memcmp(a, b, st.st_size));
+	munmap(a, st.st_size);
+	munmap(b, st.st_size);
+	close(fd);
+	close(sfd);
+	ASSERT_EQ(204, api_umount(self, self->mnt));
+}
+
+/*
+ * A blob with a byte of chunk data flipped, validated: readers of what the
+ * chunk holds get EIO, never other bytes or zeros; the rest reads right
+ * and the daemon stays up.
+ */
+TEST_F_TIMEOUT(fanotify, a_corrupt_chunk_gives_eio, 300)
+{
+	char cmd[PATH_MAX * 4], bad[PATH_MAX], boot[PATH_MAX], buf[65536];
+	char path[PATH_MAX + 64];
+	const char *img = ktest_images();
+	unsigned long eio = 0, other = 0, whole = 0;
+	int i, fd;
+	ssize_t n;
+
+	snprintf(boot, sizeof(boot), "%s/nydus/zstd/image.boot", img);
+	if (access(boot, F_OK))
+		SKIP(return, "no nydus images");
+	snprintf(bad, sizeof(bad), "%s/flip", self->dir);
+	snprintf(cmd, sizeof(cmd),
+		 "set -e; mkdir -p %s; cp %s/nydus/zstd/blobs/* %s/;"
+		 " for f in %s/*; do printf '\\132' | dd of=$f bs=1 seek=3000 conv=notrunc status=none; done",
+		 bad, img, bad, bad);
+	ASSERT_EQ(0, system(cmd));
+	ASSERT_EQ(204, api_mount(self, self->mnt, boot, bad, true));
+	for (i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/big/%s", self->mnt,
+			 i ? "random-6m-copy" : "random-6m");
+		fd = open(path, O_RDONLY);
+		ASSERT_GE(fd, 0);
+		while ((n = read(fd, buf, sizeof(buf))) > 0)
+			;
+		if (n < 0 && errno == EIO)
+			eio++;
+		else if (n < 0)
+			other++;
+		else
+			whole++;
+		close(fd);
+	}
+	TH_LOG("flipped chunk: %lu of 2 reads got EIO, %lu another error, %lu read whole; fill_errors %llu",
+	       eio, other, whole, (unsigned long long)counter(self, "frontend.fill_errors"));
+	EXPECT_GT(eio, 0);
+	EXPECT_EQ(0, other);
+	EXPECT_GT(counter(self, "factory.total.digest_mismatches"), 0);
+	EXPECT_GT(counter(self, "frontend.fill_errors"), 0);
+	snprintf(cmd, sizeof(cmd), "cmp -s %s/src/nydus/small/f100 %s/small/f100",
+		 img, self->mnt);
+	EXPECT_EQ(0, system(cmd));
+	ASSERT_EQ(204, api_umount(self, self->mnt));
+	EXPECT_TRUE(ktest_daemon_alive(&self->d));
+}
+
+/* Bad requests get a clear answer and change nothing. */
+TEST_F_TIMEOUT(fanotify, bad_mount_requests, 300)
+{
+	char url[PATH_MAX + 64], boot[PATH_MAX];
+
+	snprintf(boot, sizeof(boot), "%s/blobs/chunked", ktest_images());
+	EXPECT_EQ(404, api_mount(self, "/nonexistent/mountpoint", boot, NULL, false));
+	EXPECT_EQ(404, api_mount(self, self->mnt, "/nonexistent/bootstrap", NULL, false));
+	EXPECT_EQ(400, ktest_api(self->sock, "POST", "/api/v1/mount", "{\"source\": \"x\"}"));
+	snprintf(url, sizeof(url), "/api/v1/mount?mountpoint=%s", self->mnt);
+	EXPECT_EQ(400, ktest_api(self->sock, "POST", url, "{\"source\": 5}"));
+	EXPECT_EQ(400, ktest_api(self->sock, "POST", url, "not json"));
+	EXPECT_EQ(400, ktest_api(self->sock, "POST", url,
+				 "{\"source\": \"/etc/hostname\", \"config\": \"{bad\"}"));
+	EXPECT_FALSE(is_mounted(self->mnt));
+	EXPECT_TRUE(ktest_daemon_alive(&self->d));
+}
+
+/* The interface fails open when the group dies: an orderly stop unmounts first. */
+TEST_F_TIMEOUT(fanotify, an_orderly_stop_unmounts_first, 300)
+{
+	char boot[PATH_MAX];
+
+	if (!ktest_have_chunked())
+		SKIP(return, "no chunked image");
+	snprintf(boot, sizeof(boot), "%s/blobs/chunked", ktest_images());
+	ASSERT_EQ(204, api_mount(self, self->mnt, boot, NULL, false));
+	ASSERT_TRUE(is_mounted(self->mnt));
+	EXPECT_EQ(0, ktest_daemon_stop(&self->d));
+	self->d.pid = 0;
+	EXPECT_FALSE(is_mounted(self->mnt));
+}
+
+/* Outside the fixture: where blob files cannot be marked, a clear error. */
+TEST_TIMEOUT(fanotify_cache_on_tmpfs_is_refused, 120)
+{
+	char dir[PATH_MAX], why[256];
+	const char *extra[] = { "--frontend", "fanotify", NULL };
+	struct ktest_daemon d;
+	int ret;
+
+	if (fanotify_unusable(why, sizeof(why)))
+		SKIP(return, "%s", why);
+	ASSERT_EQ(0, ktest_mkdtemp("fan-tmpfs", dir, sizeof(dir)));
+	ASSERT_EQ(0, mount("tmpfs", dir, "tmpfs", 0, "size=16m"));
+	memset(&d, 0, sizeof(d));
+	ret = ktest_daemon_start_in(&d, dir, ktest_scratch(), extra);
+	EXPECT_NE(0, ret);
+	EXPECT_NE(0, ktest_daemon_wait(&d, 10000));
+	EXPECT_TRUE(ktest_daemon_log_contains(&d, "marks work only on ext4, xfs and btrfs"));
+	umount2(dir, MNT_DETACH);
+}
+
+TEST_HARNESS_MAIN
