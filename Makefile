@@ -14,6 +14,7 @@
 
 PREFIX   ?= /usr/local
 BINDIR   ?= $(PREFIX)/bin
+SBINDIR  ?= /sbin
 MANDIR   ?= $(PREFIX)/share/man
 UNITDIR  ?= $(PREFIX)/lib/systemd/system
 CC       ?= cc
@@ -108,7 +109,7 @@ ifneq ($(V),1)
 Q := @
 endif
 
-all: $(BUILD)/fscached $(BUILD)/fscachectl
+all: $(BUILD)/fscached $(BUILD)/fscachectl $(BUILD)/mount.fscached
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -122,6 +123,11 @@ $(LIB): $(LIB_OBJS)
 $(BUILD)/fscachectl: $(BUILD)/src/ctl/fscachectl.o
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) -o $@ $^ $(ALL_LDFLAGS) $(PKG_LIBS)
+
+# mount(8) runs /sbin/mount.fscached for "mount -t fscached": fscachectl
+# under that name.
+$(BUILD)/mount.fscached: $(BUILD)/fscachectl
+	$(Q)ln -sf fscachectl $@
 
 $(BUILD)/fscached: $(BUILD)/src/main.o $(LIB)
 	@$(if $(Q),echo "  LD      $@")
@@ -215,6 +221,8 @@ uml-kernel:
 install: all
 	install -D -m 0755 $(BUILD)/fscached $(DESTDIR)$(BINDIR)/fscached
 	install -D -m 0755 $(BUILD)/fscachectl $(DESTDIR)$(BINDIR)/fscachectl
+	install -d $(DESTDIR)$(SBINDIR)
+	ln -sf $(BINDIR)/fscachectl $(DESTDIR)$(SBINDIR)/mount.fscached
 	install -D -m 0644 Documentation/man/fscached.8 $(DESTDIR)$(MANDIR)/man8/fscached.8
 	install -D -m 0644 Documentation/man/fscachectl.1 $(DESTDIR)$(MANDIR)/man1/fscachectl.1
 	install -D -m 0644 Documentation/man/fscached.json.5 $(DESTDIR)$(MANDIR)/man5/fscached.json.5

@@ -5,11 +5,18 @@
  *   fscachectl [--sock PATH] [--json] status | metrics | blobs
  *   fscachectl [--sock PATH] bind FSID CONFIG [--domain D] [--bootstrap P]
  *   fscachectl [--sock PATH] unbind FSID [--domain D]
+ *   fscachectl [--sock PATH] mount BOOTSTRAP DIR [--config F] [--fs-type T]
+ *   fscachectl [--sock PATH] umount DIR | mounts
+ *
+ * Called as mount.fscached (a link to it), it is mount(8)'s helper for
+ * "mount -t fscached BOOTSTRAP DIR -o config=FILE[,apisock=PATH]".
  */
 #include <curl/curl.h>
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <json-c/json.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -255,6 +262,137 @@ static int cmd_unbind(const char *sock, const char *fsid, const char *domain)
 	return 0;
 }
 
+/* "?mountpoint=DIR" with DIR made absolute and escaped for the URL. */
+static int mount_path(const char *dir, char *out, size_t len)
+{
+	char abs[PATH_MAX];
+	char *esc;
+
+	if (!realpath(dir, abs)) {
+		fprintf(stderr, "fscachectl: mountpoint %s: %s\n", dir,
+			strerror(errno));
+		return -1;
+	}
+	esc = curl_easy_escape(NULL, abs, 0);
+	if (!esc)
+		return -1;
+	snprintf(out, len, "/api/v1/mount?mountpoint=%s", esc);
+	curl_free(esc);
+	return 0;
+}
+
+/* mount BOOTSTRAP DIR [--config FILE] [--fs-type rafs|erofs] */
+static int cmd_mount(const char *sock, const char *source, const char *dir,
+		     const char *config, const char *fs_type)
+{
+	struct json_object *body, *cfg = NULL, *reply;
+	char abs[PATH_MAX], path[PATH_MAX * 3 + 64];
+	int ret = 1;
+
+	if (!realpath(source, abs)) {
+		fprintf(stderr, "fscachectl: bootstrap %s: %s\n", source,
+			strerror(errno));
+		return 1;
+	}
+	if (mount_path(dir, path, sizeof(path)))
+		return 1;
+	if (config) {
+		cfg = json_object_from_file(config);
+		if (!cfg) {
+			fprintf(stderr, "fscachectl: %s: %s\n", config,
+				json_util_get_last_err());
+			return 1;
+		}
+	}
+	body = json_object_new_object();
+	json_object_object_add(body, "source", json_object_new_string(abs));
+	if (fs_type)
+		json_object_object_add(body, "fs_type", json_object_new_string(fs_type));
+	/* nydusd takes the config as JSON text inside a string. */
+	if (cfg)
+		json_object_object_add(body, "config", json_object_new_string(
+			json_object_to_json_string_ext(cfg, JSON_C_TO_STRING_PLAIN)));
+	reply = api_call(sock, "POST", path, json_object_to_json_string(body));
+	if (reply) {
+		json_object_put(reply);
+		ret = 0;
+	}
+	json_object_put(body);
+	json_object_put(cfg);
+	return ret;
+}
+
+static int cmd_umount(const char *sock, const char *dir)
+{
+	struct json_object *reply;
+	char path[PATH_MAX * 3 + 64];
+
+	if (mount_path(dir, path, sizeof(path)))
+		return 1;
+	reply = api_call(sock, "DELETE", path, NULL);
+	if (!reply)
+		return 1;
+	json_object_put(reply);
+	return 0;
+}
+
+static int cmd_mounts(const char *sock, bool json)
+{
+	struct json_object *all = api_get(sock, "/api/v1/mount");
+
+	if (!all)
+		return 1;
+	if (json) {
+		printf("%s\n", json_object_to_json_string_ext(all, JSON_C_TO_STRING_PRETTY));
+	} else {
+		printf("%-32s %-6s %s\n", "MOUNTPOINT", "TYPE", "SOURCE");
+		json_object_object_foreach(all, mp, m)
+			printf("%-32s %-6s %s\n", mp, str(m, "fs_type"),
+			       str(m, "source"));
+	}
+	json_object_put(all);
+	return 0;
+}
+
+/*
+ * mount(8)'s helper: mount.fscached SOURCE DIR [-sfnv] [-o OPTIONS], with
+ * config=FILE, apisock=PATH and fs_type=T among the options; mount(8)'s
+ * own (ro, defaults, nofail, _netdev, x-*...) are its business.
+ */
+static int mount_helper(int argc, char **argv)
+{
+	const char *sock = getenv("FSCACHED_APISOCK");
+	const char *config = NULL, *fs_type = NULL;
+	char *opts = NULL, *opt, *save = NULL;
+	int c, ret;
+
+	if (!sock || !*sock)
+		sock = DEFAULT_SOCK;
+	while ((c = getopt(argc, argv, "sfnvo:t:N:")) != -1)
+		if (c == 'o')
+			opts = strdup(optarg);
+	if (optind != argc - 2) {
+		fprintf(stderr, "Usage: mount.fscached BOOTSTRAP DIR [-o config=FILE,apisock=PATH,fs_type=rafs|erofs]\n");
+		free(opts);
+		return 1;
+	}
+	for (opt = opts ? strtok_r(opts, ",", &save) : NULL; opt;
+	     opt = strtok_r(NULL, ",", &save)) {
+		if (!strncmp(opt, "config=", 7))
+			config = opt + 7;
+		else if (!strncmp(opt, "apisock=", 8))
+			sock = opt + 8;
+		else if (!strncmp(opt, "fs_type=", 8))
+			fs_type = opt + 8;
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	ret = cmd_mount(sock, argv[optind], argv[optind + 1], config, fs_type);
+	curl_global_cleanup();
+	free(opts);
+	/* mount(8)'s codes: 32 is "mount failure". */
+	return ret ? 32 : 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -267,6 +405,11 @@ static void usage(FILE *f)
 "             bind an image served by a ConfigV2 configuration; PATH is\n"
 "             a local copy of its bootstrap, for its data blobs' names\n"
 "  unbind FSID [--domain D]\n"
+"  mount BOOTSTRAP DIR [--config CONFIG.json] [--fs-type rafs|erofs]\n"
+"             have the daemon mount an image (the fanotify front end);\n"
+"             without --config, the daemon's own configuration serves it\n"
+"  umount DIR the same, undone\n"
+"  mounts     the images the daemon has mounted\n"
 "\n"
 "  --sock PATH   the daemon's --apisock (default $FSCACHED_APISOCK or %s)\n"
 "  --json        print the API's JSON instead of a table\n", DEFAULT_SOCK);
@@ -279,13 +422,20 @@ int main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "domain", required_argument, NULL, 'd' },
 		{ "bootstrap", required_argument, NULL, 'b' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "fs-type", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *sock = getenv("FSCACHED_APISOCK");
-	const char *domain = NULL, *bootstrap = NULL, *cmd;
+	const char *domain = NULL, *bootstrap = NULL, *config = NULL;
+	const char *fs_type = NULL, *cmd, *name;
 	bool json = false;
 	int c, ret;
+
+	name = strrchr(argv[0], '/');
+	if (!strcmp(name ? name + 1 : argv[0], "mount.fscached"))
+		return mount_helper(argc, argv);
 
 	if (!sock || !*sock)
 		sock = DEFAULT_SOCK;
@@ -302,6 +452,12 @@ int main(int argc, char **argv)
 			break;
 		case 'b':
 			bootstrap = optarg;
+			break;
+		case 'c':
+			config = optarg;
+			break;
+		case 't':
+			fs_type = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -328,6 +484,13 @@ int main(int argc, char **argv)
 			       bootstrap);
 	} else if (!strcmp(cmd, "unbind") && optind == argc - 1) {
 		ret = cmd_unbind(sock, argv[optind], domain);
+	} else if (!strcmp(cmd, "mount") && optind == argc - 2) {
+		ret = cmd_mount(sock, argv[optind], argv[optind + 1], config,
+				fs_type);
+	} else if (!strcmp(cmd, "umount") && optind == argc - 1) {
+		ret = cmd_umount(sock, argv[optind]);
+	} else if (!strcmp(cmd, "mounts") && optind == argc) {
+		ret = cmd_mounts(sock, json);
 	} else {
 		fprintf(stderr, "fscachectl: '%s': unknown command or wrong arguments\n",
 			cmd);

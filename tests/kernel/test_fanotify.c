@@ -19,6 +19,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -381,6 +382,50 @@ TEST_F_TIMEOUT(fanotify, an_orderly_stop_unmounts_first, 300)
 	EXPECT_EQ(0, ktest_daemon_stop(&self->d));
 	self->d.pid = 0;
 	EXPECT_FALSE(is_mounted(self->mnt));
+}
+
+/* fscachectl's mount, mounts and umount, and mount(8)'s helper mount.fscached. */
+TEST_F_TIMEOUT(fanotify, fscachectl_and_the_mount_helper, 300)
+{
+	char bin[PATH_MAX], cfg[PATH_MAX + 16], boot[PATH_MAX], cmd[PATH_MAX * 6];
+	char out[4096];
+	struct ktest_tree_stats st;
+	FILE *f;
+
+	snprintf(boot, sizeof(boot), "%s/nydus/zstd/image.boot", ktest_images());
+	if (access(boot, F_OK))
+		SKIP(return, "no nydus images");
+	snprintf(bin, sizeof(bin), "%s", ktest_daemon_bin());
+	*strrchr(bin, '/') = '\0';
+	snprintf(cfg, sizeof(cfg), "%s/zstd.json", self->dir);
+	f = fopen(cfg, "w");
+	ASSERT_NE(NULL, f);
+	fprintf(f, "{\"version\": 2, \"id\": \"zstd\", \"backend\": {\"type\": \"localfs\","
+		" \"localfs\": {\"dir\": \"%s/nydus/zstd/blobs\"}}, \"cache\": {\"type\": \"fscache\"}}\n",
+		ktest_images());
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "%s/fscachectl --sock %s mount %s %s --config %s",
+		 bin, self->sock, boot, self->mnt, cfg);
+	ASSERT_EQ(0, system(cmd));
+	ASSERT_TRUE(is_mounted(self->mnt));
+	snprintf(cmd, sizeof(cmd), "%s/fscachectl --sock %s mounts", bin, self->sock);
+	ASSERT_EQ(0, ktest_run_capture(cmd, out, sizeof(out)));
+	EXPECT_NE(NULL, strstr(out, self->mnt));
+	EXPECT_NE(NULL, strstr(out, "rafs"));
+	snprintf(cmd, sizeof(cmd), "%s/fscachectl --sock %s umount %s", bin, self->sock, self->mnt);
+	ASSERT_EQ(0, system(cmd));
+	EXPECT_FALSE(is_mounted(self->mnt));
+	/* As mount(8) calls it for "mount -t fscached BOOT DIR -o ...". */
+	snprintf(cmd, sizeof(cmd), "%s/mount.fscached %s %s -o ro,nofail,config=%s,apisock=%s",
+		 bin, boot, self->mnt, cfg, self->sock);
+	ASSERT_EQ(0, system(cmd));
+	ASSERT_EQ(0, ktest_compare_image("nydus", self->mnt, &st));
+	snprintf(cmd, sizeof(cmd), "%s/fscachectl --sock %s umount %s", bin, self->sock, self->mnt);
+	ASSERT_EQ(0, system(cmd));
+	/* A failed mount gives mount(8)'s "mount failure" code, 32. */
+	snprintf(cmd, sizeof(cmd), "%s/mount.fscached /nonexistent %s -o apisock=%s 2>/dev/null",
+		 bin, self->mnt, self->sock);
+	EXPECT_EQ(32, WEXITSTATUS(system(cmd)));
 }
 
 /* Outside the fixture: where blob files cannot be marked, a clear error. */
