@@ -205,7 +205,7 @@ static void check_nydus(struct __test_metadata *_metadata,
 
 TEST_F_TIMEOUT(fanotify, plain_bootstrap_with_a_data_blob, 600)
 {
-	char boot[PATH_MAX], out[4096], cmd[PATH_MAX + 128];
+	char boot[PATH_MAX], out[4096], cmd[PATH_MAX + 128], path[PATH_MAX + 32];
 	struct ktest_tree_stats st;
 
 	if (!ktest_have_chunked())
@@ -222,9 +222,15 @@ TEST_F_TIMEOUT(fanotify, plain_bootstrap_with_a_data_blob, 600)
 	EXPECT_NE(NULL, strstr(out, "chunked-data"));
 	EXPECT_GT(counter(self, "frontend.fills"), 0);
 	EXPECT_GT(counter(self, "frontend.present"), 0);
+	/* A mounted blob's file is not culled; an unmounted one is. */
+	snprintf(path, sizeof(path), "%s/fanotify/chunked-data", self->cache);
+	EXPECT_EQ(0, access(path, F_OK));
+	EXPECT_EQ(409, ktest_api(self->sock, "DELETE", "/api/v2/blobs?blob_id=chunked-data", NULL));
 	ASSERT_EQ(204, api_umount(self, self->mnt));
 	EXPECT_FALSE(is_mounted(self->mnt));
 	EXPECT_EQ(404, api_umount(self, self->mnt));
+	EXPECT_EQ(204, ktest_api(self->sock, "DELETE", "/api/v2/blobs?blob_id=chunked-data", NULL));
+	EXPECT_NE(0, access(path, F_OK));
 }
 
 TEST_F_TIMEOUT(fanotify, nydus_zstd, 600)
@@ -446,6 +452,24 @@ TEST_TIMEOUT(fanotify_cache_on_tmpfs_is_refused, 120)
 	EXPECT_NE(0, ktest_daemon_wait(&d, 10000));
 	EXPECT_TRUE(ktest_daemon_log_contains(&d, "marks work only on ext4, xfs and btrfs"));
 	umount2(dir, MNT_DETACH);
+}
+
+/* --frontend auto (the default) takes fanotify where there is no /dev/cachefiles. */
+TEST_TIMEOUT(fanotify_is_chosen_without_cachefiles, 120)
+{
+	char cache[PATH_MAX], why[256], blobs[PATH_MAX];
+	struct ktest_daemon d;
+
+	if (fanotify_unusable(why, sizeof(why)))
+		SKIP(return, "%s", why);
+	if (!access("/dev/cachefiles", F_OK))
+		SKIP(return, "this kernel has /dev/cachefiles: auto takes cachefiles");
+	ASSERT_EQ(0, ktest_mkdtemp("fan-auto", cache, sizeof(cache)));
+	snprintf(blobs, sizeof(blobs), "%s/blobs", ktest_images());
+	memset(&d, 0, sizeof(d));
+	ASSERT_EQ(0, ktest_daemon_start_in(&d, cache, blobs, NULL));
+	EXPECT_TRUE(ktest_daemon_log_contains(&d, "front end fanotify: the kernel has no /dev/cachefiles"));
+	EXPECT_EQ(0, ktest_daemon_stop(&d));
 }
 
 TEST_HARNESS_MAIN

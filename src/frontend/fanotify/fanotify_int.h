@@ -109,6 +109,8 @@ void fan_files_destroy(struct fan_files *t);
 struct fan_file *fan_files_lookup_fd(struct fan_files *t, int fd);
 /* The file of blob @blob_id with a new mount on it, or NULL. */
 struct fan_file *fan_files_mount(struct fan_files *t, const char *blob_id);
+/* Whether a mount has blob @blob_id's file. */
+bool fan_files_has(struct fan_files *t, const char *blob_id);
 /* Inserts @f (the table takes the caller's reference) with one mount. */
 void fan_files_insert(struct fan_files *t, struct fan_file *f);
 /*

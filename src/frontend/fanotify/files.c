@@ -101,6 +101,23 @@ struct fan_file *fan_files_mount(struct fan_files *t, const char *blob_id)
 	return found;
 }
 
+bool fan_files_has(struct fan_files *t, const char *blob_id)
+{
+	struct fan_file *f;
+	bool found = false;
+	unsigned int i;
+
+	pthread_mutex_lock(&t->lock);
+	for (i = 0; i < FAN_FILE_BUCKETS && !found; i++)
+		list_for_each_entry(f, &t->buckets[i], node)
+			if (!strcmp(f->blob_id, blob_id)) {
+				found = true;
+				break;
+			}
+	pthread_mutex_unlock(&t->lock);
+	return found;
+}
+
 void fan_files_insert(struct fan_files *t, struct fan_file *f)
 {
 	pthread_mutex_lock(&t->lock);

@@ -22,7 +22,9 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include "cache/nydus.h"
 #include "fanotify_int.h"
+#include "lib/blob_id.h"
 #include "lib/compiler.h"
 #include "lib/log.h"
 #include "uapi/fanotify_hsm.h"
@@ -295,10 +297,31 @@ static int fan_held_fd(struct frontend *base)
 	return -1;
 }
 
+/*
+ * Remove an unmounted blob's file and what the engine keeps beside it
+ * (nydus blob meta): 1, -ENOENT for none, -EBUSY while a mount has it.
+ */
 static int fan_cull_blob(struct frontend *base, const char *blob_id)
 {
-	(void)base, (void)blob_id;
-	return -EOPNOTSUPP;
+	struct fanotify_frontend *fe = fan_of(base);
+	char path[4096];
+	int ret;
+
+	if (!blob_id_valid(blob_id, strlen(blob_id)))
+		return -EINVAL;
+	pthread_mutex_lock(&fe->mounts_lock);
+	if (fan_files_has(&fe->files, blob_id)) {
+		ret = -EBUSY;
+		goto out;
+	}
+	snprintf(path, sizeof(path), "%s/%s", fe->blob_dir, blob_id);
+	ret = unlink(path) ? -errno : 1;
+	nydus_meta_drop(fe->cache_dir, blob_id);
+	if (ret > 0)
+		log_info("culled blob file %s", path);
+out:
+	pthread_mutex_unlock(&fe->mounts_lock);
+	return ret;
 }
 
 static void fan_stats_json(struct frontend *base, struct json_object *obj)
