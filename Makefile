@@ -76,7 +76,8 @@ ifneq ($(NO_FSCACHE),1)
 LIB_SRCS += src/cache/fscache.c src/cache/nydus.c src/cache/nydus_meta.c src/frontend/cachefiles/cachefiles.c src/frontend/cachefiles/requests.c \
 	    src/frontend/cachefiles/cachefiles_msg.c src/frontend/cachefiles/device.c src/frontend/cachefiles/cull.c src/frontend/cachefiles/recheck.c src/frontend/cachefiles/space.c src/frontend/cachefiles/space_index.c \
 	    src/frontend/cachefiles/objects.c src/frontend/fanotify/group.c src/frontend/fanotify/files.c \
-	    src/frontend/fanotify/serve.c src/frontend/fanotify/mount.c
+	    src/frontend/fanotify/serve.c src/frontend/fanotify/mount.c src/frontend/fanotify/journal.c \
+	    src/frontend/fanotify/state.c
 else
 # The message parser is plain C and stays testable everywhere.
 LIB_SRCS += src/frontend/cachefiles/cachefiles_msg.c

@@ -98,8 +98,12 @@ struct frontend_ops {
 	struct json_object *(*mounts_json)(struct frontend *fe);
 	/* Its counters, added to @obj. */
 	void (*stats_json)(struct frontend *fe, struct json_object *obj);
-	/* Waits for in-flight requests, then releases everything. */
-	void (*close)(struct frontend *fe);
+	/*
+	 * Waits for in-flight requests, then releases everything. @held: a
+	 * holder keeps ->held_fd() for the next daemon, so leave what is to
+	 * outlive us (the fanotify mounts) as it is.
+	 */
+	void (*close)(struct frontend *fe, bool held);
 };
 
 struct frontend {

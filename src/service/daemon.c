@@ -130,7 +130,8 @@ static int daemon_attach_locked(struct daemon *d, int held_fd, bool quiet_busy)
 		return ret;
 	/* Before the first request is read: it may be for a restored image. */
 	handover_load_state(&d->handover, held_fd >= 0);
-	handover_to_service_manager(ops->held_fd(fe));
+	if (handover_to_service_manager(ops->held_fd(fe)) > 0)
+		d->fe_held = true;
 	d->fe = fe;
 	if (d->stopping)
 		ops->stop(fe);
@@ -195,6 +196,8 @@ static int api_sendfd(void *ctx, char *why, size_t len)
 		if (ret)
 			snprintf(why, len, "cannot reach the supervisor at %s: %s",
 				 d->opts.supervisor, strerror(-ret));
+		else
+			d->fe_held = true;
 	} else {
 		snprintf(why, len, "no cache device yet (waiting for a takeover)");
 		ret = -EBUSY;
@@ -617,7 +620,7 @@ out:
 	daemon_set_state(d, "STOPPED");
 	api_server_stop(d->api);
 	if (d->fe)
-		d->fe->ops->close(d->fe);
+		d->fe->ops->close(d->fe, d->fe_held);
 	factory_destroy(&d->factory);
 	netwatch_stop();
 	bindings_destroy(&d->bindings);

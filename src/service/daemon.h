@@ -64,6 +64,7 @@ struct daemon {
 	pthread_mutex_t lock;		/* fe, stopping, state changes */
 	pthread_cond_t attached;
 	struct frontend *fe;
+	bool fe_held;			/* a holder keeps fe's fd for the next daemon */
 	bool stopping;
 	const char *state;		/* nydusd's names: INIT, READY, RUNNING, STOPPED */
 

@@ -38,16 +38,19 @@ int handover_from_service_manager(void)
 	return fd;
 }
 
-void handover_to_service_manager(int dev_fd)
+int handover_to_service_manager(int dev_fd)
 {
 	int ret;
 
+	if (dev_fd < 0)
+		return 0;
 	ret = service_notify_fd("FDSTORE=1\nFDNAME=" HANDOVER_FDNAME, dev_fd);
 	if (ret < 0)
 		log_warn("cannot keep the cache device in the service manager's fd store: %s; a restart will fail the mounts' pending reads (FileDescriptorStoreMax= in the unit?)",
 			 strerror(-ret));
 	else if (ret > 0)
 		log_debug("the cache device is in the service manager's fd store");
+	return ret;
 }
 
 /* Bind the images of @root, a bindings_state() document from @where. */

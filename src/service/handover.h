@@ -28,8 +28,11 @@ int handover_init(struct handover *h, const char *cache_dir,
 		  const char *supervisor, struct bindings *bindings);
 /* The device fd systemd kept for us, or -ENOENT on a first start. */
 int handover_from_service_manager(void);
-/* Give systemd a copy of the device fd, if it runs us with a fd store. */
-void handover_to_service_manager(int dev_fd);
+/*
+ * Give systemd a copy of the device (or fanotify group) fd, if it runs us
+ * with a fd store: > 0 when it keeps one, 0 without a service manager.
+ */
+int handover_to_service_manager(int dev_fd);
 /* Take the device fd (and the states) from the supervisor. */
 int handover_take_from_supervisor(struct handover *h, int *dev_fd);
 /* Give the supervisor a copy of the device fd and our states. */

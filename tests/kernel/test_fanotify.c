@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,17 +129,23 @@ static int api_mount(FIXTURE_DATA(fanotify) *self, const char *mnt,
 		     const char *source, const char *blobs, bool validate)
 {
 	struct json_object *body = json_object_new_object();
-	char url[PATH_MAX + 64], cfg[PATH_MAX * 2];
+	char url[PATH_MAX + 64], cfg[PATH_MAX * 2], id[PATH_MAX], *slash;
 	int ret;
 
 	json_object_object_add(body, "source", json_object_new_string(source));
 	json_object_object_add(body, "fs_type",
 			       json_object_new_string(blobs ? "rafs" : "erofs"));
 	if (blobs) {
+		/* A config id per backend directory: ids name configurations. */
+		snprintf(id, sizeof(id), "%s", blobs);
+		slash = strrchr(id, '/');
+		if (slash && !strcmp(slash, "/blobs"))
+			*slash = '\0';
+		slash = strrchr(id, '/');
 		snprintf(cfg, sizeof(cfg),
 			 "{\"version\": 2, \"id\": \"cfg-%s\", \"backend\": {\"type\": \"localfs\","
 			 " \"localfs\": {\"dir\": \"%s\"}}, \"cache\": {\"type\": \"fscache\","
-			 " \"validate\": %s}}", strrchr(blobs, '/') + 1, blobs,
+			 " \"validate\": %s}}", slash ? slash + 1 : id, blobs,
 			 validate ? "true" : "false");
 		json_object_object_add(body, "config", json_object_new_string(cfg));
 	}
@@ -432,6 +439,233 @@ TEST_F_TIMEOUT(fanotify, fscachectl_and_the_mount_helper, 300)
 	snprintf(cmd, sizeof(cmd), "%s/mount.fscached /nonexistent %s -o apisock=%s 2>/dev/null",
 		 bin, self->mnt, self->sock);
 	EXPECT_EQ(32, WEXITSTATUS(system(cmd)));
+}
+
+/*
+ * kill -9 twenty times while four readers go through a nydus image, each
+ * time a new daemon taking the group over from the fd store (as systemd
+ * keeps it). No reader may see a wrong byte or a zero where data belongs;
+ * what they saw instead (EIO, and the retries after it) is counted.
+ */
+#define KILLS		20
+#define KREADERS	4
+#define KMOUNTS		(2 * KREADERS)
+#define KBLOCK		4096
+
+struct kreader {
+	uint64_t blocks, eio, retries, wrong;
+	int done, status;
+};
+
+/* Every block of @rel, in a random order, compared; EIO retried 3 times. */
+static int kread_file(const char *src, const char *mnt, const char *rel,
+		      unsigned int *seed, struct kreader *r)
+{
+	char a[PATH_MAX], b[PATH_MAX], got[KBLOCK], want[KBLOCK];
+	unsigned int nr, i, j, t, *order;
+	int sfd, mfd, tries, ret = 0;
+	struct stat st;
+	ssize_t n, m;
+
+	snprintf(a, sizeof(a), "%s/%s", src, rel);
+	snprintf(b, sizeof(b), "%s/%s", mnt, rel);
+	sfd = open(a, O_RDONLY);
+	mfd = open(b, O_RDONLY);
+	if (sfd < 0 || mfd < 0 || fstat(sfd, &st)) {
+		ret = 2;
+		goto out;
+	}
+	posix_fadvise(mfd, 0, 0, POSIX_FADV_RANDOM);
+	nr = (st.st_size + KBLOCK - 1) / KBLOCK;
+	order = malloc((nr ? nr : 1) * sizeof(*order));
+	for (i = 0; i < nr; i++)
+		order[i] = i;
+	for (i = nr; i > 1; i--) {
+		j = rand_r(seed) % i;
+		t = order[i - 1];
+		order[i - 1] = order[j];
+		order[j] = t;
+	}
+	for (i = 0; i < nr && !ret; i++) {
+		off_t off = (off_t)order[i] * KBLOCK;
+
+		m = pread(sfd, want, KBLOCK, off);
+		for (tries = 0; (n = pread(mfd, got, KBLOCK, off)) < 0 &&
+		     errno == EIO && tries < 3; tries++) {
+			__atomic_add_fetch(&r->eio, 1, __ATOMIC_RELAXED);
+			__atomic_add_fetch(&r->retries, 1, __ATOMIC_RELAXED);
+			usleep(100000);
+		}
+		__atomic_add_fetch(&r->blocks, 1, __ATOMIC_RELAXED);
+		if (n < 0) {
+			fprintf(stderr, "# reader: %s at %lld: %s\n", b, (long long)off, strerror(errno));
+			ret = 2;
+		} else if (n != m || memcmp(got, want, n)) {
+			unsigned int z, k;
+
+			for (z = 0, k = 0; k < (unsigned int)n; k++)
+				z += !got[k];
+			__atomic_add_fetch(&r->wrong, 1, __ATOMIC_RELAXED);
+			fprintf(stderr, "# reader: %s at %lld: wrong bytes (%zd read, %u of them zero)\n",
+				b, (long long)off, n, z);
+			ret = 3;
+		}
+	}
+	free(order);
+out:
+	if (sfd >= 0)
+		close(sfd);
+	if (mfd >= 0)
+		close(mfd);
+	return ret;
+}
+
+static void kreader_main(const char *src, const char *mnt, const char *mnt2,
+			 unsigned int seed, struct kreader *r)
+{
+	char cmd[PATH_MAX + 64], rel[PATH_MAX];
+	const char *m[2] = { mnt, mnt2 };
+	int ret = 0, i;
+	FILE *f;
+
+	for (i = 0; i < 2 && !ret; i++) {
+		snprintf(cmd, sizeof(cmd), "cd %s && find . -type f -size +0 | sort", src);
+		f = popen(cmd, "r");
+		while (f && !ret && fgets(rel, sizeof(rel), f)) {
+			rel[strcspn(rel, "\n")] = '\0';
+			ret = kread_file(src, m[i], rel, &seed, r);
+		}
+		if (f)
+			pclose(f);
+	}
+	r->status = ret;
+	__atomic_store_n(&r->done, 1, __ATOMIC_RELEASE);
+	_exit(ret);
+}
+
+TEST_F_TIMEOUT(fanotify, kill9_twenty_times_restarted_from_the_fd_store, 900)
+{
+	static const char *const variants[KMOUNTS] = {
+		"zstd", "lz4", "gzip", "batch", "none", "separate", "zran", "prefetch"
+	};
+	const char *extra[] = { "--frontend", "fanotify", "--apisock", self->sock,
+				"--readahead-kb", "0", "--fetch-unit-kb", "4", NULL };
+	char boot[KMOUNTS][PATH_MAX], blobs[KMOUNTS][PATH_MAX], src[PATH_MAX];
+	char mnt[KMOUNTS][PATH_MAX];
+	struct ktest_spawn how = { .listen_fd = -1 };
+	struct ktest_fdstore store = { .fd = -1 };
+	struct ktest_tree_stats st;
+	unsigned int seed = 7, kills, busy = 0, waited, still;
+	uint64_t last = 0;
+	uint64_t blocks = 0, eio = 0, retries = 0, wrong = 0, before, after;
+	pid_t pids[KREADERS];
+	struct kreader *r;
+	int i, failed = 0, status;
+
+	for (i = 0; i < KMOUNTS; i++) {
+		snprintf(boot[i], PATH_MAX, "%s/nydus/%s/image.boot", ktest_images(), variants[i]);
+		snprintf(blobs[i], PATH_MAX, "%s/nydus/%s/blobs", ktest_images(), variants[i]);
+		if (i)
+			ASSERT_EQ(0, ktest_mkdtemp("fan-mnt", mnt[i], PATH_MAX));
+		else
+			snprintf(mnt[i], PATH_MAX, "%s", self->mnt);
+	}
+	snprintf(src, sizeof(src), "%s/src/nydus", ktest_images());
+	if (access(boot[0], F_OK))
+		SKIP(return, "no nydus images");
+	/* The fixture's daemon has no fd store: this test's own replaces it. */
+	ASSERT_EQ(0, ktest_daemon_stop(&self->d));
+	ASSERT_EQ(0, ktest_fdstore_open(&store, self->dir));
+	how.notify_socket = store.path;
+	ASSERT_EQ(0, ktest_daemon_spawn_with(&self->d, self->cache, NULL, extra, &how));
+	ASSERT_EQ(0, ktest_daemon_wait_ready(&self->d));
+	ASSERT_EQ(0, ktest_fdstore_wait_fd(&store, 10000));
+	/* Two images per reader: eight blob files, all taken over each time. */
+	for (i = 0; i < KMOUNTS; i++)
+		ASSERT_EQ(204, api_mount(self, mnt[i], boot[i], blobs[i], false));
+	r = mmap(NULL, KREADERS * sizeof(*r), PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, r);
+	memset(r, 0, KREADERS * sizeof(*r));
+	fflush(stdout);
+	fflush(stderr);
+	for (i = 0; i < KREADERS; i++) {
+		pids[i] = fork();
+		ASSERT_GE(pids[i], 0);
+		if (!pids[i])
+			kreader_main(src, mnt[i], mnt[i + KREADERS], 1000 + i, &r[i]);
+	}
+	for (kills = 0; kills < KILLS; kills++) {
+		usleep((10 + rand_r(&seed) % 50) * 1000);
+		for (i = 0; i < KREADERS; i++)
+			if (!__atomic_load_n(&r[i].done, __ATOMIC_ACQUIRE)) {
+				busy++;
+				break;
+			}
+		ASSERT_EQ(0, kill(self->d.pid, SIGKILL));
+		ASSERT_EQ(128 + SIGKILL, ktest_daemon_wait(&self->d, 10000));
+		how.listen_fd = store.fd;
+		ASSERT_EQ(0, ktest_daemon_spawn_with(&self->d, self->cache, NULL, extra, &how));
+		if (ktest_daemon_wait_ready(&self->d)) {
+			ktest_daemon_dump_log(&self->d);
+			ASSERT_TRUE(false);
+		}
+		ASSERT_EQ(0, ktest_fdstore_wait_fd(&store, 10000));
+	}
+	/* The readers end, as long as they get on: a minute without a block is a hang. */
+	for (waited = 0, still = 0; still < 60000; waited += 100) {
+		uint64_t now = 0;
+
+		for (i = 0; i < KREADERS; i++)
+			now += __atomic_load_n(&r[i].blocks, __ATOMIC_RELAXED);
+		still = now == last ? still + 100 : 0;
+		last = now;
+		for (i = 0; i < KREADERS; i++)
+			if (!__atomic_load_n(&r[i].done, __ATOMIC_ACQUIRE))
+				break;
+		if (i == KREADERS)
+			break;
+		usleep(100000);
+	}
+	if (still >= 60000)
+		fprintf(stderr, "# no reader read a block for 60 s, %u s after the last kill\n",
+			waited / 1000);
+	for (i = 0; i < KREADERS; i++) {
+		if (waitpid(pids[i], &status, WNOHANG) != pids[i]) {
+			fprintf(stderr, "# reader %d did not end\n", i);
+			kill(pids[i], SIGKILL);
+			waitpid(pids[i], &status, 0);
+			failed++;
+		} else if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+			failed++;
+		}
+		blocks += r[i].blocks;
+		eio += r[i].eio;
+		retries += r[i].retries;
+		wrong += r[i].wrong;
+	}
+	TH_LOG("%u kills (%u while readers read): %llu blocks read, %llu wrong, %llu EIO (%llu retries), %d of %d readers failed; replayed %llu, denied %llu",
+	       kills, busy, (unsigned long long)blocks, (unsigned long long)wrong,
+	       (unsigned long long)eio, (unsigned long long)retries, failed, KREADERS,
+	       (unsigned long long)counter(self, "frontend.replayed"),
+	       (unsigned long long)counter(self, "frontend.replay_denied"));
+	munmap(r, KREADERS * sizeof(*r));
+	EXPECT_EQ(0, wrong);
+	EXPECT_EQ(0, failed);
+	EXPECT_EQ(KILLS, busy);
+	/* The last daemon serves the mounts it took over: a remount is free. */
+	before = counter(self, "factory.total.backend_read_bytes");
+	for (i = 0; i < KMOUNTS; i++) {
+		ASSERT_EQ(204, api_umount(self, mnt[i]));
+		ASSERT_EQ(204, api_mount(self, mnt[i], boot[i], blobs[i], false));
+		ASSERT_EQ(0, ktest_compare_image("nydus", mnt[i], &st));
+		ASSERT_EQ(204, api_umount(self, mnt[i]));
+	}
+	after = counter(self, "factory.total.backend_read_bytes");
+	EXPECT_EQ(before, after);
+	EXPECT_EQ(0, ktest_daemon_stop(&self->d));
+	self->d.pid = 0;
+	ktest_fdstore_close(&store);
 }
 
 /* Outside the fixture: where blob files cannot be marked, a clear error. */

@@ -216,10 +216,11 @@ err_free:
 	return ret;
 }
 
-static void cf_close(struct frontend *base)
+static void cf_close(struct frontend *base, bool held)
 {
 	struct cachefiles_frontend *fe = cf_of(base);
 
+	(void)held;	/* the kernel keeps everything for whoever holds the device */
 	/*
 	 * In-flight requests complete (and so never hang a reader); queued
 	 * read-ahead is dropped.

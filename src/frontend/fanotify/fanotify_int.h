@@ -8,16 +8,19 @@
 #define FSCACHED_FANOTIFY_INT_H
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include "event.h"
+#include "journal.h"
 #include "frontend/frontend.h"
 #include "lib/list.h"
 #include "lib/workqueue.h"
 
 struct blob_cache;
+struct json_object;
 struct fscached_config;
 struct rafs_blob;
 
@@ -29,6 +32,8 @@ struct rafs_blob;
 #define FAN_FILE_BUCKETS	64
 /* Where the blob files live, under the cache directory. */
 #define FAN_BLOB_SUBDIR		"fanotify"
+/* The mounts, for a daemon that takes the group over. */
+#define FAN_STATE_FILE		"fanotify.state"
 
 /*
  * A data blob's cache file: sparse, of the blob's (uncompressed) size,
@@ -69,6 +74,15 @@ struct fanotify_stats {
 	uint64_t mounts;		/* made */
 	uint64_t mount_errors;
 	uint64_t umounts;
+	uint64_t own_events;		/* raised by our own writes: allowed */
+	uint64_t replayed;		/* a killed daemon's events, answered */
+	uint64_t replay_denied;		/* ... that could only get EIO */
+};
+
+/* An event a killed daemon had read but not answered (journal.h). */
+struct fan_replay {
+	int fd;				/* its number in the dead daemon */
+	struct fan_slot slot;
 };
 
 struct fanotify_frontend {
@@ -95,6 +109,12 @@ struct fanotify_frontend {
 
 	struct fanotify_stats stats;
 	unsigned char *buf;		/* FAN_READ_BUF_SIZE */
+	pid_t self;			/* events of our own writes come with it */
+	struct fan_journal journal;
+	char *state_path;		/* the mounts, for the next daemon */
+	bool restoring;			/* fan_state_restore(): no truncate */
+	struct fan_replay *replay;	/* after a takeover, until run */
+	unsigned int nr_replay;
 };
 
 static inline struct fanotify_frontend *fan_of(struct frontend *base)
@@ -133,8 +153,31 @@ int fan_file_prepare(struct fanotify_frontend *fe, const char *blob_id,
 void fan_serve_event(struct fanotify_frontend *fe, const struct fan_event *ev);
 /* Answer the event on @fd and close @fd. */
 void fan_respond(struct fanotify_frontend *fe, int fd, uint32_t response);
+/* Answer event @fd without closing it (not ours: a dead daemon's number). */
+int fan_answer(struct fanotify_frontend *fe, int fd, uint32_t response);
+/* Fill and answer the replayed events, beside the event loop. */
+void fan_replay_start(struct fanotify_frontend *fe);
+
+/* A mount the daemon made: its blob files, and what it was made with. */
+struct fan_mount {
+	char *mountpoint;
+	char *source;
+	char *fs_type;
+	struct json_object *config;	/* its configuration, as ConfigV2 */
+	unsigned int nr_files;
+	struct fan_file **files;
+	struct list_head node;		/* in fe->mounts */
+};
+
+struct bootstrap_info;
 
 /* mount.c */
+/* The blob files of @bi into @m (opened, sized, marked, or shared). */
+int fan_mount_files(struct fanotify_frontend *fe, struct fan_mount *m,
+		    const struct bootstrap_info *bi,
+		    const struct fscached_config *cfg, char *why, size_t len);
+void fan_mount_free(struct fanotify_frontend *fe, struct fan_mount *m,
+		    bool unmark);
 int fan_mount(struct frontend *base, const struct frontend_mount *m,
 	      char *why, size_t len);
 int fan_umount(struct frontend *base, const char *mountpoint, char *why,
@@ -142,5 +185,18 @@ int fan_umount(struct frontend *base, const char *mountpoint, char *why,
 struct json_object *fan_mounts_json(struct frontend *base);
 /* On an orderly stop: unmount everything mounted here. */
 void fan_umount_all(struct fanotify_frontend *fe);
+/* Forget the mounts (without unmounting): a holder keeps the group. */
+void fan_mounts_forget(struct fanotify_frontend *fe);
+
+/* state.c: the mounts in fe->state_path, and a takeover. */
+void fan_state_save(struct fanotify_frontend *fe);
+/* After a takeover: serve the mounts the state file names. */
+int fan_state_restore(struct fanotify_frontend *fe);
+/*
+ * After a takeover, before the first read of the group: take the dead
+ * daemon's unanswered events from the journal (into fe->replay, or denied
+ * with EIO where the journal knows too little), and reset it.
+ */
+void fan_takeover_events(struct fanotify_frontend *fe);
 
 #endif

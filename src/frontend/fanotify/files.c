@@ -156,7 +156,7 @@ unsigned int fan_files_count(struct fan_files *t)
  * blocks and a write past the end would have to grow it (ftruncate after
  * the mark raises an event even through our own fd).
  */
-static int fan_file_size(struct fan_file *f, uint64_t size)
+static int fan_file_size(struct fan_file *f, uint64_t size, bool restoring)
 {
 	uint64_t want = ALIGN_UP(size, CACHE_BLOCK_SIZE);
 	struct stat st;
@@ -165,6 +165,12 @@ static int fan_file_size(struct fan_file *f, uint64_t size)
 		return -errno;
 	if ((uint64_t)st.st_size == want)
 		return 0;
+	/*
+	 * Marked already (a takeover): a truncate would wait for an answer
+	 * from the event loop, which does not run yet.
+	 */
+	if (restoring)
+		return -ESTALE;
 	/* Another size: bytes of something else; start empty. */
 	if (st.st_size && ftruncate(f->fd, 0))
 		return -errno;
@@ -197,7 +203,7 @@ int fan_file_prepare(struct fanotify_frontend *fe, const char *blob_id,
 		ret = -ENOMEM;
 		goto err;
 	}
-	ret = fan_file_size(f, bc->size);
+	ret = fan_file_size(f, bc->size, fe->restoring);
 	if (ret) {
 		log_error("cannot size cache file %s to %llu bytes: %s",
 			  f->path, (unsigned long long)bc->size, strerror(-ret));

@@ -46,14 +46,22 @@ static void fan_handle(struct fanotify_frontend *fe, const struct fan_event *ev)
 	fan_serve_event(fe, ev);
 }
 
-/* Every event of one read(2): @len bytes in fe->buf. */
+/*
+ * Every event of one read(2): @len bytes in fe->buf. First each fd goes
+ * into the journal, so that a kill from here on leaves its number for the
+ * next daemon; then they are served.
+ */
 static void fan_handle_buf(struct fanotify_frontend *fe, size_t len)
 {
 	const unsigned char *p = fe->buf;
 	struct fan_event ev;
-	size_t used;
+	size_t used, left;
 	int ret;
 
+	for (left = len; left; left -= used, p += used)
+		if (!fan_event_parse(p, left, &ev, &used))
+			fan_journal_read(&fe->journal, ev.fd, ev.pid);
+	p = fe->buf;
 	while (len) {
 		ret = fan_event_parse(p, len, &ev, &used);
 		if (ret) {
@@ -87,6 +95,7 @@ static int fan_run(struct frontend *base)
 	};
 	ssize_t n;
 
+	fan_replay_start(fe);
 	while (!fe->stopping) {
 		if (poll(pfd, 2, -1) < 0) {
 			if (errno == EINTR)
@@ -200,6 +209,9 @@ static int fan_init_group(struct fanotify_frontend *fe)
 
 static void fan_free(struct fanotify_frontend *fe)
 {
+	fan_journal_close(&fe->journal);
+	free(fe->replay);
+	free(fe->state_path);
 	if (fe->group_fd >= 0)
 		close(fe->group_fd);
 	if (fe->stop_fd >= 0)
@@ -218,17 +230,17 @@ static int fan_open(const struct frontend_options *opts, struct frontend **out)
 	struct fanotify_frontend *fe;
 	int ret;
 
-	if (opts->held_fd >= 0) {
-		/* Blob files reopened now would raise events on our own writes. */
-		log_error("taking over a fanotify group from a previous daemon is not supported yet: start afresh (mounts must be made again)");
-		close(opts->held_fd);
-		return -EOPNOTSUPP;
-	}
 	fe = calloc(1, sizeof(*fe));
-	if (!fe)
+	if (!fe) {
+		if (opts->held_fd >= 0)
+			close(opts->held_fd);
 		return -ENOMEM;
+	}
 	fe->base.ops = &fanotify_frontend_ops;
-	fe->group_fd = -1;
+	/* From here on a held fd is ours to close. */
+	fe->group_fd = opts->held_fd;
+	fe->self = getpid();
+	fe->journal.fd = -1;
 	fe->stop_fd = -1;
 	fe->factory = opts->factory;
 	fe->readahead = opts->readahead;
@@ -246,6 +258,12 @@ static int fan_open(const struct frontend_options *opts, struct frontend **out)
 		ret = -ENOMEM;
 		goto err;
 	}
+	if (asprintf(&fe->state_path, "%s/%s", opts->cache_dir,
+		     FAN_STATE_FILE) < 0) {
+		fe->state_path = NULL;
+		ret = -ENOMEM;
+		goto err;
+	}
 	if ((mkdir(fe->cache_dir, 0700) && errno != EEXIST) ||
 	    (mkdir(fe->blob_dir, 0700) && errno != EEXIST)) {
 		ret = -errno;
@@ -258,9 +276,14 @@ static int fan_open(const struct frontend_options *opts, struct frontend **out)
 		ret = -errno;
 		goto err;
 	}
-	ret = fan_init_group(fe);
-	if (ret)
+	if (fe->group_fd < 0) {
+		ret = fan_init_group(fe);
+		if (ret)
+			goto err;
+	} else if (fcntl(fe->group_fd, F_SETFL, O_NONBLOCK)) {
+		ret = -errno;
 		goto err;
+	}
 	ret = fan_probe_dir(fe);
 	if (ret)
 		goto err;
@@ -269,8 +292,22 @@ static int fan_open(const struct frontend_options *opts, struct frontend **out)
 	if (ret)
 		goto err;
 	fan_files_init(&fe->files);
-	log_info("fanotify: pre-content group ready, blob files in %s",
-		 fe->blob_dir);
+	/* Without it a kill -9 leaves its readers waiting: not fatal. */
+	fan_journal_open(&fe->journal, fe->cache_dir);
+	if (opts->held_fd >= 0) {
+		/* The mounts first: the replayed events are on their files. */
+		fan_state_restore(fe);
+		fan_takeover_events(fe);
+		log_info("took over the fanotify group of a previous daemon: %u mount%s, %u event%s it had read to answer",
+			 fe->nr_mounts, fe->nr_mounts == 1 ? "" : "s",
+			 fe->nr_replay, fe->nr_replay == 1 ? "" : "s");
+	} else {
+		fan_journal_reset(&fe->journal, fe->self);
+		/* A fresh group: the mounts of an older one are not ours. */
+		unlink(fe->state_path);
+		log_info("fanotify: pre-content group ready, blob files in %s",
+			 fe->blob_dir);
+	}
 	*out = &fe->base;
 	return 0;
 err:
@@ -278,23 +315,28 @@ err:
 	return ret;
 }
 
-static void fan_close(struct frontend *base)
+static void fan_close(struct frontend *base, bool held)
 {
 	struct fanotify_frontend *fe = fan_of(base);
 
 	__atomic_store_n(&fe->closing, true, __ATOMIC_RELAXED);
-	/* Before the group goes: a mount left standing would read zeros. */
-	fan_umount_all(fe);
+	/*
+	 * A holder keeps the group: the mounts wait for the next daemon.
+	 * Else the group goes with us, and a mount left standing would read
+	 * zeros: unmount first.
+	 */
+	if (held)
+		fan_mounts_forget(fe);
+	else
+		fan_umount_all(fe);
 	workqueue_destroy(&fe->wq);
 	fan_files_destroy(&fe->files);
 	fan_free(fe);
 }
 
-/* No takeover yet (fan_open says why): nothing for a holder to keep. */
 static int fan_held_fd(struct frontend *base)
 {
-	(void)base;
-	return -1;
+	return fan_of(base)->group_fd;
 }
 
 /*
@@ -347,6 +389,9 @@ static void fan_stats_json(struct frontend *base, struct json_object *obj)
 	ADD(mounts);
 	ADD(mount_errors);
 	ADD(umounts);
+	ADD(own_events);
+	ADD(replayed);
+	ADD(replay_denied);
 #undef ADD
 	json_object_object_add(obj, "blob_files",
 			       json_object_new_uint64(fan_files_count(&fe->files)));

@@ -30,15 +30,6 @@
 /* mount(2) takes one page of options (nydus caps them the same way). */
 #define FAN_MOUNT_OPTS_MAX	4095
 
-struct fan_mount {
-	char *mountpoint;
-	char *source;
-	char *fs_type;
-	unsigned int nr_files;
-	struct fan_file **files;
-	struct list_head node;		/* in fe->mounts */
-};
-
 static struct fan_mount *fan_mount_find(struct fanotify_frontend *fe,
 					const char *mountpoint)
 {
@@ -50,22 +41,27 @@ static struct fan_mount *fan_mount_find(struct fanotify_frontend *fe,
 	return NULL;
 }
 
-static void fan_file_unmount(struct fanotify_frontend *fe, struct fan_file *f)
+/* @unmark: the mount is gone (not just forgotten while a holder keeps it). */
+static void fan_file_unmount(struct fanotify_frontend *fe, struct fan_file *f,
+			     bool unmark)
 {
 	if (!fan_files_unmount(&fe->files, f))
 		return;
-	fanotify_mark(fe->group_fd, FAN_MARK_REMOVE, FAN_PRE_ACCESS, f->fd,
-		      NULL);
+	if (unmark)
+		fanotify_mark(fe->group_fd, FAN_MARK_REMOVE, FAN_PRE_ACCESS,
+			      f->fd, NULL);
 	fan_file_put(f);
 }
 
-static void fan_mount_free(struct fanotify_frontend *fe, struct fan_mount *m)
+void fan_mount_free(struct fanotify_frontend *fe, struct fan_mount *m,
+		    bool unmark)
 {
 	unsigned int i;
 
 	for (i = 0; i < m->nr_files; i++)
 		if (m->files[i])
-			fan_file_unmount(fe, m->files[i]);
+			fan_file_unmount(fe, m->files[i], unmark);
+	json_object_put(m->config);
 	free(m->files);
 	free(m->mountpoint);
 	free(m->source);
@@ -135,7 +131,7 @@ static int fan_blob_open(struct fanotify_frontend *fe,
 }
 
 /* The blob files of @bi, shared with other mounts where they exist. */
-static int fan_mount_files(struct fanotify_frontend *fe, struct fan_mount *m,
+int fan_mount_files(struct fanotify_frontend *fe, struct fan_mount *m,
 			   const struct bootstrap_info *bi,
 			   const struct fscached_config *cfg,
 			   char *why, size_t len)
@@ -271,7 +267,8 @@ int fan_mount(struct frontend *base, const struct frontend_mount *req,
 	m->mountpoint = strdup(req->mountpoint);
 	m->source = strdup(req->source);
 	m->fs_type = strdup(req->fs_type ? req->fs_type : bi.rafs ? "rafs" : "erofs");
-	if (!m->mountpoint || !m->source || !m->fs_type) {
+	m->config = config_to_json(req->cfg);
+	if (!m->mountpoint || !m->source || !m->fs_type || !m->config) {
 		ret = -ENOMEM;
 		goto out;
 	}
@@ -283,6 +280,7 @@ int fan_mount(struct frontend *base, const struct frontend_mount *req,
 		goto out;
 	list_add_tail(&m->node, &fe->mounts);
 	fe->nr_mounts++;
+	fan_state_save(fe);
 	counter_add(&fe->stats.mounts, 1);
 	log_info("mounted %s on %s (%s, %u data blob%s, fanotify)", m->source,
 		 m->mountpoint, m->fs_type, m->nr_files,
@@ -292,7 +290,7 @@ out:
 	pthread_mutex_unlock(&fe->mounts_lock);
 	bootstrap_info_free(&bi);
 	if (m)
-		fan_mount_free(fe, m);
+		fan_mount_free(fe, m, true);
 out_count:
 	if (ret) {
 		counter_add(&fe->stats.mount_errors, 1);
@@ -318,9 +316,10 @@ static int fan_umount_one(struct fanotify_frontend *fe, struct fan_mount *m,
 	}
 	list_del(&m->node);
 	fe->nr_mounts--;
+	fan_state_save(fe);
 	counter_add(&fe->stats.umounts, 1);
 	log_info("unmounted %s", m->mountpoint);
-	fan_mount_free(fe, m);
+	fan_mount_free(fe, m, true);
 	return 0;
 }
 
@@ -352,6 +351,19 @@ void fan_umount_all(struct fanotify_frontend *fe)
 	pthread_mutex_lock(&fe->mounts_lock);
 	list_for_each_entry_safe(m, tmp, &fe->mounts, node)
 		fan_umount_one(fe, m, true, why, sizeof(why));
+	pthread_mutex_unlock(&fe->mounts_lock);
+}
+
+void fan_mounts_forget(struct fanotify_frontend *fe)
+{
+	struct fan_mount *m, *tmp;
+
+	pthread_mutex_lock(&fe->mounts_lock);
+	list_for_each_entry_safe(m, tmp, &fe->mounts, node) {
+		list_del(&m->node);
+		fan_mount_free(fe, m, false);
+	}
+	fe->nr_mounts = 0;
 	pthread_mutex_unlock(&fe->mounts_lock);
 }
 

@@ -23,22 +23,46 @@ struct fan_job {
 	struct fanotify_frontend *fe;
 	struct fan_file *file;
 	int fd;				/* the event's: answered, then closed */
+	bool replayed;			/* @fd is a dead daemon's number */
 	uint64_t off, len;
 	struct fill_group *group;	/* of a read-ahead share */
 };
 
-void fan_respond(struct fanotify_frontend *fe, int fd, uint32_t response)
+int fan_answer(struct fanotify_frontend *fe, int fd, uint32_t response)
 {
 	struct fanotify_response r = { .fd = fd, .response = response };
 
+	if (write(fe->group_fd, &r, sizeof(r)) == sizeof(r))
+		return 0;
 	/* ENOENT: the reader was killed meanwhile; nobody waits. */
-	if (write(fe->group_fd, &r, sizeof(r)) != sizeof(r) &&
-	    errno != ENOENT) {
+	if (errno != ENOENT) {
 		counter_add(&fe->stats.response_errors, 1);
 		log_warn("answering a fanotify event failed: %s",
 			 strerror(errno));
 	}
+	return -errno;
+}
+
+void fan_respond(struct fanotify_frontend *fe, int fd, uint32_t response)
+{
+	fan_answer(fe, fd, response);
+	/* Answered: before the number can be another event's. */
+	fan_journal_done(&fe->journal, fd);
 	close(fd);
+}
+
+/*
+ * The answer to @job's event. A replayed one's number is held by a
+ * placeholder (state.c): closed once answered, so that it is free again.
+ */
+static void fan_job_answer(struct fan_job *job, uint32_t response)
+{
+	if (job->replayed) {
+		fan_answer(job->fe, job->fd, response);
+		close(job->fd);
+	} else {
+		fan_respond(job->fe, job->fd, response);
+	}
 }
 
 static void fan_inflight_add(struct fanotify_frontend *fe, int n)
@@ -124,11 +148,13 @@ static void fan_fill_work(struct work *work, struct worker *worker)
 		log_warn("read of blob '%s' [%llu, +%llu) failed: %s; the reader gets EIO",
 			 f->blob_id, (unsigned long long)job->off,
 			 (unsigned long long)job->len, strerror(-ret));
-		fan_respond(fe, job->fd, FAN_DENY_ERRNO(EIO));
+		fan_job_answer(job, FAN_DENY_ERRNO(EIO));
 	} else {
 		counter_add(&fe->stats.fills, 1);
 		counter_add(&fe->stats.fill_bytes, job->len);
-		fan_respond(fe, job->fd, FAN_ALLOW);
+		if (job->replayed)
+			counter_add(&fe->stats.replayed, 1);
+		fan_job_answer(job, FAN_ALLOW);
 		fan_window_start(fe, f, job->off, job->len);
 		/* After the first read: the image's format is known then. */
 		prefetch_maybe_start(f->bc, &fe->wq);
@@ -147,6 +173,15 @@ void fan_serve_event(struct fanotify_frontend *fe, const struct fan_event *ev)
 	uint64_t off, end;
 
 	counter_add(&fe->stats.events, 1);
+	/*
+	 * Our own fills after a takeover write through fds opened after the
+	 * mark, which raise events: nothing to wait for.
+	 */
+	if (ev->pid == fe->self) {
+		counter_add(&fe->stats.own_events, 1);
+		fan_respond(fe, ev->fd, FAN_ALLOW);
+		return;
+	}
 	f = fan_files_lookup_fd(&fe->files, ev->fd);
 	if (!f) {
 		counter_add(&fe->stats.unknown_files, 1);
@@ -187,6 +222,66 @@ void fan_serve_event(struct fanotify_frontend *fe, const struct fan_event *ev)
 	job->fd = ev->fd;
 	job->off = off;
 	job->len = end - off;
+	fan_journal_known(&fe->journal, ev->fd, f->dev, f->ino, off, end - off);
 	fan_inflight_add(fe, 1);
 	workqueue_queue(&fe->wq, &job->work, fan_fill_work);
+}
+
+/* Fill a replayed event's range, then answer its old number. */
+static void fan_replay_one(struct fanotify_frontend *fe,
+			   const struct fan_replay *r)
+{
+	struct fan_file *f = NULL;
+	struct fan_job *job;
+	unsigned int i;
+
+	pthread_mutex_lock(&fe->files.lock);
+	for (i = 0; i < FAN_FILE_BUCKETS && !f; i++) {
+		struct fan_file *g;
+
+		list_for_each_entry(g, &fe->files.buckets[i], node)
+			if ((uint64_t)g->dev == r->slot.dev &&
+			    (uint64_t)g->ino == r->slot.ino) {
+				fan_file_get(g);
+				f = g;
+				break;
+			}
+	}
+	pthread_mutex_unlock(&fe->files.lock);
+	job = f ? calloc(1, sizeof(*job)) : NULL;
+	if (!job) {
+		counter_add(&fe->stats.replay_denied, 1);
+		fan_answer(fe, r->fd, FAN_DENY_ERRNO(EIO));
+		close(r->fd);
+		if (f)
+			fan_file_put(f);
+		return;
+	}
+	log_debug("fanotify: replaying event fd %d of blob '%s' [%llu, +%llu)",
+		  r->fd, f->blob_id, (unsigned long long)r->slot.off,
+		  (unsigned long long)r->slot.len);
+	job->fe = fe;
+	job->file = f;
+	job->fd = r->fd;
+	job->replayed = true;
+	job->off = r->slot.off;
+	job->len = r->slot.len;
+	if (job->off + job->len > f->bc->size || job->off + job->len < job->off)
+		job->len = job->off < f->bc->size ? f->bc->size - job->off : 0;
+	fan_inflight_add(fe, 1);
+	workqueue_queue(&fe->wq, &job->work, fan_fill_work);
+}
+
+void fan_replay_start(struct fanotify_frontend *fe)
+{
+	unsigned int i;
+
+	for (i = 0; i < fe->nr_replay; i++)
+		fan_replay_one(fe, &fe->replay[i]);
+	if (fe->nr_replay)
+		log_info("fanotify: answering %u event%s the previous daemon had read",
+			 fe->nr_replay, fe->nr_replay == 1 ? "" : "s");
+	free(fe->replay);
+	fe->replay = NULL;
+	fe->nr_replay = 0;
 }
