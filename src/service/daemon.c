@@ -544,8 +544,8 @@ static int daemon_get_device(struct daemon *d)
 	 * line, no --upgrade, then asks for a takeover: its supervisor holds
 	 * the device, which is why it is busy.
 	 */
-	log_info("%s is busy: the supervisor at %s holds the cache device of a daemon that stopped; taking it over when asked",
-		 "/dev/cachefiles", d->opts.supervisor);
+	log_info("the cache is busy: the supervisor at %s holds the cache device (or fanotify group) of a daemon that stopped; taking it over when asked",
+		 d->opts.supervisor);
 	pthread_mutex_lock(&d->lock);
 	d->opts.upgrade = true;
 	pthread_mutex_unlock(&d->lock);

@@ -543,7 +543,44 @@ static void kreader_main(const char *src, const char *mnt, const char *mnt2,
 	_exit(ret);
 }
 
-TEST_F_TIMEOUT(fanotify, kill9_twenty_times_restarted_from_the_fd_store, 900)
+/* Who keeps the group while no daemon runs. */
+enum holder { BY_FDSTORE, BY_SUPERVISOR };
+
+/*
+ * As nydus-snapshotter restarts nydusd: with --upgrade (a hot upgrade), or
+ * with the dead one's command line (a failover), then takeover and start.
+ */
+static int restart_by_supervisor(FIXTURE_DATA(fanotify) *self,
+				 struct ktest_supervisor *sup,
+				 const char *const *base, unsigned int n)
+{
+	const char *extra[16];
+	unsigned int i, k = 0;
+	int ret;
+
+	for (i = 0; base[i]; i++)
+		extra[k++] = base[i];
+	extra[k++] = "--supervisor";
+	extra[k++] = sup->path;
+	if (n % 2)
+		extra[k++] = "--upgrade";
+	extra[k] = NULL;
+	ret = ktest_daemon_spawn(&self->d, self->cache, NULL, extra);
+	if (!ret)
+		ret = ktest_api_wait_state(self->sock, "INIT", 30000);
+	if (!ret)
+		ret = ktest_supervisor_give(sup, self->sock);
+	if (!ret && ktest_api(self->sock, "PUT", "/api/v1/daemon/start", NULL) != 204)
+		ret = -EPROTO;
+	if (!ret)
+		ret = ktest_api_wait_state(self->sock, "RUNNING", 30000);
+	if (!ret)
+		ret = ktest_supervisor_fetch(sup, self->sock);
+	return ret;
+}
+
+static void kill9_under_readers(struct __test_metadata *_metadata,
+				FIXTURE_DATA(fanotify) *self, enum holder holder)
 {
 	static const char *const variants[KMOUNTS] = {
 		"zstd", "lz4", "gzip", "batch", "none", "separate", "zran", "prefetch"
@@ -554,6 +591,7 @@ TEST_F_TIMEOUT(fanotify, kill9_twenty_times_restarted_from_the_fd_store, 900)
 	char mnt[KMOUNTS][PATH_MAX];
 	struct ktest_spawn how = { .listen_fd = -1 };
 	struct ktest_fdstore store = { .fd = -1 };
+	struct ktest_supervisor sup;
 	struct ktest_tree_stats st;
 	unsigned int seed = 7, kills, busy = 0, waited, still;
 	uint64_t last = 0;
@@ -573,16 +611,27 @@ TEST_F_TIMEOUT(fanotify, kill9_twenty_times_restarted_from_the_fd_store, 900)
 	snprintf(src, sizeof(src), "%s/src/nydus", ktest_images());
 	if (access(boot[0], F_OK))
 		SKIP(return, "no nydus images");
-	/* The fixture's daemon has no fd store: this test's own replaces it. */
+	/* The fixture's daemon has no holder: this test's own replaces it. */
 	ASSERT_EQ(0, ktest_daemon_stop(&self->d));
-	ASSERT_EQ(0, ktest_fdstore_open(&store, self->dir));
-	how.notify_socket = store.path;
-	ASSERT_EQ(0, ktest_daemon_spawn_with(&self->d, self->cache, NULL, extra, &how));
-	ASSERT_EQ(0, ktest_daemon_wait_ready(&self->d));
-	ASSERT_EQ(0, ktest_fdstore_wait_fd(&store, 10000));
+	ktest_supervisor_init(&sup, self->dir);
+	if (holder == BY_FDSTORE) {
+		ASSERT_EQ(0, ktest_fdstore_open(&store, self->dir));
+		how.notify_socket = store.path;
+		ASSERT_EQ(0, ktest_daemon_spawn_with(&self->d, self->cache, NULL, extra, &how));
+		ASSERT_EQ(0, ktest_daemon_wait_ready(&self->d));
+		ASSERT_EQ(0, ktest_fdstore_wait_fd(&store, 10000));
+	} else {
+		const char *first[] = { "--frontend", "fanotify", "--apisock", self->sock,
+					"--readahead-kb", "0", "--fetch-unit-kb", "4",
+					"--supervisor", sup.path, NULL };
+
+		ASSERT_EQ(0, ktest_daemon_start_in(&self->d, self->cache, NULL, first));
+	}
 	/* Two images per reader: eight blob files, all taken over each time. */
 	for (i = 0; i < KMOUNTS; i++)
 		ASSERT_EQ(204, api_mount(self, mnt[i], boot[i], blobs[i], false));
+	if (holder == BY_SUPERVISOR)
+		ASSERT_EQ(0, ktest_supervisor_fetch(&sup, self->sock));
 	r = mmap(NULL, KREADERS * sizeof(*r), PROT_READ | PROT_WRITE,
 		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, r);
@@ -604,6 +653,13 @@ TEST_F_TIMEOUT(fanotify, kill9_twenty_times_restarted_from_the_fd_store, 900)
 			}
 		ASSERT_EQ(0, kill(self->d.pid, SIGKILL));
 		ASSERT_EQ(128 + SIGKILL, ktest_daemon_wait(&self->d, 10000));
+		if (holder == BY_SUPERVISOR) {
+			if (restart_by_supervisor(self, &sup, extra, kills)) {
+				ktest_daemon_dump_log(&self->d);
+				ASSERT_TRUE(false);
+			}
+			continue;
+		}
 		how.listen_fd = store.fd;
 		ASSERT_EQ(0, ktest_daemon_spawn_with(&self->d, self->cache, NULL, extra, &how));
 		if (ktest_daemon_wait_ready(&self->d)) {
@@ -665,7 +721,19 @@ TEST_F_TIMEOUT(fanotify, kill9_twenty_times_restarted_from_the_fd_store, 900)
 	EXPECT_EQ(before, after);
 	EXPECT_EQ(0, ktest_daemon_stop(&self->d));
 	self->d.pid = 0;
-	ktest_fdstore_close(&store);
+	if (holder == BY_FDSTORE)
+		ktest_fdstore_close(&store);
+	ktest_supervisor_destroy(&sup);
+}
+
+TEST_F_TIMEOUT(fanotify, kill9_twenty_times_restarted_from_the_fd_store, 900)
+{
+	kill9_under_readers(_metadata, self, BY_FDSTORE);
+}
+
+TEST_F_TIMEOUT(fanotify, kill9_twenty_times_restarted_through_the_supervisor, 900)
+{
+	kill9_under_readers(_metadata, self, BY_SUPERVISOR);
 }
 
 /* Outside the fixture: where blob files cannot be marked, a clear error. */

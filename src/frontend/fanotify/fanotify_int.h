@@ -190,6 +190,8 @@ void fan_mounts_forget(struct fanotify_frontend *fe);
 
 /* state.c: the mounts in fe->state_path, and a takeover. */
 void fan_state_save(struct fanotify_frontend *fe);
+/* Whether a mount the state file names still stands. */
+bool fan_state_has_live_mounts(struct fanotify_frontend *fe);
 /* After a takeover: serve the mounts the state file names. */
 int fan_state_restore(struct fanotify_frontend *fe);
 /*

@@ -276,6 +276,16 @@ static int fan_open(const struct frontend_options *opts, struct frontend **out)
 		ret = -errno;
 		goto err;
 	}
+	/*
+	 * Supervised, with mounts of a stopped daemon still standing: the
+	 * supervisor holds their group, and a new group would leave their
+	 * readers waiting. The caller waits for the takeover.
+	 */
+	if (fe->group_fd < 0 && opts->quiet_busy &&
+	    fan_state_has_live_mounts(fe)) {
+		ret = -EBUSY;
+		goto err;
+	}
 	if (fe->group_fd < 0) {
 		ret = fan_init_group(fe);
 		if (ret)

@@ -77,6 +77,27 @@ static const char *get_str(struct json_object *o, const char *key)
 	return json_object_get_string(v);
 }
 
+bool fan_state_has_live_mounts(struct fanotify_frontend *fe)
+{
+	struct json_object *root, *arr;
+	bool live = false;
+	size_t i;
+
+	root = json_object_from_file(fe->state_path);
+	if (!root)
+		return false;
+	if (json_object_object_get_ex(root, "mounts", &arr) &&
+	    json_object_is_type(arr, json_type_array))
+		for (i = 0; i < json_object_array_length(arr) && !live; i++) {
+			const char *mp = get_str(json_object_array_get_idx(arr, i),
+						 "mountpoint");
+
+			live = mp && erofs_mounted_on(mp);
+		}
+	json_object_put(root);
+	return live;
+}
+
 /* One mount of the state file, still mounted: its blob files again. */
 static int fan_restore_mount(struct fanotify_frontend *fe, struct json_object *o)
 {
