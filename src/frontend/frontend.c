@@ -12,20 +12,22 @@
 
 #include "frontend.h"
 
+/* NULL-terminated: a NO_FSCACHE build has none. */
 static const struct frontend_ops *const frontends[] = {
 #ifdef FSCACHED_HAVE_FSCACHE
 	&cachefiles_frontend_ops,
 	&fanotify_frontend_ops,
 #endif
+	NULL,
 };
 
 const struct frontend_ops *frontend_find(const char *name)
 {
-	size_t i;
+	const struct frontend_ops *const *ops;
 
-	for (i = 0; i < sizeof(frontends) / sizeof(frontends[0]); i++)
-		if (!strcmp(frontends[i]->name, name))
-			return frontends[i];
+	for (ops = frontends; *ops; ops++)
+		if (!strcmp((*ops)->name, name))
+			return *ops;
 	return NULL;
 }
 
