@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "space/watermarks.h"
+
 struct blob_source;
 struct factory;
 struct fscached_config;
@@ -30,19 +32,6 @@ struct json_object;
 typedef int (*blob_resolve_fn)(void *ctx, const char *domain,
 			       const char *blob_id, struct blob_source *src);
 
-/*
- * cachefilesd's space limits, in percent of the cache filesystem's blocks
- * and files: culling starts below *cull and goes on until *run are free;
- * below *stop the kernel refuses to write. @off: no culling, the kernel's
- * own limits.
- */
-struct cache_limits {
-	bool off;
-	unsigned int brun, bcull, bstop;
-	unsigned int frun, fcull, fstop;
-};
-
-#define CACHE_LIMITS_DEFAULT	{ false, 10, 7, 3, 10, 7, 3 }
 
 struct frontend_options {
 	const char *cache_dir;		/* "dir" of the cache */

@@ -19,35 +19,9 @@
 #include "lib/log.h"
 #include "space.h"
 #include "space_index.h"
+#include "space/watermarks.h"
 
 #define SPACE_CHECK_MS		1000
-
-/* Free blocks and files, in percent of the filesystem's. */
-static void free_percent(const struct statvfs *sv, unsigned int *blocks,
-			 unsigned int *files)
-{
-	*blocks = sv->f_blocks ? sv->f_bavail * 100 / sv->f_blocks : 100;
-	/* Some filesystems (btrfs) have no fixed inode count. */
-	*files = sv->f_files ? sv->f_favail * 100 / sv->f_files : 100;
-}
-
-static int space_free(const char *dir, unsigned int *blocks,
-		      unsigned int *files)
-{
-	struct statvfs sv;
-
-	if (statvfs(dir, &sv))
-		return -errno;
-	free_percent(&sv, blocks, files);
-	return 0;
-}
-
-static bool space_low(const struct cache_limits *l, unsigned int b,
-		      unsigned int f)
-{
-	return b < l->bcull || f < l->fcull;
-}
-
 
 static int cull_candidate(struct cf_space *s, int cache_fd,
 			  const struct cull_candidate *x)
@@ -64,30 +38,6 @@ static int cull_candidate(struct cf_space *s, int cache_fd,
 	if (!ret)
 		cachefiles_culled(s->cache_dir, x->name);
 	return ret;
-}
-
-/*
- * What culling must free to get back to brun% of the blocks and frun% of
- * the files: culled files are counted as they go (the space only comes
- * back when the graveyard is emptied, once at the end).
- */
-struct shortfall {
-	uint64_t bytes;
-	uint64_t files;
-};
-
-static void space_shortfall(const struct statvfs *sv,
-			    const struct cache_limits *l,
-			    struct shortfall *need)
-{
-	uint64_t want;
-
-	want = (uint64_t)sv->f_blocks * l->brun / 100;
-	need->bytes = want > sv->f_bavail ?
-		      (want - sv->f_bavail) * (uint64_t)sv->f_frsize : 0;
-	want = (uint64_t)sv->f_files * l->frun / 100;
-	need->files = sv->f_files && want > sv->f_favail ?
-		      want - sv->f_favail : 0;
 }
 
 #define VOLUME_PREFIX	"Ierofs,"
@@ -196,7 +146,7 @@ static void space_pass(struct cf_space *s, int cache_fd)
 			  (unsigned long long)(monotonic_us() - t0) / 1000);
 	if (statvfs(s->cache_dir, &sv))
 		return;
-	free_percent(&sv, &b, &f);
+	space_free_percent(&sv, &b, &f);
 	if (!space_low(&s->limits, b, f))
 		return;
 	space_shortfall(&sv, &s->limits, &need);
