@@ -188,8 +188,10 @@ void fan_umount_all(struct fanotify_frontend *fe);
 /* Forget the mounts (without unmounting): a holder keeps the group. */
 void fan_mounts_forget(struct fanotify_frontend *fe);
 
-/* state.c: the mounts in fe->state_path, and a takeover. */
+/* The mounts into fe->state_path (mount.c), under mounts_lock. */
 void fan_state_save(struct fanotify_frontend *fe);
+
+/* state.c: a takeover: the mounts of fe->state_path, the journal. */
 /* Whether a mount the state file names still stands. */
 bool fan_state_has_live_mounts(struct fanotify_frontend *fe);
 /* After a takeover: serve the mounts the state file names. */

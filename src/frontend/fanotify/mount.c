@@ -30,6 +30,32 @@
 /* mount(2) takes one page of options (nydus caps them the same way). */
 #define FAN_MOUNT_OPTS_MAX	4095
 
+/* The mounts, for a daemon that takes the group over (state.c reads it). */
+void fan_state_save(struct fanotify_frontend *fe)
+{
+	struct json_object *root = json_object_new_object();
+	struct json_object *arr = json_object_new_array();
+	struct fan_mount *m;
+	char tmp[4096];
+
+	list_for_each_entry(m, &fe->mounts, node) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "mountpoint", json_object_new_string(m->mountpoint));
+		json_object_object_add(o, "source", json_object_new_string(m->source));
+		json_object_object_add(o, "fs_type", json_object_new_string(m->fs_type));
+		json_object_object_add(o, "config", json_object_get(m->config));
+		json_object_array_add(arr, o);
+	}
+	json_object_object_add(root, "mounts", arr);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", fe->state_path);
+	if (json_object_to_file_ext(tmp, root, JSON_C_TO_STRING_PLAIN) ||
+	    rename(tmp, fe->state_path))
+		log_error("cannot write %s: %s; a daemon that takes over would not know the mounts",
+			  fe->state_path, strerror(errno));
+	json_object_put(root);
+}
+
 static struct fan_mount *fan_mount_find(struct fanotify_frontend *fe,
 					const char *mountpoint)
 {

@@ -26,31 +26,6 @@
 /* Beyond the highest fd recorded, numbers read but not yet recorded. */
 #define FAN_REPLAY_MARGIN	256
 
-void fan_state_save(struct fanotify_frontend *fe)
-{
-	struct json_object *root = json_object_new_object();
-	struct json_object *arr = json_object_new_array();
-	struct fan_mount *m;
-	char tmp[4096];
-
-	list_for_each_entry(m, &fe->mounts, node) {
-		struct json_object *o = json_object_new_object();
-
-		json_object_object_add(o, "mountpoint", json_object_new_string(m->mountpoint));
-		json_object_object_add(o, "source", json_object_new_string(m->source));
-		json_object_object_add(o, "fs_type", json_object_new_string(m->fs_type));
-		json_object_object_add(o, "config", json_object_get(m->config));
-		json_object_array_add(arr, o);
-	}
-	json_object_object_add(root, "mounts", arr);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", fe->state_path);
-	if (json_object_to_file_ext(tmp, root, JSON_C_TO_STRING_PLAIN) ||
-	    rename(tmp, fe->state_path))
-		log_error("cannot write %s: %s; a daemon that takes over would not know the mounts",
-			  fe->state_path, strerror(errno));
-	json_object_put(root);
-}
-
 /* Whether an EROFS filesystem is mounted on @mountpoint. */
 static bool erofs_mounted_on(const char *mountpoint)
 {
