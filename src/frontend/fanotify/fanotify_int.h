@@ -125,6 +125,9 @@ static inline struct fanotify_frontend *fan_of(struct frontend *base)
 /* files.c */
 void fan_files_init(struct fan_files *t);
 void fan_files_destroy(struct fan_files *t);
+/* The file of inode @ino of @dev, with a new reference, or NULL. */
+struct fan_file *fan_files_lookup(struct fan_files *t, uint64_t dev,
+				  uint64_t ino);
 /* The file whose inode @fd is, with a new reference, or NULL. */
 struct fan_file *fan_files_lookup_fd(struct fan_files *t, int fd);
 /* The file of blob @blob_id with a new mount on it, or NULL. */

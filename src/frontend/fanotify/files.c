@@ -19,7 +19,7 @@
 #include "lib/log.h"
 #include "uapi/fanotify_hsm.h"
 
-static unsigned int bucket_of(ino_t ino)
+static unsigned int bucket_of(uint64_t ino)
 {
 	return (unsigned int)(ino * 2654435761u) % FAN_FILE_BUCKETS;
 }
@@ -66,16 +66,14 @@ void fan_file_put(struct fan_file *f)
 	free(f);
 }
 
-struct fan_file *fan_files_lookup_fd(struct fan_files *t, int fd)
+struct fan_file *fan_files_lookup(struct fan_files *t, uint64_t dev,
+				  uint64_t ino)
 {
 	struct fan_file *f, *found = NULL;
-	struct stat st;
 
-	if (fstat(fd, &st))
-		return NULL;
 	pthread_mutex_lock(&t->lock);
-	list_for_each_entry(f, &t->buckets[bucket_of(st.st_ino)], node)
-		if (f->ino == st.st_ino && f->dev == st.st_dev) {
+	list_for_each_entry(f, &t->buckets[bucket_of(ino)], node)
+		if ((uint64_t)f->ino == ino && (uint64_t)f->dev == dev) {
 			fan_file_get(f);
 			found = f;
 			break;
@@ -84,36 +82,47 @@ struct fan_file *fan_files_lookup_fd(struct fan_files *t, int fd)
 	return found;
 }
 
-struct fan_file *fan_files_mount(struct fan_files *t, const char *blob_id)
+struct fan_file *fan_files_lookup_fd(struct fan_files *t, int fd)
 {
-	struct fan_file *f, *found = NULL;
+	struct stat st;
+
+	if (fstat(fd, &st))
+		return NULL;
+	return fan_files_lookup(t, st.st_dev, st.st_ino);
+}
+
+/* The file of blob @blob_id, or NULL. Under t->lock. */
+static struct fan_file *fan_files_find_id(struct fan_files *t,
+					  const char *blob_id)
+{
+	struct fan_file *f;
 	unsigned int i;
 
-	pthread_mutex_lock(&t->lock);
-	for (i = 0; i < FAN_FILE_BUCKETS && !found; i++)
+	for (i = 0; i < FAN_FILE_BUCKETS; i++)
 		list_for_each_entry(f, &t->buckets[i], node)
-			if (!strcmp(f->blob_id, blob_id)) {
-				f->mounts++;
-				found = f;
-				break;
-			}
+			if (!strcmp(f->blob_id, blob_id))
+				return f;
+	return NULL;
+}
+
+struct fan_file *fan_files_mount(struct fan_files *t, const char *blob_id)
+{
+	struct fan_file *f;
+
+	pthread_mutex_lock(&t->lock);
+	f = fan_files_find_id(t, blob_id);
+	if (f)
+		f->mounts++;
 	pthread_mutex_unlock(&t->lock);
-	return found;
+	return f;
 }
 
 bool fan_files_has(struct fan_files *t, const char *blob_id)
 {
-	struct fan_file *f;
-	bool found = false;
-	unsigned int i;
+	bool found;
 
 	pthread_mutex_lock(&t->lock);
-	for (i = 0; i < FAN_FILE_BUCKETS && !found; i++)
-		list_for_each_entry(f, &t->buckets[i], node)
-			if (!strcmp(f->blob_id, blob_id)) {
-				found = true;
-				break;
-			}
+	found = fan_files_find_id(t, blob_id);
 	pthread_mutex_unlock(&t->lock);
 	return found;
 }

@@ -231,23 +231,10 @@ void fan_serve_event(struct fanotify_frontend *fe, const struct fan_event *ev)
 static void fan_replay_one(struct fanotify_frontend *fe,
 			   const struct fan_replay *r)
 {
-	struct fan_file *f = NULL;
+	struct fan_file *f = fan_files_lookup(&fe->files, r->slot.dev,
+					      r->slot.ino);
 	struct fan_job *job;
-	unsigned int i;
 
-	pthread_mutex_lock(&fe->files.lock);
-	for (i = 0; i < FAN_FILE_BUCKETS && !f; i++) {
-		struct fan_file *g;
-
-		list_for_each_entry(g, &fe->files.buckets[i], node)
-			if ((uint64_t)g->dev == r->slot.dev &&
-			    (uint64_t)g->ino == r->slot.ino) {
-				fan_file_get(g);
-				f = g;
-				break;
-			}
-	}
-	pthread_mutex_unlock(&fe->files.lock);
 	job = f ? calloc(1, sizeof(*job)) : NULL;
 	if (!job) {
 		counter_add(&fe->stats.replay_denied, 1);
