@@ -64,7 +64,7 @@ ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) $(FEATURES) \
 	    -I. -Isrc -Itests/harness -Itests/kernel -Itests/backend -MMD -MP $(PKG_CFLAGS)
 ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS) -pthread
 
-LIB_SRCS := src/lib/dlib.c src/lib/crypto_dl.c src/lib/digest.c src/lib/fileio.c src/lib/errmsg.c src/image/bootstrap.c src/image/bootstrap_inline.c src/image/bootstrap_prefetch.c src/format/rafs.c src/format/blob_meta.c src/format/decompress.c src/format/erofs_inode.c src/format/toc.c \
+LIB_SRCS := src/lib/dlib.c src/lib/crypto_dl.c src/lib/digest.c src/lib/fileio.c src/lib/fs_type.c src/lib/errmsg.c src/image/bootstrap.c src/image/bootstrap_inline.c src/image/bootstrap_prefetch.c src/format/rafs.c src/format/blob_meta.c src/format/decompress.c src/format/erofs_inode.c src/format/toc.c \
 	    src/lib/log.c src/backend/netwatch.c src/service/notify.c src/lib/fdpass.c src/service/supervisor.c src/service/handover.c src/service/daemon.c src/lib/blob_id.c src/format/erofs.c src/config/config.c src/config/config_edit.c src/cache/factory.c src/lib/workqueue.c src/lib/io_buf.c \
 	    src/backend/backend.c src/backend/localfs.c src/backend/sign.c src/backend/curl_dl.c \
 	    src/backend/http_client.c src/backend/http_net.c src/backend/http_config.c src/backend/www_auth.c \

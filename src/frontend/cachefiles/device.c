@@ -12,6 +12,7 @@
 
 #include "cachefiles.h"
 #include "device.h"
+#include "lib/fs_type.h"
 #include "lib/log.h"
 
 #define KBUILD_HINT "see Kbuild-notes.md"
@@ -61,23 +62,6 @@ static int dev_command(int dev_fd, const char *fmt, const char *arg)
 	if (n < 0)
 		return -errno;
 	return n == len ? 0 : -EIO;
-}
-
-static const char *fs_name(long type)
-{
-	switch ((unsigned long)type) {
-	case 0x01021994: return "tmpfs";
-	case 0x858458f6: return "ramfs";
-	case 0x00c0ffee: return "hostfs";
-	case 0x794c7630: return "overlayfs";
-	case 0x6969: return "nfs";
-	case 0x65735546: return "fuse";
-	case 0x9fa0: return "proc";
-	case 0xef53: return "ext4";
-	case 0x58465342: return "xfs";
-	case 0x9123683e: return "btrfs";
-	}
-	return NULL;
 }
 
 static int mkdir_p(const char *path)
@@ -162,7 +146,7 @@ int cachefiles_dev_bind(int dev_fd, const char *cache_dir, const char *tag,
 		return ret;
 	}
 	if (!statfs(cache_dir, &sfs))
-		fs = fs_name(sfs.f_type);
+		fs = fs_type_name((unsigned long)sfs.f_type);
 
 	ret = dev_command(dev_fd, "dir %s", cache_dir);
 	if (ret) {

@@ -26,6 +26,7 @@
 #include "fanotify_int.h"
 #include "lib/blob_id.h"
 #include "lib/compiler.h"
+#include "lib/fs_type.h"
 #include "lib/log.h"
 #include "uapi/fanotify_hsm.h"
 
@@ -132,21 +133,6 @@ static void fan_stop(struct frontend *base)
 	(void)n;
 }
 
-static const char *fs_name(long type)
-{
-	switch ((unsigned long)type) {
-	case 0xef53: return "ext4";
-	case 0x58465342: return "xfs";
-	case 0x9123683e: return "btrfs";
-	case 0x01021994: return "tmpfs";
-	case 0x794c7630: return "overlayfs";
-	case 0x00c0ffee: return "hostfs";
-	case 0x6969: return "nfs";
-	case 0x65735546: return "fuse";
-	}
-	return "a filesystem";
-}
-
 /*
  * Whether blob files in @dir can be marked: mark a probe file there. This
  * is where an old kernel (no FAN_PRE_ACCESS: EINVAL) or a filesystem
@@ -156,6 +142,7 @@ static int fan_probe_dir(struct fanotify_frontend *fe)
 {
 	char path[4096];
 	struct statfs sfs;
+	const char *fs;
 	int fd, ret = 0;
 
 	snprintf(path, sizeof(path), "%s/.probe-%d", fe->blob_dir, getpid());
@@ -169,16 +156,17 @@ static int fan_probe_dir(struct fanotify_frontend *fe)
 	if (fanotify_mark(fe->group_fd, FAN_MARK_ADD, FAN_PRE_ACCESS, fd,
 			  NULL)) {
 		ret = -errno;
-		if (statfs(fe->blob_dir, &sfs))
-			sfs.f_type = 0;
-		if (errno == EINVAL)
+		fs = statfs(fe->blob_dir, &sfs) ? NULL :
+		     fs_type_name((unsigned long)sfs.f_type);
+		/* ret, not errno: statfs() may have changed errno. */
+		if (ret == -EINVAL)
 			log_error("the kernel has no fanotify pre-content events (FAN_PRE_ACCESS): it needs Linux 6.14+ with CONFIG_FANOTIFY_ACCESS_PERMISSIONS=y; use --frontend cachefiles on a kernel with on-demand mode");
-		else if (errno == EOPNOTSUPP || errno == EXDEV)
+		else if (ret == -EOPNOTSUPP || ret == -EXDEV)
 			log_error("cannot mark files in %s: it is on %s, and fanotify pre-content marks work only on ext4, xfs and btrfs: put the cache directory (--fscache) on one of those",
-				  fe->cache_dir, fs_name(sfs.f_type));
+				  fe->cache_dir, fs ? fs : "a filesystem");
 		else
 			log_error("cannot mark files in %s for FAN_PRE_ACCESS: %s",
-				  fe->blob_dir, strerror(errno));
+				  fe->blob_dir, strerror(-ret));
 	} else {
 		fanotify_mark(fe->group_fd, FAN_MARK_REMOVE, FAN_PRE_ACCESS, fd,
 			      NULL);
