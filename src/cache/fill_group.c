@@ -25,6 +25,25 @@ struct fill_group *fill_group_create(struct blob_cache *bc, uint64_t off,
 	return g;
 }
 
+struct fill_group *fill_group_readahead(struct blob_cache *bc, uint64_t off,
+					uint64_t len, uint64_t window,
+					unsigned int workers, uint64_t buf_size,
+					unsigned int *shares)
+{
+	uint64_t ra_off, ra_len;
+	struct fill_group *g;
+
+	if (!window || !blob_cache_readahead(bc, off, len, window, &ra_off,
+					     &ra_len))
+		return NULL;
+	g = fill_group_create(bc, ra_off, ra_len,
+			      blob_cache_piece_size(bc, ra_len, workers,
+						    buf_size));
+	if (g)
+		*shares = MIN(fill_group_pieces(g), workers);
+	return g;
+}
+
 void fill_group_get(struct fill_group *g)
 {
 	pthread_mutex_lock(&g->lock);

@@ -26,6 +26,17 @@ struct fill_group {
 /* A group for [off, off + len) of @bc in @piece sized parts, or NULL. */
 struct fill_group *fill_group_create(struct blob_cache *bc, uint64_t off,
 				     uint64_t len, uint64_t piece);
+/*
+ * After a demand fill of [off, off + len) of @bc: the read-ahead window
+ * to fetch ahead of a sequential reader (blob_cache_readahead(), up to
+ * @window bytes; 0: none), as a group cut for @workers workers with
+ * @buf_size buffers. NULL when there is none; else @shares says how many
+ * helpers to queue on it.
+ */
+struct fill_group *fill_group_readahead(struct blob_cache *bc, uint64_t off,
+					uint64_t len, uint64_t window,
+					unsigned int workers, uint64_t buf_size,
+					unsigned int *shares);
 void fill_group_get(struct fill_group *g);
 void fill_group_put(struct fill_group *g);
 /* How many pieces the group has: at most that many helpers are useful. */

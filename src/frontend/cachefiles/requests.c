@@ -231,22 +231,15 @@ static void cf_window_work(struct work *work, struct worker *worker)
 static void cf_window_start(struct cachefiles_frontend *fe,
 			    struct cf_object *obj, uint64_t off, uint64_t len)
 {
-	uint64_t ra_off, ra_len;
 	struct fill_group *group;
 	unsigned int workers;
 	struct cf_job *job;
 
-	if (!fe->readahead ||
-	    !blob_cache_readahead(obj->bc, off, len, fe->readahead, &ra_off,
-				  &ra_len))
-		return;
-	group = fill_group_create(obj->bc, ra_off, ra_len,
-				  blob_cache_piece_size(obj->bc, ra_len,
-							fe->wq.nr_workers,
-							CF_WORKER_BUF_SIZE));
+	group = fill_group_readahead(obj->bc, off, len, fe->readahead,
+				     fe->wq.nr_workers, CF_WORKER_BUF_SIZE,
+				     &workers);
 	if (!group)
 		return;
-	workers = MIN(fill_group_pieces(group), fe->wq.nr_workers);
 	while (workers--) {
 		job = cf_job_get_nowait(fe);
 		if (!job)

@@ -103,22 +103,15 @@ static void fan_window_work(struct work *work, struct worker *worker)
 static void fan_window_start(struct fanotify_frontend *fe, struct fan_file *f,
 			     uint64_t off, uint64_t len)
 {
-	uint64_t ra_off, ra_len;
 	struct fill_group *group;
 	unsigned int workers;
 	struct fan_job *job;
 
-	if (!fe->readahead ||
-	    !blob_cache_readahead(f->bc, off, len, fe->readahead, &ra_off,
-				  &ra_len))
-		return;
-	group = fill_group_create(f->bc, ra_off, ra_len,
-				  blob_cache_piece_size(f->bc, ra_len,
-							fe->wq.nr_workers,
-							FAN_WORKER_BUF_SIZE));
+	group = fill_group_readahead(f->bc, off, len, fe->readahead,
+				     fe->wq.nr_workers, FAN_WORKER_BUF_SIZE,
+				     &workers);
 	if (!group)
 		return;
-	workers = MIN(fill_group_pieces(group), fe->wq.nr_workers);
 	while (workers--) {
 		job = calloc(1, sizeof(*job));
 		if (!job)
