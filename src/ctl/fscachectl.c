@@ -215,18 +215,26 @@ static int cmd_blobs(const char *sock, bool json)
 }
 
 /* bind FSID CONFIG_FILE [--domain D] [--bootstrap PATH] */
+/* The JSON document in @path, or NULL after saying why. */
+static struct json_object *config_file(const char *path)
+{
+	struct json_object *o = json_object_from_file(path);
+
+	if (!o)
+		fprintf(stderr, "fscachectl: %s: %s\n", path,
+			json_util_get_last_err());
+	return o;
+}
+
 static int cmd_bind(const char *sock, const char *fsid, const char *config,
 		    const char *domain, const char *bootstrap)
 {
 	struct json_object *body, *cfg, *reply;
 	int ret = 1;
 
-	cfg = json_object_from_file(config);
-	if (!cfg) {
-		fprintf(stderr, "fscachectl: %s: %s\n", config,
-			json_util_get_last_err());
+	cfg = config_file(config);
+	if (!cfg)
 		return 1;
-	}
 	body = json_object_new_object();
 	json_object_object_add(body, "type", json_object_new_string("bootstrap"));
 	json_object_object_add(body, "id", json_object_new_string(fsid));
@@ -296,14 +304,8 @@ static int cmd_mount(const char *sock, const char *source, const char *dir,
 	}
 	if (mount_path(dir, path, sizeof(path)))
 		return 1;
-	if (config) {
-		cfg = json_object_from_file(config);
-		if (!cfg) {
-			fprintf(stderr, "fscachectl: %s: %s\n", config,
-				json_util_get_last_err());
-			return 1;
-		}
-	}
+	if (config && !(cfg = config_file(config)))
+		return 1;
 	body = json_object_new_object();
 	json_object_object_add(body, "source", json_object_new_string(abs));
 	if (fs_type)
