@@ -17,21 +17,12 @@
 #include "blobs.h"
 #include "image/bindings.h"
 #include "lib/blob_id.h"
+#include "lib/json_get.h"
 #include "config/config.h"
 #include "lib/log.h"
 #include "server.h"
 
 /* What a bootstrap's superblock and device table need, at most. */
-
-static const char *get_string(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
 
 static bool only_fields(struct json_object *o, const char *const *known,
 			const char **bad)
@@ -65,7 +56,7 @@ static struct json_object *v1_to_v2(struct json_object *v1, const char *fsid,
 		api_error(resp, 400, "InvalidRequest", "config.%s: unknown field", bad);
 		return NULL;
 	}
-	type = get_string(v1, "backend_type");
+	type = json_get_string(v1, "backend_type");
 	if (!type) {
 		api_error(resp, 400, "InvalidRequest", "config.backend_type: a string is needed");
 		return NULL;
@@ -73,7 +64,7 @@ static struct json_object *v1_to_v2(struct json_object *v1, const char *fsid,
 	v2 = json_object_new_object();
 	json_object_object_add(v2, "version", json_object_new_int(2));
 	json_object_object_add(v2, "id", json_object_new_string(
-		get_string(v1, "id") ? get_string(v1, "id") : fsid));
+		json_get_string(v1, "id") ? json_get_string(v1, "id") : fsid));
 	backend = json_object_new_object();
 	json_object_object_add(backend, "type", json_object_new_string(type));
 	if (json_object_object_get_ex(v1, "backend_config", &v))
@@ -81,13 +72,13 @@ static struct json_object *v1_to_v2(struct json_object *v1, const char *fsid,
 	json_object_object_add(v2, "backend", backend);
 	cache = json_object_new_object();
 	json_object_object_add(cache, "type", json_object_new_string(
-		get_string(v1, "cache_type") ? get_string(v1, "cache_type")
+		json_get_string(v1, "cache_type") ? json_get_string(v1, "cache_type")
 					     : "fscache"));
 	if (json_object_object_get_ex(v1, "cache_config", &v)) {
 		fscache = json_object_new_object();
-		if (get_string(v, "work_dir"))
+		if (json_get_string(v, "work_dir"))
 			json_object_object_add(fscache, "work_dir",
-				json_object_new_string(get_string(v, "work_dir")));
+				json_object_new_string(json_get_string(v, "work_dir")));
 		json_object_object_add(cache, "fscache", fscache);
 	}
 	if (json_object_object_get_ex(v1, "prefetch_config", &v))
@@ -153,9 +144,9 @@ void api_put_blobs(void *ctx, const struct api_request *req,
 		api_error(resp, 400, "InvalidRequest", "%s: unknown field", bad);
 		goto out;
 	}
-	type = get_string(body, "type");
-	fsid = get_string(body, "id");
-	domain = get_string(body, "domain_id");
+	type = json_get_string(body, "type");
+	fsid = json_get_string(body, "id");
+	domain = json_get_string(body, "domain_id");
 	if (!type || strcmp(type, "bootstrap")) {
 		api_error(resp, 400, "InvalidRequest",
 			  "type: only \"bootstrap\" is supported");
@@ -172,10 +163,10 @@ void api_put_blobs(void *ctx, const struct api_request *req,
 	cfgobj = body_config(body, fsid, resp);
 	if (!cfgobj)
 		goto out;
-	meta = get_string(body, "metadata_path");
+	meta = json_get_string(body, "metadata_path");
 	if (!meta && json_object_object_get_ex(body, "config", &v) &&
 	    json_object_is_type(v, json_type_object))
-		meta = get_string(v, "metadata_path");
+		meta = json_get_string(v, "metadata_path");
 	ret = config_from_json(cfgobj, &cfg, err, sizeof(err));
 	if (ret) {
 		api_error(resp, 400, "InvalidRequest", "%s",

@@ -20,6 +20,7 @@
 #include "config/config.h"
 #include "fanotify_int.h"
 #include "image/bootstrap.h"
+#include "lib/json_get.h"
 #include "lib/log.h"
 #include "uapi/fanotify_hsm.h"
 
@@ -42,16 +43,6 @@ static bool erofs_mounted_on(const char *mountpoint)
 	return found;
 }
 
-static const char *get_str(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
 bool fan_state_has_live_mounts(struct fanotify_frontend *fe)
 {
 	struct json_object *root, *arr;
@@ -64,7 +55,7 @@ bool fan_state_has_live_mounts(struct fanotify_frontend *fe)
 	if (json_object_object_get_ex(root, "mounts", &arr) &&
 	    json_object_is_type(arr, json_type_array))
 		for (i = 0; i < json_object_array_length(arr) && !live; i++) {
-			const char *mp = get_str(json_object_array_get_idx(arr, i),
+			const char *mp = json_get_string(json_object_array_get_idx(arr, i),
 						 "mountpoint");
 
 			live = mp && erofs_mounted_on(mp);
@@ -76,8 +67,8 @@ bool fan_state_has_live_mounts(struct fanotify_frontend *fe)
 /* One mount of the state file, still mounted: its blob files again. */
 static int fan_restore_mount(struct fanotify_frontend *fe, struct json_object *o)
 {
-	const char *mp = get_str(o, "mountpoint"), *src = get_str(o, "source");
-	const char *type = get_str(o, "fs_type");
+	const char *mp = json_get_string(o, "mountpoint"), *src = json_get_string(o, "source");
+	const char *type = json_get_string(o, "fs_type");
 	struct bootstrap_info bi = { 0 };
 	struct fscached_config *cfg = NULL;
 	struct json_object *config;
