@@ -235,9 +235,14 @@ static int fan_check_request(const struct frontend_mount *req, char *why,
 		snprintf(why, len, "the mountpoint must be an absolute path");
 		return -EINVAL;
 	}
-	if (stat(req->mountpoint, &st) || !S_ISDIR(st.st_mode)) {
-		snprintf(why, len, "mountpoint %s is not a directory%s",
-			 req->mountpoint, errno == ENOENT ? " (it does not exist: create it first)" : "");
+	if (stat(req->mountpoint, &st)) {
+		snprintf(why, len, "mountpoint %s: %s%s", req->mountpoint,
+			 strerror(errno), errno == ENOENT ? " (create it first)" : "");
+		return -ENOENT;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(why, len, "mountpoint %s is not a directory",
+			 req->mountpoint);
 		return -ENOENT;
 	}
 	if (!req->source || stat(req->source, &st) || !S_ISREG(st.st_mode)) {
