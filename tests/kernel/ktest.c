@@ -666,3 +666,32 @@ int ktest_read_concurrently(const char *tree, const char *mnt,
 	}
 	return failed;
 }
+
+void ktest_shuffle(unsigned int *v, unsigned int n, unsigned int *seed)
+{
+	unsigned int i, j, t;
+
+	for (i = n; i > 1; i--) {
+		j = rand_r(seed) % i;
+		t = v[i - 1];
+		v[i - 1] = v[j];
+		v[j] = t;
+	}
+}
+
+int ktest_read_all(const char *path)
+{
+	static char buf[1 << 16];
+	ssize_t n;
+	int fd, ret = 0;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		;
+	if (n < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}

@@ -112,6 +112,13 @@ int ktest_compare_image(const char *tree, const char *mnt,
  */
 int ktest_read_concurrently(const char *tree, const char *mnt,
 			    unsigned int readers);
+/* Shuffle @v[0..n) in place, with rand_r(@seed): a reproducible order. */
+void ktest_shuffle(unsigned int *v, unsigned int n, unsigned int *seed);
+/*
+ * Read @path to its end and throw the bytes away: 0, or -errno of the
+ * read (or open) that failed.
+ */
+int ktest_read_all(const char *path);
 /* Whether the nydus-layout image (bootstrap + data blob) was built. */
 bool ktest_have_chunked(void);
 /* A --config for a localfs backend at @blobs with prefetch on. */

@@ -319,12 +319,11 @@ TEST_F_TIMEOUT(fanotify, mmap_reads_the_right_bytes, 300)
  */
 TEST_F_TIMEOUT(fanotify, a_corrupt_chunk_gives_eio, 300)
 {
-	char cmd[PATH_MAX * 4], bad[PATH_MAX], boot[PATH_MAX], buf[65536];
+	char cmd[PATH_MAX * 4], bad[PATH_MAX], boot[PATH_MAX];
 	char path[PATH_MAX + 64];
 	const char *img = ktest_images();
 	unsigned long eio = 0, other = 0, whole = 0;
-	int i, fd;
-	ssize_t n;
+	int i, ret;
 
 	snprintf(boot, sizeof(boot), "%s/nydus/zstd/image.boot", img);
 	if (access(boot, F_OK))
@@ -339,17 +338,13 @@ TEST_F_TIMEOUT(fanotify, a_corrupt_chunk_gives_eio, 300)
 	for (i = 0; i < 2; i++) {
 		snprintf(path, sizeof(path), "%s/big/%s", self->mnt,
 			 i ? "random-6m-copy" : "random-6m");
-		fd = open(path, O_RDONLY);
-		ASSERT_GE(fd, 0);
-		while ((n = read(fd, buf, sizeof(buf))) > 0)
-			;
-		if (n < 0 && errno == EIO)
+		ret = ktest_read_all(path);
+		if (ret == -EIO)
 			eio++;
-		else if (n < 0)
+		else if (ret)
 			other++;
 		else
 			whole++;
-		close(fd);
 	}
 	TH_LOG("flipped chunk: %lu of 2 reads got EIO, %lu another error, %lu read whole; fill_errors %llu",
 	       eio, other, whole, (unsigned long long)counter(self, "frontend.fill_errors"));
@@ -462,7 +457,7 @@ static int kread_file(const char *src, const char *mnt, const char *rel,
 		      unsigned int *seed, struct kreader *r)
 {
 	char a[PATH_MAX], b[PATH_MAX], got[KBLOCK], want[KBLOCK];
-	unsigned int nr, i, j, t, *order;
+	unsigned int nr, i, *order;
 	int sfd, mfd, tries, ret = 0;
 	struct stat st;
 	ssize_t n, m;
@@ -480,12 +475,7 @@ static int kread_file(const char *src, const char *mnt, const char *rel,
 	order = malloc((nr ? nr : 1) * sizeof(*order));
 	for (i = 0; i < nr; i++)
 		order[i] = i;
-	for (i = nr; i > 1; i--) {
-		j = rand_r(seed) % i;
-		t = order[i - 1];
-		order[i - 1] = order[j];
-		order[j] = t;
-	}
+	ktest_shuffle(order, nr, seed);
 	for (i = 0; i < nr && !ret; i++) {
 		off_t off = (off_t)order[i] * KBLOCK;
 

@@ -345,8 +345,7 @@ TEST_F_TIMEOUT(nydus, bad_blobs_fail_alone, 600)
 	const char *img = ktest_images();
 	struct ktest_tree_stats st;
 	unsigned long eio = 0, other = 0;
-	int i, fd;
-	ssize_t n;
+	int i, fd, ret;
 
 	snprintf(bad, sizeof(bad), "%s/bad", self->dir);
 	snprintf(cmd, sizeof(cmd),
@@ -388,15 +387,11 @@ TEST_F_TIMEOUT(nydus, bad_blobs_fail_alone, 600)
 	for (i = 0; i < 2; i++) {
 		snprintf(path, sizeof(path), "%s/big/%s", mnt2,
 			 i ? "random-6m-copy" : "random-6m");
-		fd = open(path, O_RDONLY);
-		ASSERT_GE(fd, 0);
-		while ((n = read(fd, buf, sizeof(buf))) > 0)
-			;
-		if (n < 0 && errno == EIO)
+		ret = ktest_read_all(path);
+		if (ret == -EIO)
 			eio++;
-		else if (n < 0)
+		else if (ret)
 			other++;
-		close(fd);
 	}
 	TH_LOG("flipped chunk: %lu of 2 reads got EIO, %lu another error; digest_mismatches %llu",
 	       eio, other, (unsigned long long)counter(self, "factory.total.digest_mismatches"));

@@ -153,18 +153,6 @@ static int list_files(const char *root, const char *dir, char **files,
 	return 0;
 }
 
-static void shuffle(unsigned int *v, unsigned int n, unsigned int *seed)
-{
-	unsigned int i, j, t;
-
-	for (i = n; i > 1; i--) {
-		j = rand_r(seed) % i;
-		t = v[i - 1];
-		v[i - 1] = v[j];
-		v[j] = t;
-	}
-}
-
 /*
  * Read every block of @mnt/@rel in a random order, without read-ahead, so
  * that each miss is its own request to the daemon; compare with @src/@rel.
@@ -194,7 +182,7 @@ static int read_file_randomly(const char *src, const char *mnt,
 	order = malloc(nr * sizeof(*order));
 	for (i = 0; i < nr; i++)
 		order[i] = i;
-	shuffle(order, nr, seed);
+	ktest_shuffle(order, nr, seed);
 	for (i = 0; i < nr && !ret; i++) {
 		off_t off = (off_t)order[i] * BLOCK;
 
@@ -232,7 +220,7 @@ static void reader_main(const char *src, const char *mnt, unsigned int seed,
 	list_files(src, "", files, &nr);
 	for (i = 0; i < nr; i++)
 		order[i] = i;
-	shuffle(order, nr, &seed);
+	ktest_shuffle(order, nr, &seed);
 	for (i = 0; i < nr && !ret; i++) {
 		snprintf(p->file, sizeof(p->file), "%s", files[order[i]]);
 		ret = read_file_randomly(src, mnt, files[order[i]], &seed, p);
