@@ -263,7 +263,13 @@ int api_server_start(const char *path, const struct api_route *routes,
 		ret = s->fd < 0 ? s->fd : -ENOMEM;
 		goto err;
 	}
+	/*
+	 * A thread per connection: a request may wait on a backend (a
+	 * fanotify mount opens its data blobs) and must hold up no other,
+	 * least of all the runtime's liveness checks.
+	 */
 	s->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
+				  MHD_USE_THREAD_PER_CONNECTION |
 				  MHD_USE_ERROR_LOG,
 				  0, NULL, NULL, api_access, s,
 				  MHD_OPTION_LISTEN_SOCKET, s->fd,

@@ -237,6 +237,20 @@ static int api_cull(void *ctx, const char *blob_id, char *why, size_t len)
 }
 
 /*
+ * The front end, once attached. It stays until daemon_run() has stopped the
+ * API, so an API call may use it without d->lock.
+ */
+static struct frontend *daemon_frontend(struct daemon *d)
+{
+	struct frontend *fe;
+
+	pthread_mutex_lock(&d->lock);
+	fe = d->fe;
+	pthread_mutex_unlock(&d->lock);
+	return fe;
+}
+
+/*
  * POST /api/v1/mount: the image's own configuration, or the daemon's
  * (--config, --blob-dir) when the request has none.
  */
@@ -252,6 +266,7 @@ static int api_mount(void *ctx, const char *mountpoint, const char *source,
 	struct fscached_config *cfg = NULL;
 	struct daemon *d = ctx;
 	char err[CONFIG_ERR_MAX];
+	struct frontend *fe;
 	int ret;
 
 	if (config) {
@@ -270,36 +285,31 @@ static int api_mount(void *ctx, const char *mountpoint, const char *source,
 		}
 	}
 	m.cfg = cfg;
-	pthread_mutex_lock(&d->lock);
-	if (!d->fe) {
+	fe = daemon_frontend(d);
+	if (!fe) {
 		snprintf(why, len, "no front end yet");
 		ret = -EBUSY;
-	} else if (!d->fe->ops->mount) {
+	} else if (!fe->ops->mount) {
 		snprintf(why, len, "the %s front end does not mount: the kernel does (mount -t erofs -o fsid=...); start with --frontend fanotify for daemon mounts",
-			 d->fe->ops->name);
+			 fe->ops->name);
 		ret = -EOPNOTSUPP;
 	} else {
-		ret = d->fe->ops->mount(d->fe, &m, why, len);
+		/* Unlocked: a mount may wait for its backend a long time. */
+		ret = fe->ops->mount(fe, &m, why, len);
 	}
-	pthread_mutex_unlock(&d->lock);
 	config_free(cfg);
 	return ret;
 }
 
 static int api_umount(void *ctx, const char *mountpoint, char *why, size_t len)
 {
-	struct daemon *d = ctx;
-	int ret;
+	struct frontend *fe = daemon_frontend(ctx);
 
-	pthread_mutex_lock(&d->lock);
-	if (!d->fe || !d->fe->ops->umount) {
+	if (!fe || !fe->ops->umount) {
 		snprintf(why, len, "this daemon's front end does not mount");
-		ret = -EOPNOTSUPP;
-	} else {
-		ret = d->fe->ops->umount(d->fe, mountpoint, why, len);
+		return -EOPNOTSUPP;
 	}
-	pthread_mutex_unlock(&d->lock);
-	return ret;
+	return fe->ops->umount(fe, mountpoint, why, len);
 }
 
 static struct json_object *api_mounts(void *ctx)

@@ -103,9 +103,17 @@ struct fanotify_frontend {
 	pthread_cond_t inflight_done;
 	unsigned int inflight;
 
-	pthread_mutex_t mounts_lock;	/* mounts, and mount/umount themselves */
+	/*
+	 * The mounts, and those being made (their mountpoints are taken),
+	 * and the ids of the blobs being opened for them: a mount waits only
+	 * for the blobs it shares, never for another image's backend.
+	 */
+	pthread_mutex_t mounts_lock;
 	struct list_head mounts;
 	unsigned int nr_mounts;
+	struct list_head pending;	/* struct fan_mount, mounting */
+	struct list_head opening;	/* struct fan_opening */
+	pthread_cond_t opened;		/* an opening ended */
 
 	struct fanotify_stats stats;
 	unsigned char *buf;		/* FAN_READ_BUF_SIZE */
@@ -169,12 +177,29 @@ struct fan_mount {
 	struct json_object *config;	/* its configuration, as ConfigV2 */
 	unsigned int nr_files;
 	struct fan_file **files;
-	struct list_head node;		/* in fe->mounts */
+	struct list_head node;		/* in fe->mounts or fe->pending */
+};
+
+/*
+ * A blob file being opened, outside mounts_lock (its backend may stall).
+ * Mounts of the same blob wait for it; those with the same backend take
+ * its outcome, failure included, rather than try that backend again.
+ */
+struct fan_opening {
+	char *blob_id;
+	char *backend;			/* type and settings, as JSON */
+	int result;
+	bool done;
+	char why[256];
+	unsigned int refs;		/* the opener's, and each waiter's */
+	struct list_head node;		/* in fe->opening until done */
 };
 
 struct bootstrap_info;
 
 /* mount.c */
+/* Whether blob @blob_id is being opened for a mount. Under mounts_lock. */
+bool fan_opening_has(struct fanotify_frontend *fe, const char *blob_id);
 /* The blob files of @bi into @m (opened, sized, marked, or shared). */
 int fan_mount_files(struct fanotify_frontend *fe, struct fan_mount *m,
 		    const struct bootstrap_info *bi,

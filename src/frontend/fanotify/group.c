@@ -207,6 +207,7 @@ static void fan_free(struct fanotify_frontend *fe)
 	pthread_mutex_destroy(&fe->inflight_lock);
 	pthread_cond_destroy(&fe->inflight_done);
 	pthread_mutex_destroy(&fe->mounts_lock);
+	pthread_cond_destroy(&fe->opened);
 	free(fe->buf);
 	free(fe->blob_dir);
 	free(fe->cache_dir);
@@ -236,7 +237,10 @@ static int fan_open(const struct frontend_options *opts, struct frontend **out)
 	pthread_mutex_init(&fe->inflight_lock, NULL);
 	pthread_cond_init(&fe->inflight_done, NULL);
 	pthread_mutex_init(&fe->mounts_lock, NULL);
+	pthread_cond_init(&fe->opened, NULL);
 	list_init(&fe->mounts);
+	list_init(&fe->pending);
+	list_init(&fe->opening);
 	fe->cache_dir = strdup(opts->cache_dir);
 	fe->buf = malloc(FAN_READ_BUF_SIZE);
 	if (!fe->cache_dir || !fe->buf ||
@@ -350,7 +354,7 @@ static int fan_cull_blob(struct frontend *base, const char *blob_id)
 	if (!blob_id_valid(blob_id, strlen(blob_id)))
 		return -EINVAL;
 	pthread_mutex_lock(&fe->mounts_lock);
-	if (fan_files_has(&fe->files, blob_id)) {
+	if (fan_files_has(&fe->files, blob_id) || fan_opening_has(fe, blob_id)) {
 		ret = -EBUSY;
 		goto out;
 	}

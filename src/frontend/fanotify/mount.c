@@ -56,12 +56,12 @@ void fan_state_save(struct fanotify_frontend *fe)
 	json_object_put(root);
 }
 
-static struct fan_mount *fan_mount_find(struct fanotify_frontend *fe,
+static struct fan_mount *fan_mount_find(struct list_head *list,
 					const char *mountpoint)
 {
 	struct fan_mount *m;
 
-	list_for_each_entry(m, &fe->mounts, node)
+	list_for_each_entry(m, list, node)
 		if (!strcmp(m->mountpoint, mountpoint))
 			return m;
 	return NULL;
@@ -156,6 +156,129 @@ static int fan_blob_open(struct fanotify_frontend *fe,
 	return ret;
 }
 
+static struct fan_opening *fan_opening_find(struct fanotify_frontend *fe,
+					    const char *blob_id)
+{
+	struct fan_opening *op;
+
+	list_for_each_entry(op, &fe->opening, node)
+		if (!strcmp(op->blob_id, blob_id))
+			return op;
+	return NULL;
+}
+
+bool fan_opening_has(struct fanotify_frontend *fe, const char *blob_id)
+{
+	return fan_opening_find(fe, blob_id);
+}
+
+/* What a fetch of the blob depends on: the backend's type and settings. */
+static char *fan_backend_key(const struct fscached_config *cfg)
+{
+	char *key;
+
+	if (asprintf(&key, "%s %s", cfg->backend_type,
+		     cfg->backend ? json_object_to_json_string_ext(cfg->backend,
+						JSON_C_TO_STRING_PLAIN) : "") < 0)
+		return NULL;
+	return key;
+}
+
+static void fan_opening_put(struct fan_opening *op)
+{
+	if (--op->refs)
+		return;
+	free(op->blob_id);
+	free(op->backend);
+	free(op);
+}
+
+/*
+ * Waits, under mounts_lock, while blob @blob_id is being opened: 0 once
+ * nobody opens it, or the error of an opening through the same @backend.
+ */
+static int fan_opening_wait(struct fanotify_frontend *fe, const char *blob_id,
+			    const char *backend, char *why, size_t len)
+{
+	struct fan_opening *op;
+	int ret;
+
+	while ((op = fan_opening_find(fe, blob_id))) {
+		if (strcmp(op->backend, backend)) {
+			pthread_cond_wait(&fe->opened, &fe->mounts_lock);
+			continue;
+		}
+		op->refs++;
+		while (!op->done)
+			pthread_cond_wait(&fe->opened, &fe->mounts_lock);
+		ret = op->result;
+		if (ret)
+			snprintf(why, len, "%s (opened meanwhile for another mount)",
+				 op->why);
+		fan_opening_put(op);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/*
+ * The file of data blob @index of @bi: another mount's, or opened afresh
+ * without mounts_lock, so that a stalled backend holds up only the mounts
+ * of the same blob.
+ */
+static int fan_mount_file(struct fanotify_frontend *fe,
+			  const struct bootstrap_info *bi, unsigned int index,
+			  const struct fscached_config *cfg,
+			  struct fan_file **out, char *why, size_t len)
+{
+	const char *blob_id = bi->tags[index];
+	struct fan_opening *op;
+	char *backend;
+	int ret;
+
+	backend = fan_backend_key(cfg);
+	op = calloc(1, sizeof(*op));
+	if (!backend || !op) {
+		free(backend);
+		free(op);
+		return -ENOMEM;
+	}
+	pthread_mutex_lock(&fe->mounts_lock);
+	ret = fan_opening_wait(fe, blob_id, backend, why, len);
+	*out = ret ? NULL : fan_files_mount(&fe->files, blob_id);
+	if (ret || *out) {
+		pthread_mutex_unlock(&fe->mounts_lock);
+		free(backend);
+		free(op);
+		return ret;
+	}
+	op->blob_id = strdup(blob_id);
+	op->backend = backend;
+	op->refs = 1;
+	if (!op->blob_id) {
+		pthread_mutex_unlock(&fe->mounts_lock);
+		fan_opening_put(op);
+		return -ENOMEM;
+	}
+	list_add_tail(&op->node, &fe->opening);
+	pthread_mutex_unlock(&fe->mounts_lock);
+
+	ret = fan_blob_open(fe, bi, index, cfg, out, why, len);
+
+	pthread_mutex_lock(&fe->mounts_lock);
+	if (!ret)
+		fan_files_insert(&fe->files, *out);
+	op->result = ret;
+	snprintf(op->why, sizeof(op->why), "%s", ret ? why : "");
+	op->done = true;
+	list_del(&op->node);
+	pthread_cond_broadcast(&fe->opened);
+	fan_opening_put(op);
+	pthread_mutex_unlock(&fe->mounts_lock);
+	return ret;
+}
+
 /* The blob files of @bi, shared with other mounts where they exist. */
 int fan_mount_files(struct fanotify_frontend *fe, struct fan_mount *m,
 			   const struct bootstrap_info *bi,
@@ -169,14 +292,9 @@ int fan_mount_files(struct fanotify_frontend *fe, struct fan_mount *m,
 	if (!m->files)
 		return -ENOMEM;
 	for (i = 0; i < bi->nr_blobs; i++) {
-		m->files[i] = fan_files_mount(&fe->files, bi->tags[i]);
-		if (!m->files[i]) {
-			ret = fan_blob_open(fe, bi, i, cfg, &m->files[i], why,
-					    len);
-			if (ret)
-				return ret;
-			fan_files_insert(&fe->files, m->files[i]);
-		}
+		ret = fan_mount_file(fe, bi, i, cfg, &m->files[i], why, len);
+		if (ret)
+			return ret;
 		m->nr_files = i + 1;
 	}
 	return 0;
@@ -275,50 +393,68 @@ int fan_mount(struct frontend *base, const struct frontend_mount *req,
 	ret = fan_check_request(req, why, len);
 	if (ret)
 		goto out_count;
+	m = calloc(1, sizeof(*m));
+	if (!m) {
+		ret = -ENOMEM;
+		goto out_count;
+	}
+	m->mountpoint = strdup(req->mountpoint);
+	if (!m->mountpoint) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	/* The mountpoint is taken from here on: a second request gets 409. */
 	pthread_mutex_lock(&fe->mounts_lock);
-	if (fan_mount_find(fe, req->mountpoint)) {
+	if (fan_mount_find(&fe->mounts, req->mountpoint) ||
+	    fan_mount_find(&fe->pending, req->mountpoint)) {
+		pthread_mutex_unlock(&fe->mounts_lock);
 		snprintf(why, len, "%s is mounted already", req->mountpoint);
 		ret = -EEXIST;
 		goto out;
 	}
+	list_add_tail(&m->node, &fe->pending);
+	pthread_mutex_unlock(&fe->mounts_lock);
+
 	ret = bootstrap_read(req->source, req->cfg->validate, &bi, why, len);
 	if (ret)
-		goto out;
+		goto out_pending;
 	if (bi.boot_in_memory) {
 		snprintf(why, len, "%s has its bootstrap inlined in a data blob: the fanotify front end mounts only a separate bootstrap file",
 			 req->source);
 		ret = -EOPNOTSUPP;
-		goto out;
+		goto out_pending;
 	}
-	m = calloc(1, sizeof(*m));
-	if (!m) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	m->mountpoint = strdup(req->mountpoint);
 	m->source = strdup(req->source);
 	m->fs_type = strdup(req->fs_type ? req->fs_type : bi.rafs ? "rafs" : "erofs");
 	m->config = config_to_json(req->cfg);
-	if (!m->mountpoint || !m->source || !m->fs_type || !m->config) {
+	if (!m->source || !m->fs_type || !m->config) {
 		ret = -ENOMEM;
-		goto out;
+		goto out_pending;
 	}
 	ret = fan_mount_files(fe, m, &bi, req->cfg, why, len);
-	if (ret)
-		goto out;
-	ret = fan_do_mount(m, why, len);
-	if (ret)
-		goto out;
-	list_add_tail(&m->node, &fe->mounts);
-	fe->nr_mounts++;
-	fan_state_save(fe);
-	counter_add(&fe->stats.mounts, 1);
-	log_info("mounted %s on %s (%s, %u data blob%s, fanotify)", m->source,
-		 m->mountpoint, m->fs_type, m->nr_files,
-		 m->nr_files == 1 ? "" : "s");
+	if (!ret)
+		ret = fan_do_mount(m, why, len);
+out_pending:
+	pthread_mutex_lock(&fe->mounts_lock);
+	list_del(&m->node);
+	if (!ret) {
+		list_add_tail(&m->node, &fe->mounts);
+		fe->nr_mounts++;
+		fan_state_save(fe);
+		counter_add(&fe->stats.mounts, 1);
+		log_info("mounted %s on %s (%s, %u data blob%s, fanotify)",
+			 m->source, m->mountpoint, m->fs_type, m->nr_files,
+			 m->nr_files == 1 ? "" : "s");
+	} else {
+		/*
+		 * Under the lock: a file this mount was the last user of is
+		 * unmarked before another mount can open that blob again.
+		 */
+		fan_mount_free(fe, m, true);
+	}
 	m = NULL;
-out:
 	pthread_mutex_unlock(&fe->mounts_lock);
+out:
 	bootstrap_info_free(&bi);
 	if (m)
 		fan_mount_free(fe, m, true);
@@ -362,7 +498,7 @@ int fan_umount(struct frontend *base, const char *mountpoint, char *why,
 	int ret;
 
 	pthread_mutex_lock(&fe->mounts_lock);
-	m = fan_mount_find(fe, mountpoint);
+	m = fan_mount_find(&fe->mounts, mountpoint);
 	if (!m) {
 		snprintf(why, len, "nothing is mounted on %s by this daemon",
 			 mountpoint);

@@ -101,8 +101,10 @@ static int fan_restore_mount(struct fanotify_frontend *fe, struct json_object *o
 		fan_mount_free(fe, m, false);
 		goto out;
 	}
+	pthread_mutex_lock(&fe->mounts_lock);
 	list_add_tail(&m->node, &fe->mounts);
 	fe->nr_mounts++;
+	pthread_mutex_unlock(&fe->mounts_lock);
 out:
 	if (ret)
 		log_error("cannot serve %s (%s) again: %s%s; unmount it (its readers would wait)",
@@ -123,13 +125,14 @@ int fan_state_restore(struct fanotify_frontend *fe)
 			 json_util_get_last_err());
 		return -ENOENT;
 	}
-	pthread_mutex_lock(&fe->mounts_lock);
+	/* Before the API can reach this front end: no mount runs meanwhile. */
 	fe->restoring = true;
 	if (json_object_object_get_ex(root, "mounts", &arr) &&
 	    json_object_is_type(arr, json_type_array))
 		for (i = 0; i < json_object_array_length(arr); i++)
 			fan_restore_mount(fe, json_object_array_get_idx(arr, i));
 	fe->restoring = false;
+	pthread_mutex_lock(&fe->mounts_lock);
 	fan_state_save(fe);
 	pthread_mutex_unlock(&fe->mounts_lock);
 	json_object_put(root);
