@@ -97,7 +97,7 @@ BTEST_SRCS := $(wildcard tests/backend/test_*.c)
 BTEST_BINS := $(BTEST_SRCS:%.c=$(BUILD)/%)
 BTEST_LIB  := $(BUILD)/tests/backend/srv.o
 KTEST_SRCS := $(wildcard tests/kernel/test_*.c)
-KTEST_BINS := $(KTEST_SRCS:%.c=$(BUILD)/%)
+KTEST_BINS := $(KTEST_SRCS:%.c=$(BUILD)/%) $(BUILD)/tests/kernel/probe_ondemand
 KTEST_LIB  := $(BUILD)/tests/kernel/ktest.o $(BUILD)/tests/kernel/holder.o
 TOOL_BINS  := $(BUILD)/tools/erofs-set-tag $(BUILD)/tools/bench/start-time
 # Fuzz targets: libFuzzer binaries (make fuzz), and in every build a replay
@@ -197,13 +197,15 @@ check-kernel: deps
 
 # The kernel matrix: each qemu kernel, then UML. Every one is run; the
 # target fails if any did.
-KERNELS ?= 6.12 6.1
+KERNELS ?= 6.12 6.1 stock
 check-kernels: deps
 	$(Q)$(MAKE) --no-print-directory kernel-tests
 	$(Q)tests/kernel/run-matrix $(BUILD) $(KERNELS)
 
 qemu-kernels:
-	$(Q)for k in $(KERNELS); do tools/qemu/build $$k || exit 1; done
+	$(Q)for k in $(KERNELS); do \
+		if [ $$k = stock ]; then tools/qemu/stock; else tools/qemu/build $$k; fi || exit 1; \
+	done
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all $(TOOL_BINS)

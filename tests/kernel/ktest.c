@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/fanotify.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "uapi/fanotify_hsm.h"
 #include "ktest.h"
 
 #define READY_TIMEOUT_MS	10000
@@ -54,6 +56,148 @@ bool ktest_kernel_before(int major, int minor, char *release, size_t len)
 const char *ktest_scratch(void)
 {
 	return env_or("GUEST_DISK", "/tmp");
+}
+
+static int probe_write(int fd, const char *fmt, ...)
+{
+	char cmd[PATH_MAX + 32];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(cmd))
+		return -ENAMETOOLONG;
+	return write(fd, cmd, n) == n ? 0 : -errno;
+}
+
+/* Binds a throwaway on-demand cache: 0, or the bind's -errno (or why). */
+static int probe_ondemand_bind(char *why, size_t len)
+{
+	char dir[PATH_MAX], rm[PATH_MAX + 16];
+	int fd, ret;
+
+	fd = open("/dev/cachefiles", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(why, len, "no /dev/cachefiles (%s): run inside tools/guest-run",
+			 strerror(errno));
+		return -ENODEV;
+	}
+	ret = ktest_mkdtemp("ondemand-probe", dir, sizeof(dir));
+	if (ret) {
+		snprintf(why, len, "cannot make a directory to probe cachefiles in");
+		close(fd);
+		return ret;
+	}
+	ret = probe_write(fd, "dir %s", dir);
+	if (!ret)
+		ret = probe_write(fd, "tag ktest-probe-%d", (int)getpid());
+	if (!ret)
+		ret = probe_write(fd, "bind ondemand");
+	close(fd);
+	snprintf(rm, sizeof(rm), "rm -rf '%s'", dir);
+	if (system(rm))
+		fprintf(stderr, "# could not remove %s\n", dir);
+	return ret;
+}
+
+bool ktest_fanotify_unusable(char *why, size_t len)
+{
+	char path[PATH_MAX];
+	int group, fd, err = 0;
+
+	if (geteuid()) {
+		snprintf(why, len, "needs root (CAP_SYS_ADMIN)");
+		return true;
+	}
+	group = fanotify_init(FAN_CLASS_PRE_CONTENT | FAN_CLOEXEC, O_RDWR);
+	if (group < 0) {
+		snprintf(why, len, "fanotify_init(FAN_CLASS_PRE_CONTENT): %s",
+			 strerror(errno));
+		return true;
+	}
+	snprintf(path, sizeof(path), "%s/fanotify-probe.XXXXXX", ktest_scratch());
+	fd = mkstemp(path);
+	if (fd < 0) {
+		close(group);
+		snprintf(why, len, "cannot create a file in the scratch directory %s",
+			 ktest_scratch());
+		return true;
+	}
+	if (fanotify_mark(group, FAN_MARK_ADD, FAN_PRE_ACCESS, fd, NULL))
+		err = errno;
+	close(fd);
+	unlink(path);
+	close(group);
+	if (err == EINVAL) {
+		char release[128];
+
+		ktest_kernel_before(99, 0, release, sizeof(release));
+		snprintf(why, len, "kernel %s has no FAN_PRE_ACCESS (needs 6.14+ with CONFIG_FANOTIFY_ACCESS_PERMISSIONS)",
+			 release);
+		return true;
+	}
+	if (err) {
+		snprintf(why, len, "the scratch directory %s takes no pre-content mark (%s): it must be on ext4, xfs or btrfs",
+			 ktest_scratch(), strerror(err));
+		return true;
+	}
+	return false;
+}
+
+
+bool ktest_cachefiles_unusable(char *why, size_t len)
+{
+	static int probed = 1;
+	static char saved[256];
+	struct utsname u;
+	int ret;
+
+	if (probed > 0) {
+		ret = probe_ondemand_bind(saved, sizeof(saved));
+		if (ret == -EINVAL || ret == -EOPNOTSUPP)
+			snprintf(saved, sizeof(saved),
+				 "kernel %s has no cachefiles on-demand mode (CONFIG_CACHEFILES_ONDEMAND): the fanotify suite covers it",
+				 uname(&u) ? "?" : u.release);
+		else if (ret && ret != -ENODEV)
+			snprintf(saved, sizeof(saved),
+				 "binding cachefiles in on-demand mode failed: %s",
+				 strerror(-ret));
+		probed = ret ? -1 : 0;
+	}
+	snprintf(why, len, "%s", saved);
+	return probed < 0;
+}
+
+const char *ktest_frontend(char *why, size_t len)
+{
+	const char *want = env_or("FSCACHED_TEST_FRONTEND", "auto");
+	char cf[256], fan[256];
+
+	if (!strcmp(want, "cachefiles")) {
+		if (!ktest_cachefiles_unusable(cf, sizeof(cf)))
+			return "cachefiles";
+		snprintf(why, len, "FSCACHED_TEST_FRONTEND=cachefiles: %s", cf);
+		return NULL;
+	}
+	if (!strcmp(want, "fanotify")) {
+		if (!ktest_fanotify_unusable(fan, sizeof(fan)))
+			return "fanotify";
+		snprintf(why, len, "FSCACHED_TEST_FRONTEND=fanotify: %s", fan);
+		return NULL;
+	}
+	if (strcmp(want, "auto")) {
+		snprintf(why, len, "FSCACHED_TEST_FRONTEND=%s: not cachefiles, fanotify or auto",
+			 want);
+		return NULL;
+	}
+	if (!ktest_cachefiles_unusable(cf, sizeof(cf)))
+		return "cachefiles";
+	if (!ktest_fanotify_unusable(fan, sizeof(fan)))
+		return "fanotify";
+	snprintf(why, len, "neither front end can run here: %s; %s", cf, fan);
+	return NULL;
 }
 
 static void sleep_ms(unsigned int ms)

@@ -45,6 +45,41 @@ bool ktest_kernel_before(int major, int minor, char *release, size_t len);
 /* EROFS reads compressed inodes over fscache: 6.9+ (EOPNOTSUPP before) */
 #define KTEST_SKIP_UNLESS_COMPRESSED()					\
 	KTEST_SKIP_BEFORE(6, 9, "reads no compressed inode over fscache (needs 6.9+)")
+/*
+ * Whether cachefiles on-demand mode cannot be bound here (no /dev/cachefiles,
+ * or a kernel built without CONFIG_CACHEFILES_ONDEMAND, as Debian's are):
+ * fills @why for the skip message. Probed once per process by binding a
+ * throwaway cache in ktest_scratch().
+ */
+bool ktest_cachefiles_unusable(char *why, size_t len);
+/*
+ * Whether the fanotify front end cannot run here (not root, no
+ * FAN_PRE_ACCESS, a scratch directory that takes no pre-content mark):
+ * fills @why for the skip message.
+ */
+bool ktest_fanotify_unusable(char *why, size_t len);
+/*
+ * The front end the front-end-neutral tests drive: $FSCACHED_TEST_FRONTEND
+ * (cachefiles or fanotify), or by default the first of the two that can run
+ * here. NULL, with @why filled for the skip, where that one cannot.
+ */
+const char *ktest_frontend(char *why, size_t len);
+#define KTEST_PICK_FRONTEND(fe)						\
+	do {								\
+		char _why[512];						\
+									\
+		(fe) = ktest_frontend(_why, sizeof(_why));		\
+		if (!(fe))						\
+			SKIP(return, "%s", _why);			\
+	} while (0)
+/* In a test or fixture setup: skip where the cachefiles front end cannot run. */
+#define KTEST_SKIP_UNLESS_CACHEFILES()					\
+	do {								\
+		char _why[256];						\
+									\
+		if (ktest_cachefiles_unusable(_why, sizeof(_why)))	\
+			SKIP(return, "%s", _why);			\
+	} while (0)
 const char *ktest_scratch(void);	/* an ext4 dir: $GUEST_DISK */
 
 /* A fresh directory under ktest_scratch(), named after @what. */

@@ -28,8 +28,7 @@ FIXTURE(control) {
 FIXTURE_SETUP(control)
 {
 	memset(self, 0, sizeof(*self));
-	if (access("/dev/cachefiles", F_OK))
-		SKIP(return, "no /dev/cachefiles: run inside tools/guest-run");
+	KTEST_SKIP_UNLESS_CACHEFILES();
 	snprintf(self->blobs, sizeof(self->blobs), "%s/blobs", ktest_images());
 	ASSERT_EQ(0, ktest_mkdtemp("mnt", self->mnt, sizeof(self->mnt)));
 }

@@ -20,8 +20,7 @@
 
 static void require_cachefiles(struct __test_metadata *_metadata)
 {
-	if (access("/dev/cachefiles", F_OK))
-		SKIP(return, "no /dev/cachefiles: run inside tools/guest-run");
+	KTEST_SKIP_UNLESS_CACHEFILES();
 	if (geteuid())
 		SKIP(return, "needs root");
 }

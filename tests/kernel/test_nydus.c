@@ -41,8 +41,7 @@ FIXTURE_SETUP(nydus)
 	const char *extra[] = { "--apisock", self->sock, NULL };
 
 	memset(self, 0, sizeof(*self));
-	if (access("/dev/cachefiles", F_OK))
-		SKIP(return, "no /dev/cachefiles: run inside tools/guest-run");
+	KTEST_SKIP_UNLESS_CACHEFILES();
 	snprintf(boot, sizeof(boot), "%s/nydus/zstd/image.boot", ktest_images());
 	if (access(boot, F_OK))
 		SKIP(return, "no nydus images: tests/kernel/mkimages needs python3-lz4, python3-zstandard and libblake3");
@@ -432,8 +431,7 @@ FIXTURE_SETUP(nydus_restart)
 
 	memset(self, 0, sizeof(*self));
 	self->store.fd = -1;
-	if (access("/dev/cachefiles", F_OK))
-		SKIP(return, "no /dev/cachefiles: run inside tools/guest-run");
+	KTEST_SKIP_UNLESS_CACHEFILES();
 	KTEST_SKIP_UNLESS_FAILOVER();
 	snprintf(boot, sizeof(boot), "%s/nydus/zstd/image.boot", ktest_images());
 	if (access(boot, F_OK))

@@ -36,8 +36,7 @@ FIXTURE_SETUP(remote)
 	char path[PATH_MAX];
 	FILE *f;
 
-	if (access("/dev/cachefiles", F_OK))
-		SKIP(return, "no /dev/cachefiles: run inside tools/guest-run");
+	KTEST_SKIP_UNLESS_CACHEFILES();
 	snprintf(path, sizeof(path), "%s/remote/list", ktest_images());
 	f = fopen(path, "r");
 	ASSERT_NE(NULL, f);

@@ -70,8 +70,7 @@ FIXTURE_SETUP(failover)
 	memset(self, 0, sizeof(*self));
 	self->sup.fd = -1;
 	self->store.fd = -1;
-	if (access("/dev/cachefiles", F_OK))
-		SKIP(return, "no /dev/cachefiles: run inside tools/guest-run");
+	KTEST_SKIP_UNLESS_CACHEFILES();
 	KTEST_SKIP_UNLESS_FAILOVER();
 	/* One of its two images is lz4hc (6.8 would need an uncompressed twin). */
 	KTEST_SKIP_UNLESS_COMPRESSED();

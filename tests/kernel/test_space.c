@@ -56,8 +56,7 @@ FIXTURE_SETUP(space)
 	int i;
 
 	memset(self, 0, sizeof(*self));
-	if (access("/dev/cachefiles", F_OK))
-		SKIP(return, "no /dev/cachefiles: run inside tools/guest-run");
+	KTEST_SKIP_UNLESS_CACHEFILES();
 	ASSERT_EQ(0, ktest_mkdtemp("space", self->dir, sizeof(self->dir)));
 	snprintf(self->disk, sizeof(self->disk), "%s/disk", self->dir);
 	snprintf(self->blobs, sizeof(self->blobs), "%s/blobs", self->dir);
