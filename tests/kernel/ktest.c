@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "holder.h"
 #include "uapi/fanotify_hsm.h"
 #include "ktest.h"
 
@@ -476,6 +477,32 @@ int ktest_mount(const char *fsid, const char *domain_id, const char *mnt)
 int ktest_umount(const char *mnt)
 {
 	return umount(mnt) ? -errno : 0;
+}
+
+int ktest_api_mount(const char *sock, const char *mnt, const char *source,
+		    const char *fs_type, const char *config)
+{
+	struct json_object *body = json_object_new_object();
+	char url[PATH_MAX + 64];
+	int status;
+
+	json_object_object_add(body, "source", json_object_new_string(source));
+	json_object_object_add(body, "fs_type", json_object_new_string(fs_type));
+	if (config)
+		json_object_object_add(body, "config",
+				       json_object_new_string(config));
+	snprintf(url, sizeof(url), "/api/v1/mount?mountpoint=%s", mnt);
+	status = ktest_api(sock, "POST", url, json_object_to_json_string(body));
+	json_object_put(body);
+	return status;
+}
+
+int ktest_api_umount(const char *sock, const char *mnt)
+{
+	char url[PATH_MAX + 64];
+
+	snprintf(url, sizeof(url), "/api/v1/mount?mountpoint=%s", mnt);
+	return ktest_api(sock, "DELETE", url, NULL);
 }
 
 int ktest_sha256_file(const char *path, unsigned char md[32])

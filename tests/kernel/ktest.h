@@ -123,6 +123,15 @@ int ktest_daemon_counter(struct ktest_daemon *d, const char *path,
 /* mount(2) erofs over fscache; returns 0 or -errno. */
 int ktest_mount(const char *fsid, const char *domain_id, const char *mnt);
 int ktest_umount(const char *mnt);
+/*
+ * The fanotify front end's mounts: POST /api/v1/mount of bootstrap
+ * @source on @mnt through the daemon's API socket @sock, with @config (a
+ * ConfigV2 JSON text, or NULL for the daemon's own). Return the HTTP
+ * status (204 when done).
+ */
+int ktest_api_mount(const char *sock, const char *mnt, const char *source,
+		    const char *fs_type, const char *config);
+int ktest_api_umount(const char *sock, const char *mnt);
 
 struct ktest_tree_stats {
 	unsigned long files, dirs, symlinks, hardlinks, xattrs, others;

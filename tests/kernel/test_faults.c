@@ -19,7 +19,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <json-c/json.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -181,34 +180,21 @@ static int mount_image(FIXTURE_DATA(faults) *self, const char *tree,
 		       const char *domain, const char *mode,
 		       const struct fault_opts *o, const char *mnt)
 {
-	char url[PATH_MAX + 64], cfg[PATH_MAX * 2], src[PATH_MAX];
-	struct json_object *body;
-	int status;
+	char cfg[PATH_MAX * 2], src[PATH_MAX];
 
 	if (!on_fanotify(self))
 		return ktest_mount(boot_of(self, tree), domain, mnt);
 	image_config(self, domain, mode, o, cfg, sizeof(cfg));
 	snprintf(src, sizeof(src), "%s/remote/%s", ktest_images(),
 		 boot_of(self, tree));
-	body = json_object_new_object();
-	json_object_object_add(body, "source", json_object_new_string(src));
-	json_object_object_add(body, "fs_type", json_object_new_string("rafs"));
-	json_object_object_add(body, "config", json_object_new_string(cfg));
-	snprintf(url, sizeof(url), "/api/v1/mount?mountpoint=%s", mnt);
-	status = ktest_api(self->sock, "POST", url,
-			   json_object_to_json_string(body));
-	json_object_put(body);
-	return status == 204 ? 0 : -EIO;
+	return ktest_api_mount(self->sock, mnt, src, "rafs", cfg) == 204 ? 0 : -EIO;
 }
 
 static int umount_image(FIXTURE_DATA(faults) *self, const char *mnt)
 {
-	char url[PATH_MAX + 64];
-
 	if (!on_fanotify(self))
 		return ktest_umount(mnt);
-	snprintf(url, sizeof(url), "/api/v1/mount?mountpoint=%s", mnt);
-	return ktest_api(self->sock, "DELETE", url, NULL) == 204 ? 0 : -EIO;
+	return ktest_api_umount(self->sock, mnt) == 204 ? 0 : -EIO;
 }
 
 /* What reading every file of the image gave. */

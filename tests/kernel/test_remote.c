@@ -3,7 +3,10 @@
  * End to end from remote backends: EROFS images pushed into a registry with
  * token auth and into S3 (moto), served by fscached from there, mounted in
  * the UML kernel and compared file by file. The servers run inside the
- * guest, on its own loopback.
+ * guest, on its own loopback. On either front end (ktest_frontend()):
+ * cachefiles mounts each image by fsid; fanotify mounts its bootstrap
+ * through /api/v1/mount with the daemon's configuration (a plain EROFS
+ * image is then a local file-backed mount, with no blob to fetch).
  */
 #include <errno.h>
 #include <limits.h>
@@ -23,6 +26,8 @@ struct image {
 };
 
 FIXTURE(remote) {
+	const char *fe;
+	char sock[PATH_MAX];
 	struct srv srv;
 	struct ktest_daemon d;
 	struct image images[4];
@@ -36,7 +41,7 @@ FIXTURE_SETUP(remote)
 	char path[PATH_MAX];
 	FILE *f;
 
-	KTEST_SKIP_UNLESS_CACHEFILES();
+	KTEST_PICK_FRONTEND(self->fe);
 	snprintf(path, sizeof(path), "%s/remote/list", ktest_images());
 	f = fopen(path, "r");
 	ASSERT_NE(NULL, f);
@@ -87,7 +92,8 @@ static int upload_all(struct srv *s, const char *verb, const char *prefix)
 
 static int start_daemon(FIXTURE_DATA(remote) *self, const char *backend_json)
 {
-	const char *extra[] = { "--config", self->config, NULL };
+	const char *extra[] = { "--config", self->config, "--frontend", self->fe,
+				"--apisock", self->sock, NULL };
 	char dir[PATH_MAX];
 	FILE *f;
 	int ret;
@@ -96,6 +102,7 @@ static int start_daemon(FIXTURE_DATA(remote) *self, const char *backend_json)
 	if (ret)
 		return ret;
 	snprintf(self->config, sizeof(self->config), "%s/config.json", dir);
+	snprintf(self->sock, sizeof(self->sock), "%s/api.sock", dir);
 	f = fopen(self->config, "w");
 	if (!f)
 		return -errno;
@@ -103,6 +110,24 @@ static int start_daemon(FIXTURE_DATA(remote) *self, const char *backend_json)
 		   " \"cache\": {\"type\": \"fscache\"}}\n", backend_json);
 	fclose(f);
 	return ktest_daemon_start(&self->d, NULL, extra);
+}
+
+static int remote_mount(FIXTURE_DATA(remote) *self, const struct image *im)
+{
+	char src[PATH_MAX];
+
+	if (strcmp(self->fe, "fanotify"))
+		return ktest_mount(im->fsid, NULL, self->mnt);
+	snprintf(src, sizeof(src), "%s/remote/%s", ktest_images(), im->fsid);
+	return ktest_api_mount(self->sock, self->mnt, src, "erofs", NULL) == 204 ?
+	       0 : -EIO;
+}
+
+static int remote_umount(FIXTURE_DATA(remote) *self)
+{
+	if (strcmp(self->fe, "fanotify"))
+		return ktest_umount(self->mnt);
+	return ktest_api_umount(self->sock, self->mnt) == 204 ? 0 : -EIO;
 }
 
 static void mount_and_compare(struct __test_metadata *_metadata,
@@ -114,7 +139,7 @@ static void mount_and_compare(struct __test_metadata *_metadata,
 	int ret;
 
 	for (i = 0; i < self->nr_images; i++) {
-		ret = ktest_mount(self->images[i].fsid, NULL, self->mnt);
+		ret = remote_mount(self, &self->images[i]);
 		if (ret)
 			ktest_daemon_dump_log(&self->d);
 		ASSERT_EQ(0, ret);
@@ -127,7 +152,7 @@ static void mount_and_compare(struct __test_metadata *_metadata,
 		TH_LOG("%s (fsid %.12s...): %lu files, %llu bytes match",
 		       self->images[i].tree, self->images[i].fsid, st.files,
 		       st.bytes);
-		ASSERT_EQ(0, ktest_umount(self->mnt));
+		ASSERT_EQ(0, remote_umount(self));
 	}
 }
 
