@@ -691,6 +691,59 @@ TEST_F_TIMEOUT(fanotify, kill9_twenty_times_restarted_through_the_supervisor, 90
 	kill9_under_readers(_metadata, self, BY_SUPERVISOR);
 }
 
+/*
+ * A mount the new daemon cannot serve again (its bootstrap is gone) stays
+ * mounted with its blob file still marked in the group it took over: an
+ * event on a file it does not know is answered EIO, never allowed.
+ */
+TEST_F_TIMEOUT(fanotify, a_mount_not_taken_over_reads_eio, 300)
+{
+	const char *extra[] = { "--frontend", "fanotify", "--apisock", self->sock,
+				"--readahead-kb", "0", NULL };
+	char boot[PATH_MAX], copy[PATH_MAX], blobs[PATH_MAX], path[PATH_MAX * 2];
+	struct ktest_spawn how = { .listen_fd = -1 };
+	struct ktest_fdstore store = { .fd = -1 };
+	char buf[4096];
+	ssize_t n;
+	int fd;
+
+	snprintf(boot, sizeof(boot), "%s/nydus/zstd/image.boot", ktest_images());
+	snprintf(blobs, sizeof(blobs), "%s/nydus/zstd/blobs", ktest_images());
+	if (access(boot, F_OK))
+		SKIP(return, "no nydus images");
+	snprintf(copy, sizeof(copy), "%s/image.boot", self->dir);
+	snprintf(path, sizeof(path), "cp %s %s", boot, copy);
+	ASSERT_EQ(0, system(path));
+	ASSERT_EQ(0, ktest_daemon_stop(&self->d));
+	ASSERT_EQ(0, ktest_fdstore_open(&store, self->dir));
+	how.notify_socket = store.path;
+	ASSERT_EQ(0, ktest_daemon_spawn_with(&self->d, self->cache, NULL, extra, &how));
+	ASSERT_EQ(0, ktest_daemon_wait_ready(&self->d));
+	ASSERT_EQ(0, ktest_fdstore_wait_fd(&store, 10000));
+	ASSERT_EQ(204, api_mount(self, self->mnt, copy, blobs, false));
+
+	ASSERT_EQ(0, kill(self->d.pid, SIGKILL));
+	ASSERT_EQ(128 + SIGKILL, ktest_daemon_wait(&self->d, 10000));
+	ASSERT_EQ(0, unlink(copy));
+	how.listen_fd = store.fd;
+	ASSERT_EQ(0, ktest_daemon_spawn_with(&self->d, self->cache, NULL, extra, &how));
+	ASSERT_EQ(0, ktest_daemon_wait_ready(&self->d));
+	EXPECT_TRUE(ktest_daemon_log_contains(&self->d, "again"));
+
+	snprintf(path, sizeof(path), "%s/big/random-6m", self->mnt);
+	fd = open(path, O_RDONLY);
+	ASSERT_GE(fd, 0);
+	n = pread(fd, buf, sizeof(buf), 0);
+	EXPECT_EQ(-1, n);
+	EXPECT_EQ(EIO, errno);
+	close(fd);
+	EXPECT_GE(counter(self, "frontend.unknown_files"), 1);
+	umount2(self->mnt, MNT_DETACH);
+	EXPECT_EQ(0, ktest_daemon_stop(&self->d));
+	self->d.pid = 0;
+	ktest_fdstore_close(&store);
+}
+
 /* Outside the fixture: where blob files cannot be marked, a clear error. */
 TEST_TIMEOUT(fanotify_cache_on_tmpfs_is_refused, 120)
 {
@@ -709,6 +762,28 @@ TEST_TIMEOUT(fanotify_cache_on_tmpfs_is_refused, 120)
 	EXPECT_NE(0, ktest_daemon_wait(&d, 10000));
 	EXPECT_TRUE(ktest_daemon_log_contains(&d, "marks work only on ext4, xfs and btrfs"));
 	umount2(dir, MNT_DETACH);
+}
+
+/* Without CAP_SYS_ADMIN (root with it dropped from the bounding set): a clear error. */
+TEST_TIMEOUT(fanotify_without_cap_sys_admin_is_refused, 120)
+{
+	char cache[PATH_MAX], why[256], cmd[PATH_MAX * 3], out[8192];
+	int status;
+
+	if (ktest_fanotify_unusable(why, sizeof(why)))
+		SKIP(return, "%s", why);
+	if (system("command -v setpriv > /dev/null"))
+		SKIP(return, "no setpriv (util-linux) to drop CAP_SYS_ADMIN");
+	ASSERT_EQ(0, ktest_mkdtemp("fan-nocap", cache, sizeof(cache)));
+	snprintf(cmd, sizeof(cmd),
+		 "timeout 60 setpriv --bounding-set=-sys_admin %s --frontend fanotify --fscache %s --blob-dir %s/blobs 2>&1",
+		 ktest_daemon_bin(), cache, ktest_images());
+	status = ktest_run_capture(cmd, out, sizeof(out));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0 &&
+		    WEXITSTATUS(status) != 124);
+	EXPECT_NE(NULL, strstr(out, "the fanotify front end needs root (CAP_SYS_ADMIN)"));
+	if (!strstr(out, "CAP_SYS_ADMIN"))
+		TH_LOG("the daemon said: %s", out);
 }
 
 /*

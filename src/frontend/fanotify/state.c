@@ -107,7 +107,7 @@ static int fan_restore_mount(struct fanotify_frontend *fe, struct json_object *o
 	pthread_mutex_unlock(&fe->mounts_lock);
 out:
 	if (ret)
-		log_error("cannot serve %s (%s) again: %s%s; unmount it (its readers would wait)",
+		log_error("cannot serve %s (%s) again: %s%s; its reads get EIO until it is unmounted",
 			  mp, src, *why ? why : strerror(-ret), "");
 	bootstrap_info_free(&bi);
 	config_free(cfg);
