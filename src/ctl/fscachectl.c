@@ -289,7 +289,11 @@ static int mount_path(const char *dir, char *out, size_t len)
 	return 0;
 }
 
-/* mount BOOTSTRAP DIR [--config FILE] [--fs-type rafs|erofs] */
+/*
+ * mount SOURCE DIR [--config FILE] [--fs-type rafs|erofs]: SOURCE is a
+ * bootstrap file, or, with no '/' and naming no file, the blob id of a
+ * whole EROFS image in the backend.
+ */
 static int cmd_mount(const char *sock, const char *source, const char *dir,
 		     const char *config, const char *fs_type)
 {
@@ -298,9 +302,14 @@ static int cmd_mount(const char *sock, const char *source, const char *dir,
 	int ret = 1;
 
 	if (!realpath(source, abs)) {
-		fprintf(stderr, "fscachectl: bootstrap %s: %s\n", source,
-			strerror(errno));
-		return 1;
+		if (errno != ENOENT || strchr(source, '/')) {
+			fprintf(stderr, "fscachectl: bootstrap %s: %s\n", source,
+				strerror(errno));
+			return 1;
+		}
+		snprintf(abs, sizeof(abs), "%s", source);
+		if (!fs_type)
+			fs_type = "erofs";
 	}
 	if (mount_path(dir, path, sizeof(path)))
 		return 1;

@@ -168,6 +168,48 @@ static void check_nydus(struct __test_metadata *_metadata,
 	ASSERT_EQ(204, api_umount(self, self->mnt));
 }
 
+/*
+ * A whole EROFS image named by its blob id, from the backend: its own blob
+ * file is the mount's only device. From 7.3 metadata reads raise events and
+ * it fills as it is read; before, it is filled whole before the mount.
+ */
+TEST_F_TIMEOUT(fanotify, a_whole_erofs_image_by_blob_id, 600)
+{
+	char path[PATH_MAX], release[128], bin[PATH_MAX], cmd[PATH_MAX * 4];
+	char out[4096];
+	struct ktest_tree_stats st;
+	uint64_t mounted, before;
+	struct stat sb;
+	bool lazy = !ktest_kernel_before(7, 3, release, sizeof(release));
+
+	snprintf(path, sizeof(path), "%s/blobs/dom-a", ktest_images());
+	ASSERT_EQ(0, stat(path, &sb));
+	EXPECT_EQ(400, ktest_api_mount(self->sock, self->mnt, "dom-a", "rafs", NULL));
+	ASSERT_EQ(204, ktest_api_mount(self->sock, self->mnt, "dom-a", "erofs", NULL));
+	mounted = counter(self, "factory.total.backend_read_bytes");
+	TH_LOG("kernel %s: %llu of %llu bytes fetched by the mount", release,
+	       (unsigned long long)mounted, (unsigned long long)sb.st_size);
+	if (lazy) {
+		EXPECT_LT(mounted, (uint64_t)sb.st_size);
+	} else {
+		EXPECT_GE(mounted, (uint64_t)sb.st_size);
+		EXPECT_TRUE(ktest_daemon_log_contains(&self->d, "filling the whole image"));
+	}
+	EXPECT_EQ(0, ktest_read_concurrently("dom-a", self->mnt, READERS));
+	ASSERT_EQ(0, ktest_compare_image("dom-a", self->mnt, &st));
+	ASSERT_EQ(204, api_umount(self, self->mnt));
+	/* Its blob file stays: a remount (by fscachectl) fetches nothing. */
+	before = counter(self, "factory.total.backend_read_bytes");
+	snprintf(bin, sizeof(bin), "%s", ktest_daemon_bin());
+	*strrchr(bin, '/') = '\0';
+	snprintf(cmd, sizeof(cmd), "cd %s && %s/fscachectl --sock %s mount dom-a %s 2>&1",
+		 self->dir, bin, self->sock, self->mnt);
+	EXPECT_EQ(0, ktest_run_capture(cmd, out, sizeof(out)));
+	ASSERT_EQ(0, ktest_compare_image("dom-a", self->mnt, &st));
+	EXPECT_EQ(before, counter(self, "factory.total.backend_read_bytes"));
+	ASSERT_EQ(204, api_umount(self, self->mnt));
+}
+
 TEST_F_TIMEOUT(fanotify, plain_bootstrap_with_a_data_blob, 600)
 {
 	char boot[PATH_MAX], out[4096], cmd[PATH_MAX + 128], path[PATH_MAX + 32];

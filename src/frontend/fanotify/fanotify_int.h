@@ -172,9 +172,10 @@ void fan_replay_start(struct fanotify_frontend *fe);
 /* A mount the daemon made: its blob files, and what it was made with. */
 struct fan_mount {
 	char *mountpoint;
-	char *source;
+	char *source;			/* a bootstrap file, or a blob id */
 	char *fs_type;
 	struct json_object *config;	/* its configuration, as ConfigV2 */
+	bool single;			/* the image is one blob, its own file */
 	unsigned int nr_files;
 	struct fan_file **files;
 	struct list_head node;		/* in fe->mounts or fe->pending */
@@ -198,6 +199,12 @@ struct fan_opening {
 struct bootstrap_info;
 
 /* mount.c */
+/*
+ * What @source is made of: the data blobs of a local bootstrap, or, for a
+ * source that is a blob id, that one blob, a whole EROFS image (*@single).
+ */
+int fan_image_read(const char *source, bool validate, struct bootstrap_info *bi,
+		   bool *single, char *why, size_t len);
 /* Whether blob @blob_id is being opened for a mount. Under mounts_lock. */
 bool fan_opening_has(struct fanotify_frontend *fe, const char *blob_id);
 /* The blob files of @bi into @m (opened, sized, marked, or shared). */

@@ -16,6 +16,8 @@
 #include <sys/fanotify.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cache/cache.h"
@@ -24,6 +26,8 @@
 #include "fanotify_int.h"
 #include "image/bootstrap.h"
 #include "lib/blob_id.h"
+#include "lib/compiler.h"
+#include "lib/io_buf.h"
 #include "lib/log.h"
 #include "uapi/fanotify_hsm.h"
 
@@ -308,6 +312,8 @@ static int fan_mount_options(const struct fan_mount *m, char *opts,
 	int n;
 
 	opts[0] = '\0';
+	if (m->single)
+		return 0;
 	for (i = 0; i < m->nr_files; i++) {
 		n = snprintf(opts + used, size - used, "%sdevice=%s",
 			     i ? "," : "", m->files[i]->path);
@@ -318,9 +324,37 @@ static int fan_mount_options(const struct fan_mount *m, char *opts,
 	return 0;
 }
 
+/*
+ * mount(2) in a child: the superblock and metadata it reads from a blob
+ * file raise events of another pid than ours, which are filled before they
+ * are allowed (our own pid's are allowed at once: our fills).
+ */
+static int fan_mount_in_child(const char *source, const char *target,
+			      const char *opts)
+{
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (!pid) {
+		if (mount(source, target, "erofs", MS_RDONLY | MS_NODEV, opts))
+			_exit(errno > 0 && errno < 256 ? errno : EIO);
+		_exit(0);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	if (!WIFEXITED(status))
+		return -EIO;
+	return -WEXITSTATUS(status);
+}
+
 static int fan_do_mount(struct fan_mount *m, char *why, size_t len)
 {
 	char opts[FAN_MOUNT_OPTS_MAX + 1];
+	const char *source = m->single ? m->files[0]->path : m->source;
 	int ret;
 
 	ret = fan_mount_options(m, opts, sizeof(opts));
@@ -329,18 +363,91 @@ static int fan_do_mount(struct fan_mount *m, char *why, size_t len)
 			 m->nr_files, FAN_MOUNT_OPTS_MAX);
 		return ret;
 	}
-	if (!mount(m->source, m->mountpoint, "erofs", MS_RDONLY | MS_NODEV,
-		   opts[0] ? opts : NULL))
+	if (m->single)
+		ret = fan_mount_in_child(source, m->mountpoint, NULL);
+	else
+		ret = mount(source, m->mountpoint, "erofs", MS_RDONLY | MS_NODEV,
+			    opts[0] ? opts : NULL) ? -errno : 0;
+	if (!ret)
 		return 0;
-	ret = -errno;
+	errno = -ret;
 	if (errno == ENODEV)
 		snprintf(why, len, "mount: the kernel has no EROFS (modprobe erofs; CONFIG_EROFS_FS)");
 	else if (errno == ENOTBLK || errno == EINVAL)
 		snprintf(why, len, "mount of %s on %s failed: %s: the kernel may lack file-backed EROFS (CONFIG_EROFS_FS_BACKED_BY_FILE, Linux 6.12+), or the image is no EROFS image (dmesg says more)",
-			 m->source, m->mountpoint, strerror(errno));
+			 source, m->mountpoint, strerror(errno));
 	else
-		snprintf(why, len, "mount of %s on %s failed: %s", m->source,
+		snprintf(why, len, "mount of %s on %s failed: %s", source,
 			 m->mountpoint, strerror(errno));
+	return ret;
+}
+
+/* A source with no '/' that is a blob id: a whole image of the backend. */
+static bool fan_source_is_blob(const char *source)
+{
+	return source && !strchr(source, '/') &&
+	       blob_id_valid(source, strlen(source));
+}
+
+int fan_image_read(const char *source, bool validate, struct bootstrap_info *bi,
+		   bool *single, char *why, size_t len)
+{
+	*single = fan_source_is_blob(source);
+	if (!*single)
+		return bootstrap_read(source, validate, bi, why, len);
+	memset(bi, 0, sizeof(*bi));
+	if (strlen(source) >= sizeof(bi->tags[0])) {
+		snprintf(why, len, "blob id %s is longer than %zu characters",
+			 source, sizeof(bi->tags[0]) - 1);
+		return -ENAMETOOLONG;
+	}
+	bi->tags = calloc(1, sizeof(*bi->tags));
+	if (!bi->tags)
+		return -ENOMEM;
+	snprintf(bi->tags[0], sizeof(bi->tags[0]), "%s", source);
+	bi->nr_blobs = 1;
+	return 0;
+}
+
+/*
+ * Before 7.3 file-backed EROFS reads its metadata from the backing file's
+ * page cache, past the pre-content hook: a hole there reads as zeros. The
+ * whole image is filled before the mount then, since which blocks are
+ * metadata only the image can tell; from 7.3 metadata reads raise events
+ * like data reads, and the image fills as it is read.
+ */
+static bool fan_kernel_hooks_metadata(void)
+{
+	struct utsname u;
+	int major = 0, minor = 0;
+
+	if (uname(&u) || sscanf(u.release, "%d.%d", &major, &minor) != 2)
+		return false;
+	return major > 7 || (major == 7 && minor >= 3);
+}
+
+#define FAN_PREFILL_STEP	(4ULL << 20)
+
+static int fan_prefill_metadata(struct fan_file *f, char *why, size_t len)
+{
+	uint64_t off, size = f->bc->size;
+	struct io_buf buf;
+	int ret;
+
+	if (fan_kernel_hooks_metadata())
+		return 0;
+	log_info("blob %s: this kernel reads EROFS metadata past fanotify's hook (before 7.3): filling the whole image (%llu bytes) before its mount",
+		 f->blob_id, (unsigned long long)size);
+	ret = io_buf_init(&buf, FAN_PREFILL_STEP);
+	if (ret)
+		return ret;
+	for (off = 0; !ret && off < size; off += FAN_PREFILL_STEP)
+		ret = blob_cache_fill(f->bc, off, MIN(FAN_PREFILL_STEP, size - off),
+				      &buf, 0);
+	io_buf_release(&buf);
+	if (ret)
+		snprintf(why, len, "filling image blob %s before its mount failed: %s",
+			 f->blob_id, strerror(-ret));
 	return ret;
 }
 
@@ -363,8 +470,14 @@ static int fan_check_request(const struct frontend_mount *req, char *why,
 			 req->mountpoint);
 		return -ENOENT;
 	}
-	if (!req->source || stat(req->source, &st) || !S_ISREG(st.st_mode)) {
-		snprintf(why, len, "source %s is not a file: it must be the image's local bootstrap",
+	if (fan_source_is_blob(req->source)) {
+		if (req->fs_type && strcmp(req->fs_type, "erofs")) {
+			snprintf(why, len, "source %s is a blob id: a whole EROFS image, so fs_type must be erofs, not %s",
+				 req->source, req->fs_type);
+			return -EINVAL;
+		}
+	} else if (!req->source || stat(req->source, &st) || !S_ISREG(st.st_mode)) {
+		snprintf(why, len, "source %s is not a file: it must be the image's local bootstrap, or the blob id of a whole EROFS image",
 			 req->source ? req->source : "(none)");
 		return -ENOENT;
 	}
@@ -415,7 +528,8 @@ int fan_mount(struct frontend *base, const struct frontend_mount *req,
 	list_add_tail(&m->node, &fe->pending);
 	pthread_mutex_unlock(&fe->mounts_lock);
 
-	ret = bootstrap_read(req->source, req->cfg->validate, &bi, why, len);
+	ret = fan_image_read(req->source, req->cfg->validate, &bi, &m->single,
+			     why, len);
 	if (ret)
 		goto out_pending;
 	if (bi.boot_in_memory) {
@@ -432,6 +546,8 @@ int fan_mount(struct frontend *base, const struct frontend_mount *req,
 		goto out_pending;
 	}
 	ret = fan_mount_files(fe, m, &bi, req->cfg, why, len);
+	if (!ret && m->single)
+		ret = fan_prefill_metadata(m->files[0], why, len);
 	if (!ret)
 		ret = fan_do_mount(m, why, len);
 out_pending:

@@ -74,6 +74,7 @@ static int fan_restore_mount(struct fanotify_frontend *fe, struct json_object *o
 	struct json_object *config;
 	char why[512] = "";
 	struct fan_mount *m;
+	bool single = false;
 	int ret;
 
 	if (!mp || !src || !type ||
@@ -85,7 +86,8 @@ static int fan_restore_mount(struct fanotify_frontend *fe, struct json_object *o
 	}
 	ret = config_from_json(config, &cfg, why, sizeof(why));
 	if (!ret)
-		ret = bootstrap_read(src, cfg->validate, &bi, why, sizeof(why));
+		ret = fan_image_read(src, cfg->validate, &bi, &single, why,
+				     sizeof(why));
 	m = ret ? NULL : calloc(1, sizeof(*m));
 	if (!ret && !m)
 		ret = -ENOMEM;
@@ -95,6 +97,7 @@ static int fan_restore_mount(struct fanotify_frontend *fe, struct json_object *o
 	m->source = strdup(src);
 	m->fs_type = strdup(type);
 	m->config = json_object_get(config);
+	m->single = single;
 	ret = !m->mountpoint || !m->source || !m->fs_type ? -ENOMEM :
 	      fan_mount_files(fe, m, &bi, cfg, why, sizeof(why));
 	if (ret) {
