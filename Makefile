@@ -197,14 +197,15 @@ check-kernel: deps
 
 # The kernel matrix: each qemu kernel, then UML. Every one is run; the
 # target fails if any did.
-KERNELS ?= 6.12 6.1 stock
+KERNELS ?= 6.12 6.1 stock uml-7.3
 check-kernels: deps
 	$(Q)$(MAKE) --no-print-directory kernel-tests
 	$(Q)tests/kernel/run-matrix $(BUILD) $(KERNELS)
 
 qemu-kernels:
 	$(Q)for k in $(KERNELS); do \
-		if [ $$k = stock ]; then tools/qemu/stock; else tools/qemu/build $$k; fi || exit 1; \
+		case $$k in stock) tools/qemu/stock ;; uml-*) tools/uml/build $${k#uml-} ;; \
+		*) tools/qemu/build $$k ;; esac || exit 1; \
 	done
 
 bench: deps

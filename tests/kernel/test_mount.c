@@ -18,12 +18,13 @@
 #include "harness.h"
 #include "ktest.h"
 
-static void require_cachefiles(struct __test_metadata *_metadata)
-{
-	KTEST_SKIP_UNLESS_CACHEFILES();
-	if (geteuid())
-		SKIP(return, "needs root");
-}
+/* A macro, so that its skip returns from the test itself. */
+#define REQUIRE_CACHEFILES()						\
+	do {								\
+		KTEST_SKIP_UNLESS_CACHEFILES();				\
+		if (geteuid())						\
+			SKIP(return, "needs root");			\
+	} while (0)
 
 static void path_of(char *out, size_t len, const char *a, const char *b)
 {
@@ -43,7 +44,7 @@ FIXTURE_SETUP(served)
 	int ret;
 
 	memset(self, 0, sizeof(*self));
-	require_cachefiles(_metadata);
+	REQUIRE_CACHEFILES();
 	path_of(self->blobs, sizeof(self->blobs), ktest_images(), "blobs");
 	ASSERT_EQ(0, ktest_mkdtemp("mnt", self->mnt, sizeof(self->mnt)));
 	ASSERT_EQ(0, ktest_mkdtemp("mnt", self->mnt2, sizeof(self->mnt2)));
@@ -430,7 +431,7 @@ TEST(tmpfs_cache_dir_is_refused_with_a_clear_error)
 	char dir[PATH_MAX];
 	int status;
 
-	require_cachefiles(_metadata);
+	REQUIRE_CACHEFILES();
 	ASSERT_EQ(0, ktest_mkdtemp("tmpfs", dir, sizeof(dir)));
 	ASSERT_EQ(0, mount("tmpfs", dir, "tmpfs", 0, "size=16m"));
 	ASSERT_EQ(0, ktest_daemon_spawn(&d, dir, ktest_images(), NULL));
@@ -448,7 +449,7 @@ TEST(second_daemon_is_told_the_device_is_busy)
 	char cache[PATH_MAX];
 	int status;
 
-	require_cachefiles(_metadata);
+	REQUIRE_CACHEFILES();
 	ASSERT_EQ(0, ktest_daemon_start(&a, ktest_images(), NULL));
 	ASSERT_EQ(0, ktest_mkdtemp("cache", cache, sizeof(cache)));
 	ASSERT_EQ(0, ktest_daemon_spawn(&b, cache, ktest_images(), NULL));
