@@ -89,7 +89,9 @@ static void put_daemon_exit(void *ctx, const struct api_request *req,
 
 	(void)req;
 	log_info("exit requested through the API");
-	d->exit(d->ctx);
+	/* After the 204 is sent: the stop closes the API's connections. */
+	resp->then = d->exit;
+	resp->then_ctx = d->ctx;
 	resp->status = 204;
 }
 

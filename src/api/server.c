@@ -27,6 +27,8 @@ struct api_body {
 	char *data;
 	size_t len;
 	bool too_big;
+	void (*then)(void *ctx);	/* the response's, after it is sent */
+	void *then_ctx;
 };
 
 const char *api_query(const struct api_request *req, const char *key)
@@ -185,6 +187,8 @@ static enum MHD_Result api_access(void *cls, struct MHD_Connection *conn,
 	else
 		api_dispatch(s, &req, &resp);
 	log_debug("api: %s %s -> %u", method, url, resp.status);
+	body->then = resp.then;
+	body->then_ctx = resp.then_ctx;
 	ret = api_send(conn, &resp);
 	json_object_put(resp.json);
 	free(resp.text);
@@ -198,6 +202,8 @@ static void api_completed(void *cls, struct MHD_Connection *conn,
 
 	(void)cls, (void)conn, (void)toe;
 	if (body) {
+		if (body->then)
+			body->then(body->then_ctx);
 		free(body->data);
 		free(body);
 		*con_cls = NULL;

@@ -30,6 +30,13 @@ struct api_response {
 	struct json_object *json;	/* owned; or: */
 	char *text;			/* malloc'd, with content_type */
 	const char *content_type;
+	/*
+	 * Called once the response has gone out (or the connection ended):
+	 * what stops the daemon must not close the connection before the
+	 * client has its answer.
+	 */
+	void (*then)(void *ctx);
+	void *then_ctx;
 };
 
 typedef void (*api_handler_fn)(void *ctx, const struct api_request *req,

@@ -57,7 +57,7 @@ static struct json_object *fake_stats(void *ctx)
 
 static void fake_exit(void *ctx)
 {
-	((struct fake_daemon *)ctx)->exits++;
+	__atomic_add_fetch(&((struct fake_daemon *)ctx)->exits, 1, __ATOMIC_RELEASE);
 }
 
 static int fake_lifecycle(void *ctx, char *why, size_t len)
@@ -255,8 +255,14 @@ TEST_F(api, exit_asks_the_daemon_to_stop)
 {
 	struct reply r;
 
+	int waited;
+
 	EXPECT_EQ(204, request(self->sock, "PUT", "/api/v1/daemon/exit", NULL, 0, &r));
-	EXPECT_EQ(1, self->fake.exits);
+	/* The stop comes once the 204 has gone out: wait for it. */
+	for (waited = 0; waited < 5000 &&
+	     !__atomic_load_n(&self->fake.exits, __ATOMIC_ACQUIRE); waited += 10)
+		usleep(10000);
+	EXPECT_EQ(1, __atomic_load_n(&self->fake.exits, __ATOMIC_ACQUIRE));
 }
 
 /*
