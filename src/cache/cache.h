@@ -204,6 +204,21 @@ static inline int blob_cache_fill(struct blob_cache *bc, uint64_t off,
 }
 
 /*
+ * Whether all of [off, off + len) is in the cache file, for a front end that
+ * answers such a read at once. A range a fill holds is not: until that fill
+ * ends, blocks it failed to write may still look like data.
+ */
+bool blob_cache_present(struct blob_cache *bc, uint64_t off, uint64_t len);
+
+/*
+ * Write [off, off + len) of the cache file, a hole until now. On failure
+ * it is a hole again: ext4 out of space leaves blocks of a failed write()
+ * that read as zeros and that SEEK_HOLE counts as data.
+ */
+int blob_cache_write(struct blob_cache *bc, const void *buf, size_t len,
+		     uint64_t off);
+
+/*
  * What to fetch ahead after a demand read of [off, off + len) was filled:
  * the stream goes on from the end of what the fill made present.
  */

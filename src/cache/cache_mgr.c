@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* What every cache manager shares: blob lookup, refcounts, GC, statistics. */
 #include <errno.h>
+#include <fcntl.h>
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "lib/blob_range.h"
 #include "cache.h"
 #include "lib/compiler.h"
+#include "lib/fileio.h"
 #include "config/config.h"
 #include "format/erofs.h"
 #include "lib/log.h"
@@ -142,6 +144,51 @@ void blob_cache_fill_bounds(struct blob_cache *bc, uint64_t off,
 
 	*start = ALIGN_DOWN(off, unit);
 	*end = MIN(ALIGN_UP(off + len, unit), bc->size);
+}
+
+bool blob_cache_present(struct blob_cache *bc, uint64_t off, uint64_t len)
+{
+	bool present;
+	off_t hole;
+
+	if (!range_lock_try(&bc->inflight, off, off + len))
+		return false;
+	hole = lseek(bc->cache_fd, (off_t)off, SEEK_HOLE);
+	present = hole >= 0 && (uint64_t)hole >= off + len;
+	range_lock_release(&bc->inflight, off, off + len);
+	return present;
+}
+
+/*
+ * Space is taken before the write (unwritten extents, which SEEK_HOLE
+ * still counts as holes), so that running out of it fails cleanly; a
+ * write that fails anyway is punched out. The kernel's cachefiles fd takes
+ * no fallocate (ENODEV): its writes check for space themselves, and
+ * direct I/O that fails leaves no data behind.
+ */
+int blob_cache_write(struct blob_cache *bc, const void *buf, size_t len,
+		     uint64_t off)
+{
+	bool ours = true;
+	int ret = 0;
+
+	if (fallocate(bc->cache_fd, FALLOC_FL_KEEP_SIZE, (off_t)off,
+		      (off_t)len)) {
+		if (errno == ENOSPC || errno == EDQUOT)
+			ret = -errno;
+		else
+			ours = false;
+	}
+	if (!ret)
+		ret = pwrite_full(bc->cache_fd, buf, len, (off_t)off);
+	if (ret && ours &&
+	    fallocate(bc->cache_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		      (off_t)off, (off_t)len)) {
+		counter_add(&bc->stats.errors, 1);
+		log_error("blob '%s': a failed write at %llu (+%zu) of its cache file cannot be undone (%s): reads there may see zeros; remove the blob to be safe",
+			  bc->id, (unsigned long long)off, len, strerror(errno));
+	}
+	return ret;
 }
 
 bool blob_cache_readahead(struct blob_cache *bc, uint64_t off, uint64_t len,

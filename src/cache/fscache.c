@@ -14,7 +14,6 @@
 #include "backend/backend.h"
 #include "cache.h"
 #include "lib/compiler.h"
-#include "lib/fileio.h"
 #include "lib/log.h"
 #include "config/config.h"
 #include "nydus.h"
@@ -34,7 +33,7 @@ static int fscache_store(struct blob_cache *bc, struct io_buf *buf, size_t n,
 	blob_cache_inspect(bc, pos, buf->data, n);
 	if (padded != n)
 		memset((char *)buf->data + n, 0, padded - n);
-	ret = pwrite_full(bc->cache_fd, buf->data, padded, pos);
+	ret = blob_cache_write(bc, buf->data, padded, pos);
 	counter_add(&bc->stats.write_us, monotonic_us() - t0);
 	if (ret)
 		log_debug("blob '%s': writing %zu bytes at %llu into the cache file failed: %s",

@@ -22,7 +22,6 @@
 #include "lib/compiler.h"
 #include "config/config.h"
 #include "lib/digest.h"
-#include "lib/fileio.h"
 #include "format/blob_meta.h"
 #include "format/decompress.h"
 #include "lib/log.h"
@@ -225,7 +224,7 @@ static int chunk_store(struct blob_cache *bc, uint32_t i,
 		return ret;
 	memset(dst + c->u_size, 0, padded - c->u_size);
 	t0 = monotonic_us();
-	ret = pwrite_full(bc->cache_fd, dst, padded, c->u_off);
+	ret = blob_cache_write(bc, dst, padded, c->u_off);
 	counter_add(&bc->stats.write_us, monotonic_us() - t0);
 	if (ret) {
 		log_debug("blob '%s': writing chunk %u into the cache file failed: %s",
@@ -428,7 +427,7 @@ static int fill_gaps(struct blob_cache *bc, uint64_t start, uint64_t end)
 	while (pos < end) {
 		gap_end = i < m->nr_chunks ? MIN(m->chunks[i].u_off, end) : end;
 		for (; pos < gap_end; pos += CACHE_BLOCK_SIZE) {
-			ret = pwrite_full(bc->cache_fd, zeros, CACHE_BLOCK_SIZE, pos);
+			ret = blob_cache_write(bc, zeros, CACHE_BLOCK_SIZE, pos);
 			if (ret)
 				return ret;
 		}

@@ -48,6 +48,21 @@ void range_lock_acquire(struct range_lock *rl, uint64_t start, uint64_t end)
 	pthread_mutex_unlock(&rl->lock);
 }
 
+bool range_lock_try(struct range_lock *rl, uint64_t start, uint64_t end)
+{
+	bool taken;
+
+	pthread_mutex_lock(&rl->lock);
+	taken = !range_lock_busy(rl, start, end);
+	if (taken) {
+		rl->ranges[rl->nr].start = start;
+		rl->ranges[rl->nr].end = end;
+		rl->nr++;
+	}
+	pthread_mutex_unlock(&rl->lock);
+	return taken;
+}
+
 /* The slot of a held range, or rl->nr when it is not held; under the lock. */
 static unsigned int range_lock_slot(struct range_lock *rl, uint64_t start,
 				    uint64_t end)

@@ -8,6 +8,7 @@
 #define FSCACHED_RANGE_LOCK_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #define RANGE_LOCK_SLOTS	64
@@ -26,6 +27,8 @@ void range_lock_init(struct range_lock *rl);
 void range_lock_destroy(struct range_lock *rl);
 /* Waits until nothing in flight overlaps [start, end), then takes it. */
 void range_lock_acquire(struct range_lock *rl, uint64_t start, uint64_t end);
+/* Takes [start, end) if nothing in flight overlaps it; false otherwise. */
+bool range_lock_try(struct range_lock *rl, uint64_t start, uint64_t end);
 /*
  * A fill that has written everything below @to gives that part up, and
  * fills waiting for it go on: a reader inside a long streamed range waits

@@ -20,6 +20,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -450,6 +451,7 @@ TEST_F_TIMEOUT(fanotify, fscachectl_and_the_mount_helper, 300)
 struct kreader {
 	uint64_t blocks, eio, retries, wrong;
 	int done, status;
+	bool eio_ok;		/* EIO is an answer: counted, not retried */
 };
 
 /*
@@ -486,13 +488,15 @@ static int kread_file(const char *src, const char *mnt, const char *rel,
 
 		m = pread(sfd, want, KBLOCK, off);
 		for (tries = 0; (n = pread(mfd, got, KBLOCK, off)) < 0 &&
-		     errno == EIO && tries < 50; tries++) {
+		     errno == EIO && !r->eio_ok && tries < 50; tries++) {
 			__atomic_add_fetch(&r->eio, 1, __ATOMIC_RELAXED);
 			__atomic_add_fetch(&r->retries, 1, __ATOMIC_RELAXED);
 			usleep(100000);
 		}
 		__atomic_add_fetch(&r->blocks, 1, __ATOMIC_RELAXED);
-		if (n < 0) {
+		if (n < 0 && errno == EIO && r->eio_ok) {
+			__atomic_add_fetch(&r->eio, 1, __ATOMIC_RELAXED);
+		} else if (n < 0) {
 			fprintf(stderr, "# reader: %s at %lld: %s\n", b, (long long)off, strerror(errno));
 			ret = 2;
 		} else if (n != m || memcmp(got, want, n)) {
@@ -784,6 +788,113 @@ TEST_F_TIMEOUT(fanotify, a_mount_not_taken_over_reads_eio, 300)
 	EXPECT_EQ(0, ktest_daemon_stop(&self->d));
 	self->d.pid = 0;
 	ktest_fdstore_close(&store);
+}
+
+/*
+ * A cache filesystem with no room left: readers of a plain image and of a
+ * nydus image get EIO for what cannot be stored, and never zeros. ext4
+ * leaves the blocks of a write() that failed for space reading as zeros,
+ * and SEEK_HOLE counts them as data. Once there is room again, every byte
+ * is right: no failed write is taken for data.
+ */
+#define FULL_READERS	4
+
+static void read_under_full_cache(struct __test_metadata *_metadata,
+				  FIXTURE_DATA(fanotify) *f, const char *tree,
+				  const char *mnt, struct kreader *total)
+{
+	char src[PATH_MAX];
+	pid_t pids[FULL_READERS];
+	struct kreader *r;
+	int i, status;
+
+	snprintf(src, sizeof(src), "%s/src/%s", ktest_images(), tree);
+	r = mmap(NULL, FULL_READERS * sizeof(*r), PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, r);
+	memset(r, 0, FULL_READERS * sizeof(*r));
+	fflush(stdout);
+	fflush(stderr);
+	for (i = 0; i < FULL_READERS; i++) {
+		r[i].eio_ok = true;
+		pids[i] = fork();
+		ASSERT_GE(pids[i], 0);
+		if (!pids[i])
+			kreader_main(src, mnt, mnt, 2000 + i, &r[i]);
+	}
+	for (i = 0; i < FULL_READERS; i++) {
+		ASSERT_EQ(pids[i], waitpid(pids[i], &status, 0));
+		EXPECT_EQ(0, r[i].status);
+		total->blocks += r[i].blocks;
+		total->eio += r[i].eio;
+		total->wrong += r[i].wrong;
+	}
+	munmap(r, FULL_READERS * sizeof(*r));
+	EXPECT_TRUE(ktest_daemon_alive(&f->d));
+}
+
+TEST_TIMEOUT(fanotify_a_full_cache_filesystem_gives_eio_never_zeros, 600)
+{
+	char dir[PATH_MAX], why[256], cmd[PATH_MAX * 4], cache[PATH_MAX + 16];
+	char plain_mnt[PATH_MAX], nydus_mnt[PATH_MAX], boot[PATH_MAX];
+	char blobs[PATH_MAX], nydus_boot[PATH_MAX], fs[PATH_MAX + 8];
+	const char *extra[] = { "--frontend", "fanotify", "--apisock", NULL, NULL };
+	struct kreader total = { 0 };
+	struct ktest_tree_stats st;
+	FIXTURE_DATA(fanotify) f;
+	struct statvfs sv;
+	uint64_t spare;
+
+	if (ktest_fanotify_unusable(why, sizeof(why)))
+		SKIP(return, "%s", why);
+	if (!ktest_have_chunked())
+		SKIP(return, "no chunked image (needs erofs-utils with --blobdev)");
+	snprintf(nydus_boot, sizeof(nydus_boot), "%s/nydus/zstd/image.boot", ktest_images());
+	if (access(nydus_boot, F_OK))
+		SKIP(return, "no nydus images");
+	ASSERT_EQ(0, ktest_mkdtemp("fan-full", dir, sizeof(dir)));
+	snprintf(fs, sizeof(fs), "%s/fs", dir);
+	snprintf(cmd, sizeof(cmd),
+		 "truncate -s 64M %s/fs.img && mkfs.ext4 -q -F %s/fs.img && mkdir %s && mount -o loop %s/fs.img %s",
+		 dir, dir, fs, dir, fs);
+	ASSERT_EQ(0, system(cmd));
+	snprintf(cache, sizeof(cache), "%s/cache", fs);
+	memset(&f, 0, sizeof(f));
+	snprintf(f.sock, sizeof(f.sock), "%s/api.sock", dir);
+	extra[3] = f.sock;
+	snprintf(blobs, sizeof(blobs), "%s/blobs", ktest_images());
+	ASSERT_EQ(0, ktest_daemon_start_in(&f.d, cache, blobs, extra));
+	ASSERT_EQ(0, ktest_mkdtemp("fan-mnt", plain_mnt, sizeof(plain_mnt)));
+	ASSERT_EQ(0, ktest_mkdtemp("fan-mnt", nydus_mnt, sizeof(nydus_mnt)));
+	snprintf(boot, sizeof(boot), "%s/blobs/chunked", ktest_images());
+	ASSERT_EQ(204, api_mount(&f, plain_mnt, boot, NULL, false));
+	snprintf(blobs, sizeof(blobs), "%s/nydus/zstd/blobs", ktest_images());
+	ASSERT_EQ(204, api_mount(&f, nydus_mnt, nydus_boot, blobs, false));
+	/* All but 2 MiB taken: the two blob files need 5 MiB and more. */
+	ASSERT_EQ(0, statvfs(fs, &sv));
+	spare = (uint64_t)sv.f_bavail * sv.f_frsize;
+	ASSERT_GT(spare, 4ULL << 20);
+	snprintf(cmd, sizeof(cmd), "fallocate -l %llu %s/filler",
+		 (unsigned long long)(spare - (2ULL << 20)), fs);
+	ASSERT_EQ(0, system(cmd));
+	read_under_full_cache(_metadata, &f, "chunked", plain_mnt, &total);
+	read_under_full_cache(_metadata, &f, "nydus", nydus_mnt, &total);
+	TH_LOG("%llu blocks read with 2 MiB free: %llu EIO, %llu wrong",
+	       (unsigned long long)total.blocks, (unsigned long long)total.eio,
+	       (unsigned long long)total.wrong);
+	EXPECT_EQ(0, total.wrong);
+	/* Else the filesystem was never full, and this proved nothing. */
+	EXPECT_GT(total.eio, 0);
+	/* Room again: what failed is fetched again, and every byte is right. */
+	snprintf(cmd, sizeof(cmd), "rm %s/filler && echo 3 > /proc/sys/vm/drop_caches", fs);
+	ASSERT_EQ(0, system(cmd));
+	EXPECT_EQ(0, ktest_compare_image("chunked", plain_mnt, &st));
+	EXPECT_EQ(0, ktest_compare_image("nydus", nydus_mnt, &st));
+	EXPECT_EQ(204, api_umount(&f, plain_mnt));
+	EXPECT_EQ(204, api_umount(&f, nydus_mnt));
+	EXPECT_EQ(0, ktest_daemon_stop(&f.d));
+	snprintf(cmd, sizeof(cmd), "umount %s", fs);
+	EXPECT_EQ(0, system(cmd));
 }
 
 /* Outside the fixture: where blob files cannot be marked, a clear error. */

@@ -185,6 +185,20 @@ TEST_F(cachefile, what_is_present_is_not_fetched_again)
 	EXPECT_EQ(0, check_range(self->cache_path, 0, 393216));
 }
 
+TEST_F(cachefile, a_range_a_fill_holds_is_not_present)
+{
+	EXPECT_FALSE(blob_cache_present(self->bc, 0, 65536));
+	ASSERT_EQ(0, blob_cache_fill(self->bc, 0, 262144, &self->buf, 0));
+	EXPECT_TRUE(blob_cache_present(self->bc, 0, 262144));
+	EXPECT_FALSE(blob_cache_present(self->bc, 0, 262144 + 4096));
+	/* Until a fill that holds it ends, its blocks may not be data yet. */
+	range_lock_acquire(&self->bc->inflight, 131072, 135168);
+	EXPECT_FALSE(blob_cache_present(self->bc, 0, 262144));
+	EXPECT_TRUE(blob_cache_present(self->bc, 0, 131072));
+	range_lock_release(&self->bc->inflight, 131072, 135168);
+	EXPECT_TRUE(blob_cache_present(self->bc, 0, 262144));
+}
+
 /* A second blob cache of the same blob, with its own cache file. */
 static struct blob_cache *open_with_unit(FIXTURE_DATA(cachefile) *self,
 					 const char *domain, uint64_t unit,

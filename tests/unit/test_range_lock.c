@@ -90,4 +90,26 @@ TEST(an_advancing_fill_lets_waiters_below_it_go)
 	range_lock_destroy(&rl);
 }
 
+TEST(a_try_takes_only_what_nothing_holds)
+{
+	struct range_lock rl;
+
+	range_lock_init(&rl);
+	range_lock_acquire(&rl, 4 * MIB, 8 * MIB);
+	EXPECT_FALSE(range_lock_try(&rl, 0, 4 * MIB + 1));
+	EXPECT_FALSE(range_lock_try(&rl, 7 * MIB, 9 * MIB));
+	EXPECT_TRUE(range_lock_try(&rl, 0, 4 * MIB));
+	EXPECT_TRUE(range_lock_try(&rl, 8 * MIB, 9 * MIB));
+	/* What a try took is held like any other range. */
+	EXPECT_FALSE(range_lock_try(&rl, 8 * MIB + 1, 8 * MIB + 2));
+	range_lock_release(&rl, 4 * MIB, 8 * MIB);
+	EXPECT_TRUE(range_lock_try(&rl, 5 * MIB, 6 * MIB));
+	range_lock_release(&rl, 5 * MIB, 6 * MIB);
+	range_lock_release(&rl, 0, 4 * MIB);
+	range_lock_release(&rl, 8 * MIB, 9 * MIB);
+	EXPECT_EQ(0, rl.nr);
+	EXPECT_EQ(0, rl.waits);
+	range_lock_destroy(&rl);
+}
+
 TEST_HARNESS_MAIN

@@ -74,14 +74,6 @@ static void fan_inflight_add(struct fanotify_frontend *fe, int n)
 	pthread_mutex_unlock(&fe->inflight_lock);
 }
 
-/* Whether [off, off + len) of @f is all data: no hole in it. */
-static bool fan_range_present(struct fan_file *f, uint64_t off, uint64_t len)
-{
-	off_t hole = lseek(f->fd, (off_t)off, SEEK_HOLE);
-
-	return hole >= 0 && (uint64_t)hole >= off + len;
-}
-
 static void fan_window_work(struct work *work, struct worker *worker)
 {
 	struct fan_job *job = container_of(work, struct fan_job, work);
@@ -197,7 +189,7 @@ void fan_serve_event(struct fanotify_frontend *fe, const struct fan_event *ev)
 	end = ev->has_range ? ev->off + ev->count : f->bc->size;
 	if (end < off || end > f->bc->size)
 		end = f->bc->size;
-	if (off >= end || fan_range_present(f, off, end - off)) {
+	if (off >= end || blob_cache_present(f->bc, off, end - off)) {
 		counter_add(&fe->stats.present, 1);
 		fan_respond(fe, ev->fd, FAN_ALLOW);
 		fan_file_put(f);
