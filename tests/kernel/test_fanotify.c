@@ -897,6 +897,67 @@ TEST_TIMEOUT(fanotify_a_full_cache_filesystem_gives_eio_never_zeros, 600)
 	EXPECT_EQ(0, system(cmd));
 }
 
+/*
+ * A small cache filesystem and more images than fit: unmounted blob files
+ * are culled, least recently read first, and a mounted one never is.
+ */
+TEST_TIMEOUT(fanotify_culling_keeps_room_and_spares_mounted_blobs, 600)
+{
+	static const char *const variants[] = { "lz4", "gzip", "batch", "none", "separate" };
+	char dir[PATH_MAX], why[256], cmd[PATH_MAX * 3], cache[PATH_MAX + 16];
+	char keep[PATH_MAX], mnt[PATH_MAX], boot[PATH_MAX];
+	char blobs[PATH_MAX], kept[PATH_MAX + 128];
+	const char *extra[] = { "--frontend", "fanotify", "--apisock", NULL,
+				"--cache-limits", "brun=50%,bcull=40%,bstop=5%", NULL };
+	struct ktest_tree_stats st;
+	FIXTURE_DATA(fanotify) f;
+	uint64_t culled = 0;
+	unsigned int i;
+
+	if (ktest_fanotify_unusable(why, sizeof(why)))
+		SKIP(return, "%s", why);
+	snprintf(boot, sizeof(boot), "%s/nydus/zstd/image.boot", ktest_images());
+	if (access(boot, F_OK))
+		SKIP(return, "no nydus images");
+	ASSERT_EQ(0, ktest_mkdtemp("fan-small", dir, sizeof(dir)));
+	/* 96 MiB: the six images' blob files need about 130 MiB. */
+	snprintf(cmd, sizeof(cmd),
+		 "truncate -s 96M %s/fs.img && mkfs.ext4 -q -F %s/fs.img && mkdir %s/fs && mount -o loop %s/fs.img %s/fs",
+		 dir, dir, dir, dir, dir);
+	ASSERT_EQ(0, system(cmd));
+	snprintf(cache, sizeof(cache), "%s/fs/cache", dir);
+	memset(&f, 0, sizeof(f));
+	snprintf(f.sock, sizeof(f.sock), "%s/api.sock", dir);
+	extra[3] = f.sock;
+	ASSERT_EQ(0, ktest_daemon_start_in(&f.d, cache, NULL, extra));
+	/* One image stays mounted throughout: its blob file must stay. */
+	ASSERT_EQ(0, ktest_mkdtemp("fan-keep", keep, sizeof(keep)));
+	snprintf(blobs, sizeof(blobs), "%s/nydus/zstd/blobs", ktest_images());
+	ASSERT_EQ(204, api_mount(&f, keep, boot, blobs, false));
+	ASSERT_EQ(0, ktest_compare_image("nydus", keep, &st));
+	ASSERT_EQ(0, ktest_mkdtemp("fan-mnt", mnt, sizeof(mnt)));
+	for (i = 0; i < sizeof(variants) / sizeof(variants[0]); i++) {
+		snprintf(boot, sizeof(boot), "%s/nydus/%s/image.boot", ktest_images(), variants[i]);
+		snprintf(blobs, sizeof(blobs), "%s/nydus/%s/blobs", ktest_images(), variants[i]);
+		ASSERT_EQ(204, api_mount(&f, mnt, boot, blobs, false));
+		EXPECT_EQ(0, ktest_read_concurrently("nydus", mnt, READERS));
+		EXPECT_EQ(0, ktest_compare_image("nydus", mnt, &st));
+		ASSERT_EQ(204, api_umount(&f, mnt));
+	}
+	EXPECT_EQ(0, ktest_daemon_counter(&f.d, "frontend.culled", &culled));
+	TH_LOG("%llu blob files culled on a 96 MiB filesystem", (unsigned long long)culled);
+	EXPECT_GT(culled, 0);
+	EXPECT_EQ(0, ktest_compare_image("nydus", keep, &st));
+	/* The mounted image's blob file (zstd's only blob) is still there. */
+	snprintf(kept, sizeof(kept), "test -f %s/fanotify/$(ls %s/nydus/zstd/blobs)",
+		 cache, ktest_images());
+	EXPECT_EQ(0, system(kept));
+	EXPECT_EQ(204, api_umount(&f, keep));
+	EXPECT_EQ(0, ktest_daemon_stop(&f.d));
+	snprintf(cmd, sizeof(cmd), "umount %s/fs", dir);
+	EXPECT_EQ(0, system(cmd));
+}
+
 /* Outside the fixture: where blob files cannot be marked, a clear error. */
 TEST_TIMEOUT(fanotify_cache_on_tmpfs_is_refused, 120)
 {

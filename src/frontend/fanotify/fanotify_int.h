@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include "event.h"
+#include "space/watermarks.h"
 #include "journal.h"
 #include "frontend/frontend.h"
 #include "lib/list.h"
@@ -30,6 +31,8 @@ struct rafs_blob;
 /* What one read(2) of the group takes: many events of 48 bytes. */
 #define FAN_READ_BUF_SIZE	(64U << 10)
 #define FAN_FILE_BUCKETS	64
+/* How long a fill that found no room waits for culling to make some. */
+#define FAN_ROOM_WAIT_MS	5000
 /* Where the blob files live, under the cache directory. */
 #define FAN_BLOB_SUBDIR		"fanotify"
 /* The mounts, for a daemon that takes the group over. */
@@ -74,6 +77,7 @@ struct fanotify_stats {
 	uint64_t mounts;		/* made */
 	uint64_t mount_errors;
 	uint64_t umounts;
+	uint64_t no_room;		/* fills that found no room at first */
 	uint64_t own_events;		/* raised by our own writes: allowed */
 	uint64_t replayed;		/* a killed daemon's events, answered */
 	uint64_t replay_denied;		/* ... that could only get EIO */
@@ -83,6 +87,19 @@ struct fanotify_stats {
 struct fan_replay {
 	int fd;				/* its number in the dead daemon */
 	struct fan_slot slot;
+};
+
+/* space.c: culling unmounted blob files by the watermarks. */
+struct fan_space {
+	struct cache_limits limits;
+	pthread_t thread;
+	bool running, stopping, kicked;
+	pthread_mutex_t lock;
+	pthread_cond_t kick, done;
+	unsigned long passes_done;
+	struct {
+		uint64_t passes, culled, culled_bytes;
+	} stats;
 };
 
 struct fanotify_frontend {
@@ -116,6 +133,7 @@ struct fanotify_frontend {
 	pthread_cond_t opened;		/* an opening ended */
 
 	struct fanotify_stats stats;
+	struct fan_space space;
 	unsigned char *buf;		/* FAN_READ_BUF_SIZE */
 	pid_t self;			/* events of our own writes come with it */
 	struct fan_journal journal;
@@ -159,6 +177,16 @@ void fan_file_put(struct fan_file *f);
  */
 int fan_file_prepare(struct fanotify_frontend *fe, const char *blob_id,
 		     struct blob_cache *bc, int fd, struct fan_file **out);
+
+/*
+ * Remove a blob file and what the engine keeps beside it (nydus blob meta),
+ * under mounts_lock: 1, -ENOENT for none, -EBUSY while a mount has or opens it.
+ */
+int fan_blob_remove_locked(struct fanotify_frontend *fe, const char *blob_id);
+int fan_space_start(struct fanotify_frontend *fe, const struct cache_limits *l);
+void fan_space_stop(struct fanotify_frontend *fe);
+/* A fill found no room: a culling pass now, waited for (up to @ms). */
+void fan_space_make_room(struct fanotify_frontend *fe, unsigned int ms);
 
 /* serve.c: one FAN_PRE_ACCESS event, answered now or by a worker. */
 void fan_serve_event(struct fanotify_frontend *fe, const struct fan_event *ev);

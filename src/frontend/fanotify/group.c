@@ -294,6 +294,12 @@ static int fan_open(const struct frontend_options *opts, struct frontend **out)
 	if (ret)
 		goto err;
 	fan_files_init(&fe->files);
+	ret = fan_space_start(fe, &opts->limits);
+	if (ret) {
+		workqueue_destroy(&fe->wq);
+		fan_files_destroy(&fe->files);
+		goto err;
+	}
 	/* Without it a kill -9 leaves its readers waiting: not fatal. */
 	fan_journal_open(&fe->journal, fe->cache_dir);
 	if (opts->held_fd >= 0) {
@@ -331,6 +337,7 @@ static void fan_close(struct frontend *base, bool held)
 		fan_mounts_forget(fe);
 	else
 		fan_umount_all(fe);
+	fan_space_stop(fe);
 	workqueue_destroy(&fe->wq);
 	fan_files_destroy(&fe->files);
 	fan_free(fe);
@@ -348,22 +355,12 @@ static int fan_held_fd(struct frontend *base)
 static int fan_cull_blob(struct frontend *base, const char *blob_id)
 {
 	struct fanotify_frontend *fe = fan_of(base);
-	char path[4096];
 	int ret;
 
 	if (!blob_id_valid(blob_id, strlen(blob_id)))
 		return -EINVAL;
 	pthread_mutex_lock(&fe->mounts_lock);
-	if (fan_files_has(&fe->files, blob_id) || fan_opening_has(fe, blob_id)) {
-		ret = -EBUSY;
-		goto out;
-	}
-	snprintf(path, sizeof(path), "%s/%s", fe->blob_dir, blob_id);
-	ret = unlink(path) ? -errno : 1;
-	nydus_meta_drop(fe->cache_dir, blob_id);
-	if (ret > 0)
-		log_info("culled blob file %s", path);
-out:
+	ret = fan_blob_remove_locked(fe, blob_id);
 	pthread_mutex_unlock(&fe->mounts_lock);
 	return ret;
 }
@@ -391,10 +388,17 @@ static void fan_stats_json(struct frontend *base, struct json_object *obj)
 	ADD(mounts);
 	ADD(mount_errors);
 	ADD(umounts);
+	ADD(no_room);
 	ADD(own_events);
 	ADD(replayed);
 	ADD(replay_denied);
 #undef ADD
+	json_object_object_add(obj, "cull_passes",
+			       json_object_new_uint64(counter_read(&fe->space.stats.passes)));
+	json_object_object_add(obj, "culled",
+			       json_object_new_uint64(counter_read(&fe->space.stats.culled)));
+	json_object_object_add(obj, "culled_bytes",
+			       json_object_new_uint64(counter_read(&fe->space.stats.culled_bytes)));
 	json_object_object_add(obj, "blob_files",
 			       json_object_new_uint64(fan_files_count(&fe->files)));
 	workqueue_get_stats(&fe->wq, &wst, &running);

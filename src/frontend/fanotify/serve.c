@@ -128,6 +128,12 @@ static void fan_fill_work(struct work *work, struct worker *worker)
 	int ret;
 
 	ret = blob_cache_fill(f->bc, job->off, job->len, &worker->buf, 0);
+	/* No room on the cache filesystem: cull unmounted blobs, then once more. */
+	if (ret == -ENOSPC || ret == -EDQUOT) {
+		counter_add(&fe->stats.no_room, 1);
+		fan_space_make_room(fe, FAN_ROOM_WAIT_MS);
+		ret = blob_cache_fill(f->bc, job->off, job->len, &worker->buf, 0);
+	}
 	if (ret) {
 		counter_add(&fe->stats.fill_errors, 1);
 		log_warn("read of blob '%s' [%llu, +%llu) failed: %s; the reader gets EIO",

@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Room on the cache filesystem for the blob files, by cachefilesd's
+ * watermarks (space/watermarks.h): below bcull% free blocks or fcull% free
+ * files, the least recently read blob files that no mount has are removed
+ * until brun% and frun% are free again. A thread checks every second, and
+ * at once when a fill found no room. A blob file that a mount has, or that
+ * a mount is opening, is never removed: the check and the unlink hold the
+ * mounts lock, under which mounts take and open their blob files.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cache/nydus.h"
+#include "fanotify_int.h"
+#include "lib/blob_id.h"
+#include "lib/compiler.h"
+#include "lib/log.h"
+#include "space/watermarks.h"
+
+#define FAN_SPACE_CHECK_MS	1000
+
+struct fan_victim {
+	char name[256];
+	struct timespec used;		/* atime: the last read */
+	uint64_t bytes;
+};
+
+static int by_use(const void *a, const void *b)
+{
+	const struct fan_victim *x = a, *y = b;
+
+	if (x->used.tv_sec != y->used.tv_sec)
+		return x->used.tv_sec < y->used.tv_sec ? -1 : 1;
+	if (x->used.tv_nsec != y->used.tv_nsec)
+		return x->used.tv_nsec < y->used.tv_nsec ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/* The blob files, least recently read (atime) first. */
+static struct fan_victim *fan_blob_files(struct fanotify_frontend *fe,
+					size_t *nr)
+{
+	struct fan_victim *v = NULL, *bigger;
+	size_t cap = 0, n = 0;
+	struct dirent *e;
+	struct stat st;
+	DIR *dp;
+
+	*nr = 0;
+	dp = opendir(fe->blob_dir);
+	if (!dp)
+		return NULL;
+	while ((e = readdir(dp))) {
+		if (!blob_id_valid(e->d_name, strlen(e->d_name)) ||
+		    fstatat(dirfd(dp), e->d_name, &st, AT_SYMLINK_NOFOLLOW) ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			bigger = realloc(v, cap * sizeof(*v));
+			if (!bigger)
+				break;
+			v = bigger;
+		}
+		snprintf(v[n].name, sizeof(v[n].name), "%s", e->d_name);
+		v[n].used = st.st_atim;
+		v[n].bytes = (uint64_t)st.st_blocks * 512;
+		n++;
+	}
+	closedir(dp);
+	if (n)
+		qsort(v, n, sizeof(*v), by_use);
+	*nr = n;
+	return v;
+}
+
+int fan_blob_remove_locked(struct fanotify_frontend *fe, const char *blob_id)
+{
+	char path[4096];
+	int ret;
+
+	if (fan_files_has(&fe->files, blob_id) || fan_opening_has(fe, blob_id))
+		return -EBUSY;
+	snprintf(path, sizeof(path), "%s/%s", fe->blob_dir, blob_id);
+	ret = unlink(path) ? -errno : 1;
+	nydus_meta_drop(fe->cache_dir, blob_id);
+	if (ret > 0)
+		log_info("culled blob file %s", path);
+	return ret;
+}
+
+static void fan_space_pass(struct fanotify_frontend *fe)
+{
+	struct fan_space *s = &fe->space;
+	struct shortfall need;
+	struct fan_victim *v;
+	unsigned int b, f;
+	struct statvfs sv;
+	size_t i, n;
+
+	if (statvfs(fe->blob_dir, &sv))
+		return;
+	space_free_percent(&sv, &b, &f);
+	if (!space_low(&s->limits, b, f))
+		return;
+	space_shortfall(&sv, &s->limits, &need);
+	counter_add(&s->stats.passes, 1);
+	pthread_mutex_lock(&fe->mounts_lock);
+	v = fan_blob_files(fe, &n);
+	for (i = 0; i < n && (need.bytes || need.files); i++) {
+		if (fan_blob_remove_locked(fe, v[i].name) <= 0)
+			continue;
+		counter_add(&s->stats.culled, 1);
+		counter_add(&s->stats.culled_bytes, v[i].bytes);
+		need.bytes = need.bytes > v[i].bytes ? need.bytes - v[i].bytes : 0;
+		need.files = need.files ? need.files - 1 : 0;
+	}
+	pthread_mutex_unlock(&fe->mounts_lock);
+	if (need.bytes || need.files)
+		log_warn("space: %u%% of the blocks and %u%% of the files of %s are free, and every blob file left is mounted",
+			 b, f, fe->cache_dir);
+	free(v);
+}
+
+static void *fan_space_thread(void *arg)
+{
+	struct fanotify_frontend *fe = arg;
+	struct fan_space *s = &fe->space;
+	struct timespec until;
+
+	pthread_mutex_lock(&s->lock);
+	while (!s->stopping) {
+		pthread_mutex_unlock(&s->lock);
+		fan_space_pass(fe);
+		pthread_mutex_lock(&s->lock);
+		s->passes_done++;
+		pthread_cond_broadcast(&s->done);
+		if (s->stopping || s->kicked) {
+			s->kicked = false;
+			continue;
+		}
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += FAN_SPACE_CHECK_MS / 1000;
+		pthread_cond_timedwait(&s->kick, &s->lock, &until);
+		s->kicked = false;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+int fan_space_start(struct fanotify_frontend *fe, const struct cache_limits *l)
+{
+	struct fan_space *s = &fe->space;
+	int ret;
+
+	s->limits = *l;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->kick, NULL);
+	pthread_cond_init(&s->done, NULL);
+	if (l->off)
+		return 0;
+	ret = -pthread_create(&s->thread, NULL, fan_space_thread, fe);
+	s->running = !ret;
+	return ret;
+}
+
+void fan_space_stop(struct fanotify_frontend *fe)
+{
+	struct fan_space *s = &fe->space;
+
+	if (s->running) {
+		pthread_mutex_lock(&s->lock);
+		s->stopping = true;
+		pthread_cond_broadcast(&s->kick);
+		pthread_mutex_unlock(&s->lock);
+		pthread_join(s->thread, NULL);
+		s->running = false;
+	}
+	pthread_cond_destroy(&s->done);
+	pthread_cond_destroy(&s->kick);
+	pthread_mutex_destroy(&s->lock);
+}
+
+void fan_space_make_room(struct fanotify_frontend *fe, unsigned int ms)
+{
+	struct fan_space *s = &fe->space;
+	struct timespec until;
+	unsigned long want;
+
+	if (!s->running)
+		return;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&s->lock);
+	/* A whole pass that begins after now. */
+	want = s->passes_done + 2;
+	s->kicked = true;
+	pthread_cond_broadcast(&s->kick);
+	while (s->passes_done < want && !s->stopping)
+		if (pthread_cond_timedwait(&s->done, &s->lock, &until))
+			break;
+	pthread_mutex_unlock(&s->lock);
+}
