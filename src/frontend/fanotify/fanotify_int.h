@@ -96,7 +96,10 @@ struct fan_space {
 	bool running, stopping, kicked;
 	pthread_mutex_t lock;
 	pthread_cond_t kick, done;
-	unsigned long passes_done;
+	unsigned long passes_started, passes_done;
+	/* A fill found no room, with full_bfree blocks free: under lock. */
+	bool full;
+	fsblkcnt_t full_bfree;
 	struct {
 		uint64_t passes, culled, culled_bytes;
 	} stats;
@@ -185,8 +188,18 @@ int fan_file_prepare(struct fanotify_frontend *fe, const char *blob_id,
 int fan_blob_remove_locked(struct fanotify_frontend *fe, const char *blob_id);
 int fan_space_start(struct fanotify_frontend *fe, const struct cache_limits *l);
 void fan_space_stop(struct fanotify_frontend *fe);
-/* A fill found no room: a culling pass now, waited for (up to @ms). */
-void fan_space_make_room(struct fanotify_frontend *fe, unsigned int ms);
+/*
+ * A fill found no room (-ENOSPC, -EDQUOT) with what is free now: until more
+ * is free, fan_space_full() says so and fills are not tried. Each try on a
+ * full ext4 costs journal commits, and the fetch before it.
+ */
+void fan_space_note_full(struct fanotify_frontend *fe);
+bool fan_space_full(struct fanotify_frontend *fe);
+/*
+ * A fill found no room: a culling pass now, waited for (up to @ms).
+ * Whether it removed anything (else trying again is no use).
+ */
+bool fan_space_make_room(struct fanotify_frontend *fe, unsigned int ms);
 
 /* serve.c: one FAN_PRE_ACCESS event, answered now or by a worker. */
 void fan_serve_event(struct fanotify_frontend *fe, const struct fan_event *ev);

@@ -99,6 +99,8 @@ static void fan_window_start(struct fanotify_frontend *fe, struct fan_file *f,
 	unsigned int workers;
 	struct fan_job *job;
 
+	if (fan_space_full(fe))
+		return;
 	group = fill_group_readahead(f->bc, off, len, fe->readahead,
 				     fe->wq.nr_workers, FAN_WORKER_BUF_SIZE,
 				     &workers);
@@ -120,6 +122,35 @@ static void fan_window_start(struct fanotify_frontend *fe, struct fan_file *f,
 	fill_group_put(group);
 }
 
+static bool no_room(int ret)
+{
+	return ret == -ENOSPC || ret == -EDQUOT;
+}
+
+/*
+ * A demand fill. With no room on the cache filesystem: cull unmounted
+ * blobs and try once more if that freed some; while nothing is freed,
+ * fail at once.
+ */
+static int fan_fill(struct fanotify_frontend *fe, struct fan_file *f,
+		    struct fan_job *job, struct io_buf *buf)
+{
+	int ret = -ENOSPC;
+
+	if (!fan_space_full(fe))
+		ret = blob_cache_fill(f->bc, job->off, job->len, buf, 0);
+	if (!no_room(ret))
+		return ret;
+	counter_add(&fe->stats.no_room, 1);
+	fan_space_note_full(fe);
+	if (fan_space_make_room(fe, FAN_ROOM_WAIT_MS) && !fan_space_full(fe)) {
+		ret = blob_cache_fill(f->bc, job->off, job->len, buf, 0);
+		if (no_room(ret))
+			fan_space_note_full(fe);
+	}
+	return ret;
+}
+
 static void fan_fill_work(struct work *work, struct worker *worker)
 {
 	struct fan_job *job = container_of(work, struct fan_job, work);
@@ -127,18 +158,18 @@ static void fan_fill_work(struct work *work, struct worker *worker)
 	struct fan_file *f = job->file;
 	int ret;
 
-	ret = blob_cache_fill(f->bc, job->off, job->len, &worker->buf, 0);
-	/* No room on the cache filesystem: cull unmounted blobs, then once more. */
-	if (ret == -ENOSPC || ret == -EDQUOT) {
-		counter_add(&fe->stats.no_room, 1);
-		fan_space_make_room(fe, FAN_ROOM_WAIT_MS);
-		ret = blob_cache_fill(f->bc, job->off, job->len, &worker->buf, 0);
-	}
+	ret = fan_fill(fe, f, job, &worker->buf);
 	if (ret) {
 		counter_add(&fe->stats.fill_errors, 1);
-		log_warn("read of blob '%s' [%llu, +%llu) failed: %s; the reader gets EIO",
-			 f->blob_id, (unsigned long long)job->off,
-			 (unsigned long long)job->len, strerror(-ret));
+		/* No room is said once, by fan_space_note_full(). */
+		if (no_room(ret))
+			log_debug("read of blob '%s' [%llu, +%llu): no room; the reader gets EIO",
+				  f->blob_id, (unsigned long long)job->off,
+				  (unsigned long long)job->len);
+		else
+			log_warn("read of blob '%s' [%llu, +%llu) failed: %s; the reader gets EIO",
+				 f->blob_id, (unsigned long long)job->off,
+				 (unsigned long long)job->len, strerror(-ret));
 		fan_job_answer(job, FAN_DENY_ERRNO(EIO));
 	} else {
 		counter_add(&fe->stats.fills, 1);

@@ -138,22 +138,62 @@ static void *fan_space_thread(void *arg)
 
 	pthread_mutex_lock(&s->lock);
 	while (!s->stopping) {
+		/* A kick from now on asks for a pass after this one. */
+		s->kicked = false;
+		s->passes_started++;
 		pthread_mutex_unlock(&s->lock);
 		fan_space_pass(fe);
 		pthread_mutex_lock(&s->lock);
 		s->passes_done++;
 		pthread_cond_broadcast(&s->done);
-		if (s->stopping || s->kicked) {
-			s->kicked = false;
+		if (s->stopping || s->kicked)
 			continue;
-		}
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += FAN_SPACE_CHECK_MS / 1000;
 		pthread_cond_timedwait(&s->kick, &s->lock, &until);
-		s->kicked = false;
 	}
 	pthread_mutex_unlock(&s->lock);
 	return NULL;
+}
+
+void fan_space_note_full(struct fanotify_frontend *fe)
+{
+	struct fan_space *s = &fe->space;
+	struct statvfs sv;
+	bool was;
+
+	if (statvfs(fe->blob_dir, &sv))
+		return;
+	pthread_mutex_lock(&s->lock);
+	was = s->full;
+	s->full = true;
+	s->full_bfree = sv.f_bfree;
+	pthread_mutex_unlock(&s->lock);
+	if (!was)
+		log_warn("space: the cache filesystem of %s is full: reads of what is not cached yet get EIO until there is room",
+			 fe->cache_dir);
+}
+
+bool fan_space_full(struct fanotify_frontend *fe)
+{
+	struct fan_space *s = &fe->space;
+	struct statvfs sv;
+	bool full;
+
+	pthread_mutex_lock(&s->lock);
+	full = s->full;
+	pthread_mutex_unlock(&s->lock);
+	if (!full || statvfs(fe->blob_dir, &sv))
+		return full;
+	pthread_mutex_lock(&s->lock);
+	if (s->full && sv.f_bfree > s->full_bfree) {
+		s->full = false;
+		log_info("space: the cache filesystem of %s has room again",
+			 fe->cache_dir);
+	}
+	full = s->full;
+	pthread_mutex_unlock(&s->lock);
+	return full;
 }
 
 int fan_space_start(struct fanotify_frontend *fe, const struct cache_limits *l)
@@ -189,14 +229,15 @@ void fan_space_stop(struct fanotify_frontend *fe)
 	pthread_mutex_destroy(&s->lock);
 }
 
-void fan_space_make_room(struct fanotify_frontend *fe, unsigned int ms)
+bool fan_space_make_room(struct fanotify_frontend *fe, unsigned int ms)
 {
 	struct fan_space *s = &fe->space;
+	uint64_t culled = counter_read(&s->stats.culled);
 	struct timespec until;
 	unsigned long want;
 
 	if (!s->running)
-		return;
+		return false;
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += ms / 1000;
 	until.tv_nsec += (long)(ms % 1000) * 1000000L;
@@ -206,11 +247,12 @@ void fan_space_make_room(struct fanotify_frontend *fe, unsigned int ms)
 	}
 	pthread_mutex_lock(&s->lock);
 	/* A whole pass that begins after now. */
-	want = s->passes_done + 2;
+	want = s->passes_started + 1;
 	s->kicked = true;
 	pthread_cond_broadcast(&s->kick);
 	while (s->passes_done < want && !s->stopping)
 		if (pthread_cond_timedwait(&s->done, &s->lock, &until))
 			break;
 	pthread_mutex_unlock(&s->lock);
+	return counter_read(&s->stats.culled) != culled;
 }
