@@ -834,9 +834,31 @@ static void read_under_full_cache(struct __test_metadata *_metadata,
 	EXPECT_TRUE(ktest_daemon_alive(&f->d));
 }
 
+/*
+ * An ext4 filesystem of @mib MiB on a loop device at DIR/fs, with a daemon
+ * on the fanotify front end whose cache is DIR/fs/cache.
+ */
+static int small_cache_daemon(FIXTURE_DATA(fanotify) *f, const char *dir,
+			      unsigned int mib, const char *blob_dir,
+			      const char **extra)
+{
+	char cmd[PATH_MAX * 4], cache[PATH_MAX + 16];
+
+	snprintf(cmd, sizeof(cmd),
+		 "truncate -s %uM %s/fs.img && mkfs.ext4 -q -F %s/fs.img && mkdir %s/fs && mount -o loop %s/fs.img %s/fs",
+		 mib, dir, dir, dir, dir, dir);
+	if (system(cmd))
+		return -1;
+	snprintf(cache, sizeof(cache), "%s/fs/cache", dir);
+	memset(f, 0, sizeof(*f));
+	snprintf(f->sock, sizeof(f->sock), "%s/api.sock", dir);
+	extra[3] = f->sock;
+	return ktest_daemon_start_in(&f->d, cache, blob_dir, extra);
+}
+
 TEST_TIMEOUT(fanotify_a_full_cache_filesystem_gives_eio_never_zeros, 600)
 {
-	char dir[PATH_MAX], why[256], cmd[PATH_MAX * 4], cache[PATH_MAX + 16];
+	char dir[PATH_MAX], why[256], cmd[PATH_MAX * 4];
 	char plain_mnt[PATH_MAX], nydus_mnt[PATH_MAX], boot[PATH_MAX];
 	char blobs[PATH_MAX], nydus_boot[PATH_MAX], fs[PATH_MAX + 8];
 	const char *extra[] = { "--frontend", "fanotify", "--apisock", NULL, NULL };
@@ -855,16 +877,8 @@ TEST_TIMEOUT(fanotify_a_full_cache_filesystem_gives_eio_never_zeros, 600)
 		SKIP(return, "no nydus images");
 	ASSERT_EQ(0, ktest_mkdtemp("fan-full", dir, sizeof(dir)));
 	snprintf(fs, sizeof(fs), "%s/fs", dir);
-	snprintf(cmd, sizeof(cmd),
-		 "truncate -s 64M %s/fs.img && mkfs.ext4 -q -F %s/fs.img && mkdir %s && mount -o loop %s/fs.img %s",
-		 dir, dir, fs, dir, fs);
-	ASSERT_EQ(0, system(cmd));
-	snprintf(cache, sizeof(cache), "%s/cache", fs);
-	memset(&f, 0, sizeof(f));
-	snprintf(f.sock, sizeof(f.sock), "%s/api.sock", dir);
-	extra[3] = f.sock;
 	snprintf(blobs, sizeof(blobs), "%s/blobs", ktest_images());
-	ASSERT_EQ(0, ktest_daemon_start_in(&f.d, cache, blobs, extra));
+	ASSERT_EQ(0, small_cache_daemon(&f, dir, 64, blobs, extra));
 	ASSERT_EQ(0, ktest_mkdtemp("fan-mnt", plain_mnt, sizeof(plain_mnt)));
 	ASSERT_EQ(0, ktest_mkdtemp("fan-mnt", nydus_mnt, sizeof(nydus_mnt)));
 	snprintf(boot, sizeof(boot), "%s/blobs/chunked", ktest_images());
@@ -922,15 +936,8 @@ TEST_TIMEOUT(fanotify_culling_keeps_room_and_spares_mounted_blobs, 600)
 		SKIP(return, "no nydus images");
 	ASSERT_EQ(0, ktest_mkdtemp("fan-small", dir, sizeof(dir)));
 	/* 96 MiB: the six images' blob files need about 130 MiB. */
-	snprintf(cmd, sizeof(cmd),
-		 "truncate -s 96M %s/fs.img && mkfs.ext4 -q -F %s/fs.img && mkdir %s/fs && mount -o loop %s/fs.img %s/fs",
-		 dir, dir, dir, dir, dir);
-	ASSERT_EQ(0, system(cmd));
+	ASSERT_EQ(0, small_cache_daemon(&f, dir, 96, NULL, extra));
 	snprintf(cache, sizeof(cache), "%s/fs/cache", dir);
-	memset(&f, 0, sizeof(f));
-	snprintf(f.sock, sizeof(f.sock), "%s/api.sock", dir);
-	extra[3] = f.sock;
-	ASSERT_EQ(0, ktest_daemon_start_in(&f.d, cache, NULL, extra));
 	/* One image stays mounted throughout: its blob file must stay. */
 	ASSERT_EQ(0, ktest_mkdtemp("fan-keep", keep, sizeof(keep)));
 	snprintf(blobs, sizeof(blobs), "%s/nydus/zstd/blobs", ktest_images());
