@@ -212,7 +212,7 @@ bool blob_cache_present(struct blob_cache *bc, uint64_t off, uint64_t len);
 
 /*
  * Write [off, off + len) of the cache file, a hole until now. On failure
- * it is a hole again: ext4 out of space leaves blocks of a failed write()
+ * it is punched out: ext4 out of space leaves blocks of a failed write()
  * that read as zeros and that SEEK_HOLE counts as data.
  */
 int blob_cache_write(struct blob_cache *bc, const void *buf, size_t len,

@@ -160,30 +160,22 @@ bool blob_cache_present(struct blob_cache *bc, uint64_t off, uint64_t len)
 }
 
 /*
- * Space is taken before the write (unwritten extents, which SEEK_HOLE
- * still counts as holes), so that running out of it fails cleanly; a
- * write that fails anyway is punched out. The kernel's cachefiles fd takes
- * no fallocate (ENODEV): its writes check for space themselves, and
- * direct I/O that fails leaves no data behind.
+ * A write that fails is punched out, which drops its blocks and its page
+ * cache. Taking the space first with fallocate() would fail more cleanly,
+ * but a daemon killed between the two would leave unwritten extents, and
+ * once read-ahead has cached their zeros SEEK_DATA counts them as data
+ * (the kill -9 tests saw such zeros). The kernel's cachefiles fd takes no
+ * fallocate (ENODEV): its direct writes leave nothing behind on failure.
  */
 int blob_cache_write(struct blob_cache *bc, const void *buf, size_t len,
 		     uint64_t off)
 {
-	bool ours = true;
-	int ret = 0;
+	int ret = pwrite_full(bc->cache_fd, buf, len, (off_t)off);
 
-	if (fallocate(bc->cache_fd, FALLOC_FL_KEEP_SIZE, (off_t)off,
-		      (off_t)len)) {
-		if (errno == ENOSPC || errno == EDQUOT)
-			ret = -errno;
-		else
-			ours = false;
-	}
-	if (!ret)
-		ret = pwrite_full(bc->cache_fd, buf, len, (off_t)off);
-	if (ret && ours &&
-	    fallocate(bc->cache_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-		      (off_t)off, (off_t)len)) {
+	if (ret && fallocate(bc->cache_fd,
+			     FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			     (off_t)off, (off_t)len) &&
+	    errno != ENODEV && errno != EOPNOTSUPP) {
 		counter_add(&bc->stats.errors, 1);
 		log_error("blob '%s': a failed write at %llu (+%zu) of its cache file cannot be undone (%s): reads there may see zeros; remove the blob to be safe",
 			  bc->id, (unsigned long long)off, len, strerror(errno));
