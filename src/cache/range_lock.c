@@ -31,6 +31,15 @@ static bool range_lock_busy(struct range_lock *rl, uint64_t start,
 	return false;
 }
 
+/* Under the lock, with a free slot (range_lock_busy() said so). */
+static void range_lock_take(struct range_lock *rl, uint64_t start,
+			    uint64_t end)
+{
+	rl->ranges[rl->nr].start = start;
+	rl->ranges[rl->nr].end = end;
+	rl->nr++;
+}
+
 /*
  * No fill holds a range while it waits for another, so waiting cannot
  * deadlock: every range in the set belongs to a fill that is fetching.
@@ -42,9 +51,7 @@ void range_lock_acquire(struct range_lock *rl, uint64_t start, uint64_t end)
 		counter_add(&rl->waits, 1);
 	while (range_lock_busy(rl, start, end))
 		pthread_cond_wait(&rl->released, &rl->lock);
-	rl->ranges[rl->nr].start = start;
-	rl->ranges[rl->nr].end = end;
-	rl->nr++;
+	range_lock_take(rl, start, end);
 	pthread_mutex_unlock(&rl->lock);
 }
 
@@ -54,11 +61,8 @@ bool range_lock_try(struct range_lock *rl, uint64_t start, uint64_t end)
 
 	pthread_mutex_lock(&rl->lock);
 	taken = !range_lock_busy(rl, start, end);
-	if (taken) {
-		rl->ranges[rl->nr].start = start;
-		rl->ranges[rl->nr].end = end;
-		rl->nr++;
-	}
+	if (taken)
+		range_lock_take(rl, start, end);
 	pthread_mutex_unlock(&rl->lock);
 	return taken;
 }

@@ -39,3 +39,18 @@ void space_shortfall(const struct statvfs *sv, const struct cache_limits *l,
 	need->files = sv->f_files && want > sv->f_favail ?
 		      want - sv->f_favail : 0;
 }
+
+int space_check(const char *dir, const struct cache_limits *l,
+		unsigned int *blocks, unsigned int *files,
+		struct shortfall *need)
+{
+	struct statvfs sv;
+
+	if (statvfs(dir, &sv))
+		return -errno;
+	space_free_percent(&sv, blocks, files);
+	if (!space_low(l, *blocks, *files))
+		return 0;
+	space_shortfall(&sv, l, need);
+	return 1;
+}

@@ -46,4 +46,13 @@ struct shortfall {
 void space_shortfall(const struct statvfs *sv, const struct cache_limits *l,
 		     struct shortfall *need);
 
+/*
+ * The filesystem of @dir against @l: 1 when below a cull limit, with the
+ * free percentages in @blocks and @files and what to free in @need; 0 when
+ * not; -errno when statvfs fails.
+ */
+int space_check(const char *dir, const struct cache_limits *l,
+		unsigned int *blocks, unsigned int *files,
+		struct shortfall *need);
+
 #endif

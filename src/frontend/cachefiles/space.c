@@ -128,7 +128,6 @@ static void space_pass(struct cf_space *s, int cache_fd)
 	unsigned int b, f, n = 0, busy = 0, vols;
 	uint64_t t0;
 	struct shortfall need;
-	struct statvfs sv;
 	uint64_t bytes = 0;
 	size_t i;
 	int ret;
@@ -144,12 +143,8 @@ static void space_pass(struct cf_space *s, int cache_fd)
 		log_debug("space: index of %zu files in %zu volumes, up to date in %llu ms",
 			  ix->nr, ix->nr_vols,
 			  (unsigned long long)(monotonic_us() - t0) / 1000);
-	if (statvfs(s->cache_dir, &sv))
+	if (space_check(s->cache_dir, &s->limits, &b, &f, &need) <= 0)
 		return;
-	space_free_percent(&sv, &b, &f);
-	if (!space_low(&s->limits, b, f))
-		return;
-	space_shortfall(&sv, &s->limits, &need);
 	log_debug("cache %s is low on space (%u%% of blocks, %u%% of files free): culling unused cache files",
 		  s->cache_dir, b, f);
 	space_index_prepare(ix, cache_fd);

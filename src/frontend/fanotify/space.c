@@ -103,15 +103,10 @@ static void fan_space_pass(struct fanotify_frontend *fe)
 	struct shortfall need;
 	struct fan_victim *v;
 	unsigned int b, f;
-	struct statvfs sv;
 	size_t i, n;
 
-	if (statvfs(fe->blob_dir, &sv))
+	if (space_check(fe->blob_dir, &s->limits, &b, &f, &need) <= 0)
 		return;
-	space_free_percent(&sv, &b, &f);
-	if (!space_low(&s->limits, b, f))
-		return;
-	space_shortfall(&sv, &s->limits, &need);
 	counter_add(&s->stats.passes, 1);
 	pthread_mutex_lock(&fe->mounts_lock);
 	v = fan_blob_files(fe, &n);
@@ -148,8 +143,7 @@ static void *fan_space_thread(void *arg)
 		pthread_cond_broadcast(&s->done);
 		if (s->stopping || s->kicked)
 			continue;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += FAN_SPACE_CHECK_MS / 1000;
+		timespec_in_us(CLOCK_REALTIME, FAN_SPACE_CHECK_MS * 1000ULL, &until);
 		pthread_cond_timedwait(&s->kick, &s->lock, &until);
 	}
 	pthread_mutex_unlock(&s->lock);
@@ -238,13 +232,7 @@ bool fan_space_make_room(struct fanotify_frontend *fe, unsigned int ms)
 
 	if (!s->running)
 		return false;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += ms / 1000;
-	until.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	timespec_in_us(CLOCK_REALTIME, (uint64_t)ms * 1000, &until);
 	pthread_mutex_lock(&s->lock);
 	/* A whole pass that begins after now. */
 	want = s->passes_started + 1;
