@@ -4,7 +4,10 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bootstrap_inline.h"
@@ -134,6 +137,37 @@ int bootstrap_memfd_seal(int fd)
 		  F_SEAL_WRITE | F_SEAL_SEAL))
 		return -errno;
 	return 0;
+}
+
+int bootstrap_to_file(int boot_fd, const char *dir, char *path, size_t len)
+{
+	off_t off = 0;
+	struct stat st;
+	ssize_t n;
+	int fd, ret = 0;
+
+	if (fstat(boot_fd, &st))
+		return -errno;
+	if ((size_t)snprintf(path, len, "%s/.bootstrap.XXXXXX", dir) >= len)
+		return -ENAMETOOLONG;
+	fd = mkostemp(path, O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while (off < st.st_size) {
+		n = sendfile(fd, boot_fd, &off, st.st_size - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			ret = n ? -errno : -EIO;
+			break;
+		}
+	}
+	if (!ret && fsync(fd))
+		ret = -errno;
+	close(fd);
+	if (ret)
+		unlink(path);
+	return ret;
 }
 
 int bootstrap_inline_extract(int fd, uint64_t size, int *out, char *err,

@@ -30,6 +30,14 @@ int bootstrap_memfd_of(const void *buf, size_t len);
 int bootstrap_memfd_seal(int fd);
 
 /*
+ * A copy of the bootstrap in memfd @boot_fd as a new regular file in @dir
+ * (@path gets its name, hidden: a dot name), for a kernel that mounts only
+ * a file with a page cache of its own (file-backed EROFS takes no memfd).
+ * The caller unlinks it once mounted: the mount holds it open.
+ */
+int bootstrap_to_file(int boot_fd, const char *dir, char *path, size_t len);
+
+/*
  * The blob id in @path's file name (its stem: the name without what follows
  * its last '.'), if that is 64 lower-case hex digits. 0 or -EINVAL.
  */

@@ -177,7 +177,10 @@ bool ktest_cachefiles_unusable(char *why, size_t len)
 	return probed < 0;
 }
 
-const char *ktest_frontend(char *why, size_t len)
+/* The front end ktest_frontend() picked: every daemon started gets it. */
+static const char *picked_frontend;
+
+static const char *pick_frontend(char *why, size_t len)
 {
 	const char *want = env_or("FSCACHED_TEST_FRONTEND", "auto");
 	char cf[256], fan[256];
@@ -204,6 +207,30 @@ const char *ktest_frontend(char *why, size_t len)
 	if (!ktest_fanotify_unusable(fan, sizeof(fan)))
 		return "fanotify";
 	snprintf(why, len, "neither front end can run here: %s; %s", cf, fan);
+	return NULL;
+}
+
+const char *ktest_frontend(char *why, size_t len)
+{
+	picked_frontend = pick_frontend(why, len);
+	return picked_frontend;
+}
+
+/* The value of option @opt in @extra, or NULL. */
+static const char *extra_option(const char *const *extra, const char *opt)
+{
+	for (; extra && *extra; extra++)
+		if (!strcmp(*extra, opt) && extra[1])
+			return extra[1];
+	return NULL;
+}
+
+static const char *frontend_name(const char *s)
+{
+	if (s && !strcmp(s, "fanotify"))
+		return "fanotify";
+	if (s && !strcmp(s, "cachefiles"))
+		return "cachefiles";
 	return NULL;
 }
 
@@ -255,7 +282,8 @@ int ktest_daemon_spawn_with(struct ktest_daemon *d, const char *cache_dir,
 			    const char *blob_dir, const char *const *extra,
 			    const struct ktest_spawn *how)
 {
-	const char *argv[32];
+	const char *argv[40], *fe = extra_option(extra, "--frontend");
+	const char *sock = extra_option(extra, "--apisock");
 	char dir[PATH_MAX / 2];
 	int n = 0, fd;
 	pid_t pid;
@@ -265,6 +293,11 @@ int ktest_daemon_spawn_with(struct ktest_daemon *d, const char *cache_dir,
 		return -errno;
 	snprintf(d->log_path, sizeof(d->log_path), "%s/log", dir);
 	snprintf(d->stats_path, sizeof(d->stats_path), "%s/stats.json", dir);
+	if (sock)
+		snprintf(d->api_sock, sizeof(d->api_sock), "%s", sock);
+	else
+		snprintf(d->api_sock, sizeof(d->api_sock), "%s/api.sock", dir);
+	d->frontend = frontend_name(fe ? fe : picked_frontend);
 
 	argv[n++] = ktest_daemon_bin();
 	argv[n++] = "--fscache";
@@ -275,7 +308,15 @@ int ktest_daemon_spawn_with(struct ktest_daemon *d, const char *cache_dir,
 		argv[n++] = "--blob-dir";
 		argv[n++] = blob_dir;
 	}
-	while (extra && *extra && n < 30)
+	if (!sock) {
+		argv[n++] = "--apisock";
+		argv[n++] = d->api_sock;
+	}
+	if (!fe && d->frontend) {
+		argv[n++] = "--frontend";
+		argv[n++] = d->frontend;
+	}
+	while (extra && *extra && n < 38)
 		argv[n++] = *extra++;
 	argv[n] = NULL;
 

@@ -14,9 +14,11 @@
 
 struct ktest_daemon {
 	pid_t pid;
+	const char *frontend;	/* as started: "cachefiles", "fanotify", NULL (auto) */
 	char cache_dir[PATH_MAX];
 	char log_path[PATH_MAX];
 	char stats_path[PATH_MAX];
+	char api_sock[PATH_MAX];	/* its --apisock (one is always given) */
 };
 
 /* Paths from the environment, with the defaults of a checkout. */
@@ -61,7 +63,9 @@ bool ktest_fanotify_unusable(char *why, size_t len);
 /*
  * The front end the front-end-neutral tests drive: $FSCACHED_TEST_FRONTEND
  * (cachefiles or fanotify), or by default the first of the two that can run
- * here. NULL, with @why filled for the skip, where that one cannot.
+ * here. NULL, with @why filled for the skip, where that one cannot. Once
+ * picked, every daemon this process starts is given it (--frontend), and
+ * ktest_image_mount() mounts the way it does.
  */
 const char *ktest_frontend(char *why, size_t len);
 #define KTEST_PICK_FRONTEND(fe)						\
@@ -132,6 +136,41 @@ int ktest_umount(const char *mnt);
 int ktest_api_mount(const char *sock, const char *mnt, const char *source,
 		    const char *fs_type, const char *config);
 int ktest_api_umount(const char *sock, const char *mnt);
+
+/*
+ * An image as either front end mounts it. cachefiles mounts EROFS by
+ * fsid (and domain), after binding it through PUT /api/v2/blobs when it has
+ * a @config; fanotify mounts it through POST /api/v1/mount: @bootstrap when
+ * it has one, else @fsid as the blob id of a whole image of the daemon's
+ * backend. On fanotify @domain means nothing: blob files are shared by id.
+ */
+struct ktest_image {
+	const char *fsid;
+	const char *domain;	/* cachefiles' domain_id, or NULL */
+	const char *bootstrap;	/* the local bootstrap, or NULL for a whole image */
+	const char *config;	/* a ConfigV2 JSON text, or NULL for the daemon's */
+};
+/*
+ * Mount @im on @mnt through @d's front end: 0 or -errno (-EIO: refused).
+ * On cachefiles an image bound already (a remount) is not bound again.
+ */
+int ktest_image_mount(struct ktest_daemon *d, const struct ktest_image *im,
+		      const char *mnt);
+/* The same for a whole image of @d's backend, or a bootstrap of it. */
+int ktest_mount_on(struct ktest_daemon *d, const char *fsid,
+		   const char *domain, const char *mnt);
+int ktest_image_umount(struct ktest_daemon *d, const char *mnt);
+bool ktest_on_fanotify(const struct ktest_daemon *d);
+/*
+ * A front end's counter of a kind both have, by its cachefiles name:
+ * "reads" (demand reads filled: fanotify's "fills"), "read_requests"
+ * (demand reads that needed a fill: fills + fill_errors), "read_errors"
+ * ("fill_errors"), "open_errors" ("mount_errors"); any other name as it is.
+ */
+int ktest_frontend_counter(struct ktest_daemon *d, const char *name,
+			   uint64_t *value);
+/* Drop the page cache (echo 3 > drop_caches). */
+void ktest_drop_caches(void);
 
 struct ktest_tree_stats {
 	unsigned long files, dirs, symlinks, hardlinks, xattrs, others;

@@ -2,9 +2,12 @@
 /*
  * The fanotify front end on a kernel with FAN_PRE_ACCESS (6.14+): the
  * daemon mounts file-backed EROFS through nydusd's /api/v1/mount, with
- * sparse blob files it fills on pre-content events. Every byte of every
- * image is compared, under concurrent readers; bad data gives EIO, never
- * zeros; a remount costs no backend byte; an orderly stop unmounts.
+ * sparse blob files it fills on pre-content events. What is its own: mmap,
+ * the mount API and helper, restarts through the fd store and the
+ * supervisor, culling and a full cache filesystem, bad set-ups. The
+ * front-end-neutral suites (test_mount, test_nydus, test_faults, ...) run
+ * on it too. Every byte of every image is compared, under concurrent
+ * readers; bad data gives EIO, never zeros; an orderly stop unmounts.
  * Skips, saying why, where the kernel or the scratch filesystem cannot
  * carry pre-content marks (the 6.1 and 6.12 test kernels have none).
  */
@@ -138,37 +141,6 @@ static bool is_mounted(const char *mnt)
 	return found;
 }
 
-/* A nydus variant: mounted, read by READERS at once, remounted for free. */
-static void check_nydus(struct __test_metadata *_metadata,
-			FIXTURE_DATA(fanotify) *self, const char *variant,
-			const char *tree)
-{
-	char boot[PATH_MAX], blobs[PATH_MAX];
-	struct ktest_tree_stats st;
-	uint64_t fetched, fills;
-
-	snprintf(boot, sizeof(boot), "%s/nydus/%s/image.boot", ktest_images(), variant);
-	snprintf(blobs, sizeof(blobs), "%s/nydus/%s/blobs", ktest_images(), variant);
-	if (access(boot, F_OK))
-		SKIP(return, "no nydus images (tools/mkrafs needs python3-lz4, python3-zstandard, libblake3)");
-	ASSERT_EQ(204, api_mount(self, self->mnt, boot, blobs, false));
-	ASSERT_TRUE(is_mounted(self->mnt));
-	EXPECT_EQ(0, ktest_read_concurrently(tree, self->mnt, READERS));
-	ASSERT_EQ(0, ktest_compare_image(tree, self->mnt, &st));
-	ASSERT_EQ(204, api_umount(self, self->mnt));
-	EXPECT_FALSE(is_mounted(self->mnt));
-	fetched = counter(self, "factory.total.backend_read_bytes");
-	fills = counter(self, "frontend.fills");
-	EXPECT_GT(fetched, 0);
-	/* Remount: every byte is in the blob files already. */
-	ASSERT_EQ(204, api_mount(self, self->mnt, boot, blobs, false));
-	ASSERT_EQ(0, ktest_compare_image(tree, self->mnt, &st));
-	EXPECT_EQ(fetched, counter(self, "factory.total.backend_read_bytes"));
-	EXPECT_EQ(fills, counter(self, "frontend.fills"));
-	EXPECT_EQ(0, counter(self, "frontend.fill_errors"));
-	ASSERT_EQ(204, api_umount(self, self->mnt));
-}
-
 /*
  * A whole EROFS image named by its blob id, from the backend: its own blob
  * file is the mount's only device. From 7.3 metadata reads raise events and
@@ -239,46 +211,6 @@ TEST_F_TIMEOUT(fanotify, plain_bootstrap_with_a_data_blob, 600)
 	EXPECT_EQ(404, api_umount(self, self->mnt));
 	EXPECT_EQ(204, ktest_api(self->sock, "DELETE", "/api/v2/blobs?blob_id=chunked-data", NULL));
 	EXPECT_NE(0, access(path, F_OK));
-}
-
-TEST_F_TIMEOUT(fanotify, nydus_zstd, 600)
-{
-	check_nydus(_metadata, self, "zstd", "nydus");
-}
-
-TEST_F_TIMEOUT(fanotify, nydus_lz4_block_v2_sha256, 600)
-{
-	check_nydus(_metadata, self, "lz4", "nydus");
-}
-
-TEST_F_TIMEOUT(fanotify, nydus_uncompressed, 600)
-{
-	check_nydus(_metadata, self, "none", "nydus");
-}
-
-TEST_F_TIMEOUT(fanotify, nydus_gzip_crc32, 600)
-{
-	check_nydus(_metadata, self, "gzip", "nydus");
-}
-
-TEST_F_TIMEOUT(fanotify, nydus_batch_chunks, 600)
-{
-	check_nydus(_metadata, self, "batch", "nydus");
-}
-
-TEST_F_TIMEOUT(fanotify, nydus_separate_meta, 600)
-{
-	check_nydus(_metadata, self, "separate", "nydus");
-}
-
-TEST_F_TIMEOUT(fanotify, nydus_zran_targz, 600)
-{
-	check_nydus(_metadata, self, "zran", "nydus");
-}
-
-TEST_F_TIMEOUT(fanotify, nydus_two_layers_two_blob_files, 600)
-{
-	check_nydus(_metadata, self, "layers", "nydus-merged");
 }
 
 /* mmap raises one event for the whole mapping: filled before the answer. */

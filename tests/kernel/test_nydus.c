@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Real nydus images (RAFS v6, built by tools/mkrafs) in the kernel: each
- * variant is bound through the API as nydus-snapshotter binds it (a
- * bootstrap at metadata_path, its data blobs named by the blob table),
- * mounted over fscache, and read by 8 readers at once; every file must
+ * variant is mounted as nydus-snapshotter mounts it on the front end
+ * ktest_frontend() picks (cachefiles: bound through PUT /api/v2/blobs with
+ * its bootstrap at metadata_path, its data blobs named by the blob table,
+ * and mounted over fscache; fanotify: POST /api/v1/mount of its bootstrap
+ * with the same config), and read by 8 readers at once; every file must
  * be right. A remount then costs no backend byte: the cache files keep
  * the chunks, the cache dir keeps the blob meta.
  */
@@ -40,8 +42,11 @@ FIXTURE_SETUP(nydus)
 	char boot[PATH_MAX];
 	const char *extra[] = { "--apisock", self->sock, NULL };
 
+	const char *fe;
+
 	memset(self, 0, sizeof(*self));
-	KTEST_SKIP_UNLESS_CACHEFILES();
+	KTEST_PICK_FRONTEND(fe);
+	(void)fe;
 	snprintf(boot, sizeof(boot), "%s/nydus/zstd/image.boot", ktest_images());
 	if (access(boot, F_OK))
 		SKIP(return, "no nydus images: tests/kernel/mkimages needs python3-lz4, python3-zstandard and libblake3");
@@ -85,34 +90,60 @@ static int data_blob_id(const char *variant, char *id, size_t len)
 	return n == 1 ? 0 : -EINVAL;
 }
 
-/* PUT /api/v2/blobs as nydus-snapshotter sends it. */
-static int bind_image_as(FIXTURE_DATA(nydus) *self, const char *fsid,
-			 const char *variant, const char *domain, bool validate)
+/* A variant's image, as nydus-snapshotter mounts it. */
+struct variant {
+	char meta[PATH_MAX];
+	char cfg[PATH_MAX * 2];
+	struct ktest_image im;
+};
+
+/*
+ * @variant as image @fsid of @domain, its blobs in @blobs (NULL: its own),
+ * under config id @cfg_id (NULL: the variant's name).
+ */
+static const struct ktest_image *
+variant_image(struct variant *v, const char *fsid, const char *variant,
+	      const char *domain, const char *blobs, const char *cfg_id,
+	      bool validate)
 {
-	char body[PATH_MAX * 3], meta[PATH_MAX], id[80];
+	char own[PATH_MAX], id[80];
 	const char *img = ktest_images();
 
 	/* "inline" is bound by its data blob, which holds its bootstrap. */
 	if (!strcmp(variant, "inline") && !data_blob_id(variant, id, sizeof(id)))
-		snprintf(meta, sizeof(meta), "%s/nydus/%s/blobs/%s", img, variant, id);
+		snprintf(v->meta, sizeof(v->meta), "%s/nydus/%s/blobs/%s", img, variant, id);
 	else
-		snprintf(meta, sizeof(meta), "%s/nydus/%s/image.boot", img, variant);
-	snprintf(body, sizeof(body),
-		 "{\"type\": \"bootstrap\", \"id\": \"%s\", \"domain_id\": \"%s\","
-		 " \"metadata_path\": \"%s\", \"config_v2\": {\"version\": 2,"
-		 " \"id\": \"cfg-%s\", \"backend\": {\"type\": \"localfs\","
-		 " \"localfs\": {\"dir\": \"%s/nydus/%s/blobs\"}}, \"cache\": {\"type\": \"fscache\","
-		 " \"validate\": %s}}}",
-		 fsid, domain, meta, variant, img, variant,
+		snprintf(v->meta, sizeof(v->meta), "%s/nydus/%s/image.boot", img, variant);
+	snprintf(own, sizeof(own), "%s/nydus/%s/blobs", img, variant);
+	snprintf(v->cfg, sizeof(v->cfg),
+		 "{\"version\": 2, \"id\": \"cfg-%s\", \"backend\": {\"type\": \"localfs\","
+		 " \"localfs\": {\"dir\": \"%s\"}}, \"cache\": {\"type\": \"fscache\","
+		 " \"validate\": %s}}", cfg_id ? cfg_id : variant, blobs ? blobs : own,
 		 validate ? "true" : "false");
-	return ktest_api(self->sock, "PUT", "/api/v2/blobs", body);
+	v->im.fsid = fsid;
+	v->im.domain = domain;
+	v->im.bootstrap = v->meta;
+	v->im.config = v->cfg;
+	return &v->im;
+}
+
+/* Mount @variant as image @fsid of @domain on @mnt. */
+static int mount_variant_as(FIXTURE_DATA(nydus) *self, const char *fsid,
+			    const char *variant, const char *domain,
+			    bool validate, const char *mnt)
+{
+	struct variant v;
+
+	return ktest_image_mount(&self->d, variant_image(&v, fsid, variant, domain,
+							 NULL, NULL, validate), mnt);
 }
 
 /* ... with the variant's name for its fsid. */
-static int bind_image(FIXTURE_DATA(nydus) *self, const char *variant,
-		      const char *domain, bool validate)
+static int mount_variant(FIXTURE_DATA(nydus) *self, const char *variant,
+			 const char *domain, bool validate)
 {
-	return bind_image_as(self, variant, variant, domain, validate);
+	return mount_variant_as(self, variant, variant, domain, validate,
+				self->mnt);
 }
 
 static uint64_t counter(FIXTURE_DATA(nydus) *self, const char *name)
@@ -161,20 +192,20 @@ static void check_variant(struct __test_metadata *_metadata,
 			  const char *tree, bool validate)
 {
 	struct ktest_tree_stats st;
-	uint64_t fetched, chunks;
+	uint64_t fetched, chunks, reads, v;
 	char domain[64], fsid[65];
 	int failed;
 
 	snprintf(domain, sizeof(domain), "dom-%s", variant);
 	ASSERT_EQ(0, snapshotter_fsid(variant, fsid, sizeof(fsid)));
-	ASSERT_EQ(204, bind_image_as(self, fsid, variant, domain, validate));
-	ASSERT_EQ(0, ktest_mount(fsid, domain, self->mnt));
+	ASSERT_EQ(0, mount_variant_as(self, fsid, variant, domain, validate,
+				      self->mnt));
 	failed = ktest_read_concurrently(tree, self->mnt, READERS);
 	if (failed)
 		ktest_daemon_dump_log(&self->d);
 	EXPECT_EQ(0, failed);
 	ASSERT_EQ(0, ktest_compare_image(tree, self->mnt, &st));
-	ASSERT_EQ(0, ktest_umount(self->mnt));
+	ASSERT_EQ(0, ktest_image_umount(&self->d, self->mnt));
 	fetched = counter(self, "factory.total.backend_read_bytes");
 	chunks = counter(self, "factory.total.chunks_fetched");
 	TH_LOG("%s: %llu chunks fetched, %llu backend bytes, %llu blob meta bytes, %llu us decompressing",
@@ -186,14 +217,21 @@ static void check_variant(struct __test_metadata *_metadata,
 		EXPECT_GT(counter(self, "factory.total.chunks_verified"), 0);
 
 	/* Remount: every chunk is in the cache files, the meta is kept. */
-	ASSERT_EQ(0, ktest_mount(fsid, domain, self->mnt));
+	ASSERT_EQ(0, ktest_frontend_counter(&self->d, "reads", &reads));
+	ASSERT_EQ(0, mount_variant_as(self, fsid, variant, domain, validate,
+				      self->mnt));
 	ASSERT_EQ(0, ktest_compare_image(tree, self->mnt, &st));
-	ASSERT_EQ(0, ktest_umount(self->mnt));
+	ASSERT_EQ(0, ktest_image_umount(&self->d, self->mnt));
+	EXPECT_EQ(0, ktest_frontend_counter(&self->d, "reads", &v));
+	EXPECT_EQ(reads, v);
+	EXPECT_EQ(0, ktest_frontend_counter(&self->d, "read_errors", &v));
+	EXPECT_EQ(0, v);
 	EXPECT_EQ(fetched, counter(self, "factory.total.backend_read_bytes"));
 	EXPECT_EQ(chunks, counter(self, "factory.total.chunks_fetched"));
 	EXPECT_EQ(0, counter(self, "factory.total.digest_mismatches"));
 	EXPECT_EQ(0, counter(self, "factory.total.decode_errors"));
-	EXPECT_EQ(0, counter(self, "frontend.recheck_mismatches"));
+	if (!ktest_on_fanotify(&self->d))
+		EXPECT_EQ(0, counter(self, "frontend.recheck_mismatches"));
 	EXPECT_TRUE(ktest_daemon_alive(&self->d));
 }
 
@@ -210,12 +248,14 @@ TEST_F_TIMEOUT(nydus, a_culled_blob_takes_its_meta_copy_along, 600)
 
 	ASSERT_EQ(0, data_blob_id("none", id, sizeof(id)));
 	snprintf(meta, sizeof(meta), "%s/nydus/%s.blob.meta", self->d.cache_dir, id);
-	ASSERT_EQ(204, bind_image(self, "none", "dom-cull", false));
-	ASSERT_EQ(0, ktest_mount("none", "dom-cull", self->mnt));
+	ASSERT_EQ(0, mount_variant(self, "none", "dom-cull", false));
 	ASSERT_EQ(0, ktest_compare_image("nydus", self->mnt, &st));
-	ASSERT_EQ(0, ktest_umount(self->mnt));
+	ASSERT_EQ(0, ktest_image_umount(&self->d, self->mnt));
 	EXPECT_EQ(0, access(meta, F_OK));
-	EXPECT_EQ(204, ktest_api(self->sock, "DELETE", "/api/v2/blobs?domain_id=dom-cull", NULL));
+	/* fanotify has no domains: an unmount leaves no binding. */
+	if (!ktest_on_fanotify(&self->d))
+		EXPECT_EQ(204, ktest_api(self->sock, "DELETE",
+					 "/api/v2/blobs?domain_id=dom-cull", NULL));
 	snprintf(url, sizeof(url), "/api/v2/blobs?blob_id=%s", id);
 	/* The kernel links the cache file in just after its CLOSE. */
 	for (i = 0; i < 100 && !access(meta, F_OK); i++) {
@@ -285,8 +325,7 @@ TEST_F_TIMEOUT(nydus, prefetch_table_files_come_first, 600)
 	uint64_t want, got = 0;
 	int fd, i;
 
-	ASSERT_EQ(204, bind_image(self, "prefetch", "dom-pf", false));
-	ASSERT_EQ(0, ktest_mount("prefetch", "dom-pf", self->mnt));
+	ASSERT_EQ(0, mount_variant(self, "prefetch", "dom-pf", false));
 	snprintf(path, sizeof(path), "%s/src/nydus/big/seq.txt", ktest_images());
 	ASSERT_EQ(0, stat(path, &sb));
 	want = ALIGN_UP((uint64_t)sb.st_size, 4096);
@@ -312,7 +351,7 @@ TEST_F_TIMEOUT(nydus, prefetch_table_files_come_first, 600)
 	EXPECT_LT(counter(self, "factory.total.chunk_bytes"), 11ULL << 20);
 	EXPECT_TRUE(ktest_daemon_log_contains(&self->d, "the files its image names"));
 	ASSERT_EQ(0, ktest_compare_image("nydus", self->mnt, &st));
-	ASSERT_EQ(0, ktest_umount(self->mnt));
+	ASSERT_EQ(0, ktest_image_umount(&self->d, self->mnt));
 }
 
 /* Without the API: --bootstrap names the image, --blob-dir its blobs. */
@@ -322,24 +361,32 @@ TEST_F_TIMEOUT(nydus, bootstrap_option_without_the_api, 600)
 	const char *extra[] = { "--bootstrap", boot, NULL };
 	struct ktest_tree_stats st;
 
+	if (ktest_on_fanotify(&self->d))
+		SKIP(return, "on fanotify the daemon mounts, through its API (test_fanotify's fscachectl_and_the_mount_helper)");
 	snprintf(boot, sizeof(boot), "%s/nydus/lz4/image.boot", ktest_images());
 	snprintf(blobs, sizeof(blobs), "%s/nydus/lz4/blobs", ktest_images());
 	ASSERT_EQ(0, ktest_daemon_stop(&self->d));
 	ASSERT_EQ(0, ktest_daemon_start(&self->d, blobs, extra));
 	ASSERT_EQ(0, ktest_mount("image.boot", NULL, self->mnt));
 	EXPECT_EQ(0, ktest_compare_image("nydus", self->mnt, &st));
-	ASSERT_EQ(0, ktest_umount(self->mnt));
+	ASSERT_EQ(0, ktest_image_umount(&self->d, self->mnt));
 	EXPECT_GT(counter(self, "factory.total.chunks_fetched"), 0);
 }
 
 /*
  * Bad data next to good: a copy of the zstd image whose blob has one byte
  * of chunk data flipped, validated, and a truncated copy; the good image
- * is mounted beside them and must read right throughout.
+ * is mounted beside them (in a domain of its own) and must read right
+ * throughout. fanotify shares a blob file by its id alone, as a digest
+ * allows: there, each copy is mounted on its own, its blob file culled
+ * after it, and the good image last.
  */
 TEST_F_TIMEOUT(nydus, bad_blobs_fail_alone, 600)
 {
-	char cmd[PATH_MAX * 4], bad[PATH_MAX], body[PATH_MAX * 3];
+	char cmd[PATH_MAX * 4], bad[PATH_MAX], dir[PATH_MAX + 16], id[80];
+	char url[160];
+	bool beside = !ktest_on_fanotify(&self->d);
+	struct variant v;
 	char mnt2[PATH_MAX], path[PATH_MAX + 64], buf[65536];
 	const char *img = ktest_images();
 	struct ktest_tree_stats st;
@@ -355,34 +402,36 @@ TEST_F_TIMEOUT(nydus, bad_blobs_fail_alone, 600)
 		 bad, bad, img, bad, img, bad, bad, bad);
 	ASSERT_EQ(0, system(cmd));
 	ASSERT_EQ(0, ktest_mkdtemp("mnt", mnt2, sizeof(mnt2)));
-	ASSERT_EQ(204, bind_image(self, "zstd", "good", false));
-	ASSERT_EQ(0, ktest_mount("zstd", "good", self->mnt));
+	ASSERT_EQ(0, data_blob_id("zstd", id, sizeof(id)));
+	snprintf(url, sizeof(url), "/api/v2/blobs?blob_id=%s", id);
+	if (beside)
+		ASSERT_EQ(0, mount_variant(self, "zstd", "good", false));
 
-	for (i = 0; i < 2; i++) {
-		const char *kind = i ? "short" : "flip";
-
-		snprintf(body, sizeof(body),
-			 "{\"type\": \"bootstrap\", \"id\": \"zstd\", \"domain_id\": \"%s\","
-			 " \"metadata_path\": \"%s/nydus/zstd/image.boot\", \"config_v2\": {\"version\": 2,"
-			 " \"id\": \"cfg-%s\", \"backend\": {\"type\": \"localfs\","
-			 " \"localfs\": {\"dir\": \"%s/%s\"}}, \"cache\": {\"type\": \"fscache\","
-			 " \"validate\": true}}}", kind, img, kind, bad, kind);
-		ASSERT_EQ(204, ktest_api(self->sock, "PUT", "/api/v2/blobs", body));
-	}
 	/*
-	 * The truncated blob's meta is past its end: its OPEN (which comes
-	 * with the first read) is refused, and the reader gets an error.
+	 * The truncated blob's meta is past its end: its open is refused.
+	 * On cachefiles that comes with the first read, whose reader gets an
+	 * error; fanotify opens its blobs at the mount, which fails.
 	 */
-	ASSERT_EQ(0, ktest_mount("zstd", "short", mnt2));
-	snprintf(path, sizeof(path), "%s/small/f100", mnt2);
-	fd = open(path, O_RDONLY);
-	ASSERT_GE(fd, 0);
-	EXPECT_LT(read(fd, buf, sizeof(buf)), 0);
-	close(fd);
+	snprintf(dir, sizeof(dir), "%s/short", bad);
+	variant_image(&v, "zstd", "zstd", "short", dir, "short", true);
+	ret = ktest_image_mount(&self->d, &v.im, mnt2);
+	if (!ret) {
+		snprintf(path, sizeof(path), "%s/small/f100", mnt2);
+		fd = open(path, O_RDONLY);
+		ASSERT_GE(fd, 0);
+		EXPECT_LT(read(fd, buf, sizeof(buf)), 0);
+		close(fd);
+		ASSERT_EQ(0, ktest_image_umount(&self->d, mnt2));
+	} else {
+		EXPECT_TRUE(ktest_on_fanotify(&self->d));
+	}
+	if (!beside)
+		EXPECT_EQ(204, ktest_api(self->sock, "DELETE", url, NULL));
 	EXPECT_TRUE(ktest_daemon_log_contains(&self->d, "past the blob's 4000 bytes"));
-	ASSERT_EQ(0, ktest_umount(mnt2));
 	/* The flipped chunk: EIO for what it holds, right bytes elsewhere. */
-	ASSERT_EQ(0, ktest_mount("zstd", "flip", mnt2));
+	snprintf(dir, sizeof(dir), "%s/flip", bad);
+	variant_image(&v, "zstd", "zstd", "flip", dir, "flip", true);
+	ASSERT_EQ(0, ktest_image_mount(&self->d, &v.im, mnt2));
 	for (i = 0; i < 2; i++) {
 		snprintf(path, sizeof(path), "%s/big/%s", mnt2,
 			 i ? "random-6m-copy" : "random-6m");
@@ -400,7 +449,11 @@ TEST_F_TIMEOUT(nydus, bad_blobs_fail_alone, 600)
 	snprintf(path, sizeof(path), "%s/src/nydus/small/f100", img);
 	snprintf(cmd, sizeof(cmd), "cmp -s %s %s/small/f100", path, mnt2);
 	EXPECT_EQ(0, system(cmd));
-	ASSERT_EQ(0, ktest_umount(mnt2));
+	ASSERT_EQ(0, ktest_image_umount(&self->d, mnt2));
+	if (!beside) {
+		EXPECT_EQ(204, ktest_api(self->sock, "DELETE", url, NULL));
+		ASSERT_EQ(0, mount_variant(self, "zstd", "good", false));
+	}
 	ASSERT_EQ(0, ktest_compare_image("nydus", self->mnt, &st));
 	EXPECT_TRUE(ktest_daemon_alive(&self->d));
 }
@@ -551,7 +604,7 @@ TEST_F_TIMEOUT(nydus_restart, kill9_mid_read_fetches_no_ready_chunk_again, 900)
 	/* At most a fill's worth of chunks per worker in flight at each kill. */
 	EXPECT_LE(total, chunks + KILLS * 8);
 	/* And a remount fetches nothing. */
-	ASSERT_EQ(0, ktest_umount(self->mnt));
+	ASSERT_EQ(0, ktest_image_umount(&self->d, self->mnt));
 	ASSERT_EQ(0, ktest_mount("zstd", "kill", self->mnt));
 	ASSERT_EQ(0, ktest_compare_image("nydus", self->mnt, &st));
 	ASSERT_EQ(0, ktest_daemon_counter(&self->d, "factory.total.backend_read_bytes", &v));

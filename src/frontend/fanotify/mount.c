@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 #include "config/config.h"
 #include "fanotify_int.h"
 #include "image/bootstrap.h"
+#include "image/bootstrap_inline.h"
 #include "lib/blob_id.h"
 #include "lib/compiler.h"
 #include "lib/io_buf.h"
@@ -351,10 +353,13 @@ static int fan_mount_in_child(const char *source, const char *target,
 	return -WEXITSTATUS(status);
 }
 
-static int fan_do_mount(struct fan_mount *m, char *why, size_t len)
+/* @boot: the bootstrap file to mount, when not m->source (an inlined one). */
+static int fan_do_mount(struct fan_mount *m, const char *boot, char *why,
+			size_t len)
 {
 	char opts[FAN_MOUNT_OPTS_MAX + 1];
-	const char *source = m->single ? m->files[0]->path : m->source;
+	const char *source = m->single ? m->files[0]->path :
+			     boot ? boot : m->source;
 	int ret;
 
 	ret = fan_mount_options(m, opts, sizeof(opts));
@@ -501,6 +506,8 @@ int fan_mount(struct frontend *base, const struct frontend_mount *req,
 	struct fanotify_frontend *fe = fan_of(base);
 	struct bootstrap_info bi = { 0 };
 	struct fan_mount *m = NULL;
+	char boot[PATH_MAX];
+	bool inlined = false;
 	int ret;
 
 	ret = fan_check_request(req, why, len);
@@ -532,12 +539,6 @@ int fan_mount(struct frontend *base, const struct frontend_mount *req,
 			     why, len);
 	if (ret)
 		goto out_pending;
-	if (bi.boot_in_memory) {
-		snprintf(why, len, "%s has its bootstrap inlined in a data blob: the fanotify front end mounts only a separate bootstrap file",
-			 req->source);
-		ret = -EOPNOTSUPP;
-		goto out_pending;
-	}
 	m->source = strdup(req->source);
 	m->fs_type = strdup(req->fs_type ? req->fs_type : bi.rafs ? "rafs" : "erofs");
 	m->config = config_to_json(req->cfg);
@@ -548,8 +549,20 @@ int fan_mount(struct frontend *base, const struct frontend_mount *req,
 	ret = fan_mount_files(fe, m, &bi, req->cfg, why, len);
 	if (!ret && m->single)
 		ret = fan_prefill_metadata(m->files[0], why, len);
+	/* Inlined in its data blob: mount a copy, a file, not the memfd. */
+	if (!ret && bi.boot_in_memory) {
+		ret = bootstrap_to_file(bi.boot_fd, fe->blob_dir, boot,
+					sizeof(boot));
+		if (ret)
+			snprintf(why, len, "writing the bootstrap inlined in %s to %s: %s",
+				 req->source, fe->blob_dir, strerror(-ret));
+		else
+			inlined = true;
+	}
 	if (!ret)
-		ret = fan_do_mount(m, why, len);
+		ret = fan_do_mount(m, inlined ? boot : NULL, why, len);
+	if (inlined)
+		unlink(boot);
 out_pending:
 	pthread_mutex_lock(&fe->mounts_lock);
 	list_del(&m->node);
