@@ -93,14 +93,33 @@ static bool erofs_has_devices(const char *path)
 int ktest_mount_on(struct ktest_daemon *d, const char *fsid,
 		   const char *domain, const char *mnt)
 {
+	return ktest_mount_config(d, fsid, domain, NULL, mnt);
+}
+
+int ktest_mount_config(struct ktest_daemon *d, const char *fsid,
+		       const char *domain, const char *config, const char *mnt)
+{
 	char boot[PATH_MAX];
-	struct ktest_image im = { .fsid = fsid, .domain = domain };
+	struct ktest_image im = { .fsid = fsid, .domain = domain,
+				  .config = config };
 
 	snprintf(boot, sizeof(boot), "%s/blobs/%s", ktest_images(), fsid);
 	if (ktest_on_fanotify(d) && !strchr(fsid, '/') && fsid[0] != '.' &&
 	    erofs_has_devices(boot))
 		im.bootstrap = boot;
 	return ktest_image_mount(d, &im, mnt);
+}
+
+const char *ktest_lazy_main(const struct ktest_daemon *d,
+			    const char **data_blob)
+{
+	char release[128];
+	bool split = ktest_on_fanotify(d) &&
+		     ktest_kernel_before(7, 3, release, sizeof(release));
+
+	if (data_blob)
+		*data_blob = split ? "main-data" : "plain";
+	return split ? "main-boot" : "plain";
 }
 
 int ktest_image_umount(struct ktest_daemon *d, const char *mnt)

@@ -156,10 +156,24 @@ struct ktest_image {
  */
 int ktest_image_mount(struct ktest_daemon *d, const struct ktest_image *im,
 		      const char *mnt);
-/* The same for a whole image of @d's backend, or a bootstrap of it. */
+/*
+ * The same for image @fsid of TEST_IMAGES/blobs: a whole image, or a
+ * bootstrap of the nydus layout (fanotify mounts it from there), served by
+ * @d's backend or by ConfigV2 @config (may be NULL).
+ */
 int ktest_mount_on(struct ktest_daemon *d, const char *fsid,
 		   const char *domain, const char *mnt);
+int ktest_mount_config(struct ktest_daemon *d, const char *fsid,
+		       const char *domain, const char *config, const char *mnt);
 int ktest_image_umount(struct ktest_daemon *d, const char *mnt);
+/*
+ * The "main" tree as an image read lazily: the whole image "plain", or, on
+ * fanotify before 7.3 (which fills a whole image before its mount), its
+ * nydus layout "main-boot", a local bootstrap with data blob "main-data".
+ * @data_blob, if not NULL, gets the blob its file data is in.
+ */
+const char *ktest_lazy_main(const struct ktest_daemon *d,
+			    const char **data_blob);
 bool ktest_on_fanotify(const struct ktest_daemon *d);
 /*
  * A front end's counter of a kind both have, by its cachefiles name:

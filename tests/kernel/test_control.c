@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The control API on a real daemon in the UML kernel: fscachectl and the
- * metrics while a prefetch runs, images bound and unbound through the API
- * as nydus-snapshotter binds them, and cache files culled on request.
+ * The control API on a real daemon in the test kernel, on the front end
+ * ktest_frontend() picks: fscachectl and the metrics while a prefetch
+ * runs, images bound and unbound through the API as nydus-snapshotter binds
+ * them (cachefiles' own: fanotify mounts through /api/v1/mount), and cache
+ * files culled on request.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +22,7 @@
 #include "ktest.h"
 
 FIXTURE(control) {
+	const char *fe;		/* "cachefiles" or "fanotify" */
 	struct ktest_daemon d;
 	char blobs[PATH_MAX];
 	char mnt[PATH_MAX];
@@ -28,7 +31,7 @@ FIXTURE(control) {
 FIXTURE_SETUP(control)
 {
 	memset(self, 0, sizeof(*self));
-	KTEST_SKIP_UNLESS_CACHEFILES();
+	KTEST_PICK_FRONTEND(self->fe);
 	snprintf(self->blobs, sizeof(self->blobs), "%s/blobs", ktest_images());
 	ASSERT_EQ(0, ktest_mkdtemp("mnt", self->mnt, sizeof(self->mnt)));
 }
@@ -53,10 +56,12 @@ FIXTURE_TEARDOWN(control)
 TEST_F_TIMEOUT(control, api_shows_prefetch_progress_and_stops_the_daemon, 300)
 {
 	char dir[PATH_MAX], config[PATH_MAX + 32], sock[PATH_MAX + 32];
-	char cmd[PATH_MAX * 3], out[4096], ctl[PATH_MAX];
+	char cmd[PATH_MAX * 3], out[4096], ctl[PATH_MAX], blob[PATH_MAX * 2];
 	const char *extra[] = { "--config", config, "--apisock", sock,
 				"--id", "ktest", NULL };
+	const char *image, *data;
 	uint64_t bytes = 0;
+	int fd;
 	unsigned int waited;
 	struct stat st;
 
@@ -76,8 +81,18 @@ TEST_F_TIMEOUT(control, api_shows_prefetch_progress_and_stops_the_daemon, 300)
 	EXPECT_NE(NULL, strstr(out, "RUNNING"));
 	EXPECT_NE(NULL, strstr(out, "ktest"));
 
-	ASSERT_EQ(0, ktest_mount("plain", NULL, self->mnt));
-	for (waited = 0; waited < 60000 && bytes < 88879104; waited += 100) {
+	image = ktest_lazy_main(&self->d, &data);
+	snprintf(blob, sizeof(blob), "%s/%s", self->blobs, data);
+	ASSERT_EQ(0, stat(blob, &st));
+	ASSERT_EQ(0, ktest_mount_on(&self->d, image, NULL, self->mnt));
+	/* Prefetch starts after the blob's first read: a page. */
+	snprintf(blob, sizeof(blob), "%s/big/file-64m", self->mnt);
+	fd = open(blob, O_RDONLY);
+	ASSERT_GE(fd, 0);
+	EXPECT_EQ(sizeof(out), read(fd, out, sizeof(out)));
+	close(fd);
+	for (waited = 0; waited < 60000 && bytes < (uint64_t)st.st_size;
+	     waited += 100) {
 		usleep(100000);
 		ASSERT_EQ(0, ktest_daemon_counter(&self->d,
 				"factory.total.prefetch_bytes", &bytes));
@@ -91,9 +106,11 @@ TEST_F_TIMEOUT(control, api_shows_prefetch_progress_and_stops_the_daemon, 300)
 	EXPECT_NE(NULL, strstr(out, "\"prefetch_data_amount\""));
 	snprintf(cmd, sizeof(cmd), "curl -sf --unix-socket %s http://localhost/metrics", sock);
 	ASSERT_EQ(0, ktest_run_capture(cmd, out, sizeof(out)));
-	EXPECT_NE(NULL, strstr(out, "fscached_frontend_reads "));
+	EXPECT_NE(NULL, strstr(out, ktest_on_fanotify(&self->d) ?
+				    "fscached_frontend_fills " :
+				    "fscached_frontend_reads "));
 
-	ASSERT_EQ(0, ktest_umount(self->mnt));
+	ASSERT_EQ(0, ktest_image_umount(&self->d, self->mnt));
 	snprintf(cmd, sizeof(cmd),
 		 "curl -sf -o /dev/null -w '%%{http_code}' -X PUT --unix-socket %s http://localhost/api/v1/daemon/exit",
 		 sock);
@@ -117,6 +134,8 @@ TEST_F_TIMEOUT(control, an_image_bound_through_the_api_mounts, 120)
 
 	if (!ktest_have_chunked())
 		SKIP(return, "no chunked image (tools/erofs-set-tag not built)");
+	if (!strcmp(self->fe, "fanotify"))
+		SKIP(return, "fanotify mounts through /api/v1/mount, with no binding (test_fanotify's plain_bootstrap_with_a_data_blob)");
 	ASSERT_EQ(0, ktest_mkdtemp("bind", dir, sizeof(dir)));
 	snprintf(sock, sizeof(sock), "%s/api.sock", dir);
 	ASSERT_EQ(0, ktest_daemon_start(&self->d, NULL, extra));
@@ -143,14 +162,22 @@ TEST_F_TIMEOUT(control, an_image_bound_through_the_api_mounts, 120)
 	EXPECT_TRUE(ktest_daemon_alive(&self->d));
 }
 
-/* How many cache files of @blob_id the cache at @cache holds (any domain). */
-static int count_cache_files(const char *cache, const char *blob_id)
+/*
+ * How many cache files of @blob_id @d's cache holds: cachefiles' (in any
+ * domain), or fanotify's blob file.
+ */
+static int count_cache_files(const struct ktest_daemon *d, const char *blob_id)
 {
 	char pattern[PATH_MAX * 2];
 	glob_t g;
 	int n;
 
-	snprintf(pattern, sizeof(pattern), "%s/cache/I*/@*/D%s", cache, blob_id);
+	if (ktest_on_fanotify(d))
+		snprintf(pattern, sizeof(pattern), "%s/fanotify/%s", d->cache_dir,
+			 blob_id);
+	else
+		snprintf(pattern, sizeof(pattern), "%s/cache/I*/@*/D%s",
+			 d->cache_dir, blob_id);
 	if (glob(pattern, 0, NULL, &g))
 		return 0;
 	n = g.gl_pathc;
@@ -162,12 +189,13 @@ static int count_cache_files(const char *cache, const char *blob_id)
  * cachefiles links a new cache file in when the kernel lets the blob go,
  * which is after umount(2) returns.
  */
-static int wait_cache_files(const char *cache, const char *blob_id, int want)
+static int wait_cache_files(const struct ktest_daemon *d, const char *blob_id,
+			    int want)
 {
 	int n, ms;
 
 	for (ms = 0; ms < 30000; ms += 20) {
-		n = count_cache_files(cache, blob_id);
+		n = count_cache_files(d, blob_id);
 		if (n == want)
 			break;
 		usleep(20000);
@@ -191,8 +219,9 @@ static int count_entries(const char *dir)
 
 /*
  * The snapshotter's last step after an unmount, DELETE ?blob_id= alone:
- * the blob's cache file goes through the kernel's "cull" (refused while
- * mounted), the graveyard is emptied, and the next mount fetches again.
+ * the blob's cache file goes (refused while mounted; on cachefiles through
+ * the kernel's "cull", and the graveyard is emptied), and the next mount
+ * fetches again.
  */
 TEST_F_TIMEOUT(control, a_blob_is_culled_after_its_unmount, 120)
 {
@@ -209,29 +238,30 @@ TEST_F_TIMEOUT(control, a_blob_is_culled_after_its_unmount, 120)
 	/* Nothing to cull yet: done, as the snapshotter expects for any layer. */
 	EXPECT_EQ(204, ktest_api(sock, "DELETE", "/api/v2/blobs?blob_id=dom-a", NULL));
 	/* cachefiles links a new cache file in when the blob is first let go. */
-	ASSERT_EQ(0, ktest_mount("dom-a", NULL, self->mnt));
+	ASSERT_EQ(0, ktest_mount_on(&self->d, "dom-a", NULL, self->mnt));
 	ASSERT_EQ(0, ktest_compare_image("dom-a", self->mnt, &st));
-	ASSERT_EQ(0, ktest_umount(self->mnt));
-	EXPECT_EQ(1, wait_cache_files(self->d.cache_dir, "dom-a", 1));
+	ASSERT_EQ(0, ktest_image_umount(&self->d, self->mnt));
+	EXPECT_EQ(1, wait_cache_files(&self->d, "dom-a", 1));
 	/* In use: refused, and the file stays. */
-	ASSERT_EQ(0, ktest_mount("dom-a", NULL, self->mnt));
+	ASSERT_EQ(0, ktest_mount_on(&self->d, "dom-a", NULL, self->mnt));
 	EXPECT_EQ(409, ktest_api(sock, "DELETE", "/api/v2/blobs?blob_id=dom-a", NULL));
-	EXPECT_EQ(1, count_cache_files(self->d.cache_dir, "dom-a"));
+	EXPECT_EQ(1, count_cache_files(&self->d, "dom-a"));
 	EXPECT_EQ(400, ktest_api(sock, "DELETE", "/api/v2/blobs?blob_id=..", NULL));
 
-	ASSERT_EQ(0, ktest_umount(self->mnt));
+	ASSERT_EQ(0, ktest_image_umount(&self->d, self->mnt));
 	EXPECT_EQ(204, ktest_api(sock, "DELETE", "/api/v2/blobs?blob_id=dom-a", NULL));
-	EXPECT_EQ(0, count_cache_files(self->d.cache_dir, "dom-a"));
-	EXPECT_EQ(0, count_entries(grave));
+	EXPECT_EQ(0, count_cache_files(&self->d, "dom-a"));
+	if (!ktest_on_fanotify(&self->d))
+		EXPECT_EQ(0, count_entries(grave));
 	EXPECT_EQ(204, ktest_api(sock, "DELETE", "/api/v2/blobs?blob_id=dom-a", NULL));
 
 	/* Gone for real: the next mount fetches the blob again. */
 	ASSERT_EQ(0, ktest_daemon_counter(&self->d, "factory.total.backend_reads",
 					  &breads));
-	ASSERT_EQ(0, ktest_mount("dom-a", NULL, self->mnt));
+	ASSERT_EQ(0, ktest_mount_on(&self->d, "dom-a", NULL, self->mnt));
 	ASSERT_EQ(0, ktest_compare_image("dom-a", self->mnt, &st));
-	ASSERT_EQ(0, ktest_umount(self->mnt));
-	EXPECT_EQ(1, wait_cache_files(self->d.cache_dir, "dom-a", 1));
+	ASSERT_EQ(0, ktest_image_umount(&self->d, self->mnt));
+	EXPECT_EQ(1, wait_cache_files(&self->d, "dom-a", 1));
 	ASSERT_EQ(0, ktest_daemon_counter(&self->d, "factory.total.backend_reads",
 					  &after));
 	EXPECT_GT(after, breads);

@@ -81,23 +81,6 @@ FIXTURE_TEARDOWN(served)
 	EXPECT_EQ(0, status);
 }
 
-/*
- * The "main" tree as an image read lazily: the whole image "plain", or, on
- * fanotify before 7.3 (which fills a whole image before its mount), its
- * nydus layout "main-boot", a local bootstrap with data blob "main-data".
- * @data_blob, if not NULL, gets the blob its file data is in.
- */
-static const char *lazy_main(FIXTURE_DATA(served) *self, const char **data_blob)
-{
-	char release[128];
-	bool split = ktest_on_fanotify(&self->d) &&
-		     ktest_kernel_before(7, 3, release, sizeof(release));
-
-	if (data_blob)
-		*data_blob = split ? "main-data" : "plain";
-	return split ? "main-boot" : "plain";
-}
-
 TEST_F_TIMEOUT(served, uncompressed_image_by_fsid, 300)
 {
 	struct ktest_tree_stats st;
@@ -196,7 +179,7 @@ TEST_F_TIMEOUT(served, eight_concurrent_readers, 600)
 	pid_t pids[8];
 	int i, status, failed = 0;
 
-	ASSERT_EQ(0, ktest_mount_on(&self->d, lazy_main(self, NULL), NULL, self->mnt));
+	ASSERT_EQ(0, ktest_mount_on(&self->d, ktest_lazy_main(&self->d, NULL), NULL, self->mnt));
 	fflush(stdout);
 	for (i = 0; i < 8; i++) {
 		pids[i] = fork();
@@ -263,7 +246,7 @@ TEST_F_TIMEOUT(served, remount_reads_from_the_cache, 300)
 	uint64_t reads1, reads2, breads1, breads2;
 	struct ktest_tree_stats st;
 
-	ASSERT_EQ(0, ktest_mount_on(&self->d, lazy_main(self, NULL), NULL, self->mnt));
+	ASSERT_EQ(0, ktest_mount_on(&self->d, ktest_lazy_main(&self->d, NULL), NULL, self->mnt));
 	ASSERT_EQ(0, ktest_compare_image("main", self->mnt, &st));
 	ASSERT_EQ(0, ktest_image_umount(&self->d, self->mnt));
 	ASSERT_EQ(0, ktest_frontend_counter(&self->d, "reads", &reads1));
@@ -274,7 +257,7 @@ TEST_F_TIMEOUT(served, remount_reads_from_the_cache, 300)
 
 	/* Drop the page cache so the kernel really goes to the cache file. */
 	ktest_drop_caches();
-	ASSERT_EQ(0, ktest_mount_on(&self->d, lazy_main(self, NULL), NULL, self->mnt));
+	ASSERT_EQ(0, ktest_mount_on(&self->d, ktest_lazy_main(&self->d, NULL), NULL, self->mnt));
 	ASSERT_EQ(0, ktest_compare_image("main", self->mnt, &st));
 	ASSERT_EQ(0, ktest_frontend_counter(&self->d, "reads", &reads2));
 	ASSERT_EQ(0, ktest_daemon_counter(&self->d,
@@ -351,7 +334,7 @@ static void prefetch_fills_the_blob(struct __test_metadata *_metadata,
 TEST_F_TIMEOUT(served, prefetch_fills_an_uncompressed_blob, 300)
 {
 	const char *data;
-	const char *image = lazy_main(self, &data);
+	const char *image = ktest_lazy_main(&self->d, &data);
 
 	prefetch_fills_the_blob(_metadata, self, image, data);
 }
@@ -377,7 +360,7 @@ TEST_F_TIMEOUT(served, a_restarted_daemon_refetches_nothing, 300)
 	ASSERT_EQ(0, ktest_daemon_stop(&self->d));
 	ASSERT_EQ(0, ktest_mkdtemp("cache", cache, sizeof(cache)));
 	ASSERT_EQ(0, ktest_daemon_start_in(&self->d, cache, self->blobs, NULL));
-	ASSERT_EQ(0, ktest_mount_on(&self->d, lazy_main(self, NULL), NULL, self->mnt));
+	ASSERT_EQ(0, ktest_mount_on(&self->d, ktest_lazy_main(&self->d, NULL), NULL, self->mnt));
 	ASSERT_EQ(0, ktest_compare_image("main", self->mnt, &st));
 	ASSERT_EQ(0, ktest_image_umount(&self->d, self->mnt));
 	ASSERT_EQ(0, ktest_daemon_counter(&self->d,
@@ -387,7 +370,7 @@ TEST_F_TIMEOUT(served, a_restarted_daemon_refetches_nothing, 300)
 
 	ktest_drop_caches();
 	ASSERT_EQ(0, ktest_daemon_start_in(&self->d, cache, self->blobs, NULL));
-	ASSERT_EQ(0, ktest_mount_on(&self->d, lazy_main(self, NULL), NULL, self->mnt));
+	ASSERT_EQ(0, ktest_mount_on(&self->d, ktest_lazy_main(&self->d, NULL), NULL, self->mnt));
 	ASSERT_EQ(0, ktest_compare_image("main", self->mnt, &st));
 	ASSERT_EQ(0, ktest_daemon_counter(&self->d,
 					  "factory.total.backend_reads", &breads));
@@ -410,7 +393,7 @@ TEST_F_TIMEOUT(served, readahead_serves_a_sequential_reader, 300)
 	unsigned char a[32], b[32];
 	uint64_t reads, readaheads;
 
-	ASSERT_EQ(0, ktest_mount_on(&self->d, lazy_main(self, NULL), NULL, self->mnt));
+	ASSERT_EQ(0, ktest_mount_on(&self->d, ktest_lazy_main(&self->d, NULL), NULL, self->mnt));
 	snprintf(file, sizeof(file), "%s/big/file-64m", self->mnt);
 	snprintf(src, sizeof(src), "%s/src/main/big/file-64m", ktest_images());
 	ASSERT_EQ(0, ktest_sha256_file(file, a));

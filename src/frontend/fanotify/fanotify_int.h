@@ -200,6 +200,18 @@ bool fan_space_full(struct fanotify_frontend *fe);
  * Whether it removed anything (else trying again is no use).
  */
 bool fan_space_make_room(struct fanotify_frontend *fe, unsigned int ms);
+/*
+ * A fill wrote to the cache: below the culling watermarks, a pass now,
+ * not at the next tick (fills can outrun a check a second by far).
+ */
+void fan_space_wrote(struct fanotify_frontend *fe);
+/*
+ * Fill [@off, +@len) of @f through the cache's room: where there is none,
+ * a culling pass is waited for, and the fill tried once more if it freed
+ * anything. 0 or -errno.
+ */
+int fan_fill_range(struct fanotify_frontend *fe, struct fan_file *f,
+		   uint64_t off, uint64_t len, struct io_buf *buf);
 
 /* serve.c: one FAN_PRE_ACCESS event, answered now or by a worker. */
 void fan_serve_event(struct fanotify_frontend *fe, const struct fan_event *ev);

@@ -433,7 +433,8 @@ static bool fan_kernel_hooks_metadata(void)
 
 #define FAN_PREFILL_STEP	(4ULL << 20)
 
-static int fan_prefill_metadata(struct fan_file *f, char *why, size_t len)
+static int fan_prefill_metadata(struct fanotify_frontend *fe,
+				struct fan_file *f, char *why, size_t len)
 {
 	uint64_t off, size = f->bc->size;
 	struct io_buf buf;
@@ -447,8 +448,8 @@ static int fan_prefill_metadata(struct fan_file *f, char *why, size_t len)
 	if (ret)
 		return ret;
 	for (off = 0; !ret && off < size; off += FAN_PREFILL_STEP)
-		ret = blob_cache_fill(f->bc, off, MIN(FAN_PREFILL_STEP, size - off),
-				      &buf, 0);
+		ret = fan_fill_range(fe, f, off,
+				     MIN(FAN_PREFILL_STEP, size - off), &buf);
 	io_buf_release(&buf);
 	if (ret)
 		snprintf(why, len, "filling image blob %s before its mount failed: %s",
@@ -548,7 +549,7 @@ int fan_mount(struct frontend *base, const struct frontend_mount *req,
 	}
 	ret = fan_mount_files(fe, m, &bi, req->cfg, why, len);
 	if (!ret && m->single)
-		ret = fan_prefill_metadata(m->files[0], why, len);
+		ret = fan_prefill_metadata(fe, m->files[0], why, len);
 	/* Inlined in its data blob: mount a copy, a file, not the memfd. */
 	if (!ret && bi.boot_in_memory) {
 		ret = bootstrap_to_file(bi.boot_fd, fe->blob_dir, boot,

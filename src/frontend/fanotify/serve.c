@@ -84,6 +84,8 @@ static void fan_window_work(struct work *work, struct worker *worker)
 		c = fill_group_run(job->group, &worker->buf);
 		counter_add(&fe->stats.readaheads, c.filled);
 		counter_add(&fe->stats.readahead_errors, c.failed);
+		if (c.filled)
+			fan_space_wrote(fe);
 	}
 	fill_group_put(job->group);
 	fan_file_put(job->file);
@@ -132,22 +134,25 @@ static bool no_room(int ret)
  * blobs and try once more if that freed some; while nothing is freed,
  * fail at once.
  */
-static int fan_fill(struct fanotify_frontend *fe, struct fan_file *f,
-		    struct fan_job *job, struct io_buf *buf)
+int fan_fill_range(struct fanotify_frontend *fe, struct fan_file *f,
+		   uint64_t off, uint64_t len, struct io_buf *buf)
 {
 	int ret = -ENOSPC;
 
 	if (!fan_space_full(fe))
-		ret = blob_cache_fill(f->bc, job->off, job->len, buf, 0);
+		ret = blob_cache_fill(f->bc, off, len, buf, 0);
 	if (!no_room(ret))
-		return ret;
+		goto out;
 	counter_add(&fe->stats.no_room, 1);
 	fan_space_note_full(fe);
 	if (fan_space_make_room(fe, FAN_ROOM_WAIT_MS) && !fan_space_full(fe)) {
-		ret = blob_cache_fill(f->bc, job->off, job->len, buf, 0);
+		ret = blob_cache_fill(f->bc, off, len, buf, 0);
 		if (no_room(ret))
 			fan_space_note_full(fe);
 	}
+out:
+	if (!ret)
+		fan_space_wrote(fe);
 	return ret;
 }
 
@@ -158,7 +163,7 @@ static void fan_fill_work(struct work *work, struct worker *worker)
 	struct fan_file *f = job->file;
 	int ret;
 
-	ret = fan_fill(fe, f, job, &worker->buf);
+	ret = fan_fill_range(fe, f, job->off, job->len, &worker->buf);
 	if (ret) {
 		counter_add(&fe->stats.fill_errors, 1);
 		/* No room is said once, by fan_space_note_full(). */

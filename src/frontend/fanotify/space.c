@@ -223,6 +223,20 @@ void fan_space_stop(struct fanotify_frontend *fe)
 	pthread_mutex_destroy(&s->lock);
 }
 
+void fan_space_wrote(struct fanotify_frontend *fe)
+{
+	struct fan_space *s = &fe->space;
+	unsigned int b, f;
+
+	if (!s->running || space_free(fe->blob_dir, &b, &f) ||
+	    !space_low(&s->limits, b, f))
+		return;
+	pthread_mutex_lock(&s->lock);
+	s->kicked = true;
+	pthread_cond_broadcast(&s->kick);
+	pthread_mutex_unlock(&s->lock);
+}
+
 bool fan_space_make_room(struct fanotify_frontend *fe, unsigned int ms)
 {
 	struct fan_space *s = &fe->space;
