@@ -178,7 +178,12 @@ static int read_file_randomly(const char *src, const char *mnt,
 	snprintf(a, sizeof(a), "%s/%s", src, rel);
 	snprintf(b, sizeof(b), "%s/%s", mnt, rel);
 	sfd = open(a, O_RDONLY);
-	mfd = open(b, O_RDONLY);
+	/* From 7.3 metadata is read through the hook too: open can get EIO. */
+	for (tries = 0; (mfd = open(b, O_RDONLY)) < 0 && errno == EIO &&
+	     retry_eio && tries < 50; tries++) {
+		__atomic_add_fetch(&p->eio, 1, __ATOMIC_RELAXED);
+		sleep_ms(100);
+	}
 	if (sfd < 0 || mfd < 0 || fstat(sfd, &st)) {
 		fprintf(stderr, "# reader: open %s: %s\n", b, strerror(errno));
 		ret = 2;
