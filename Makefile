@@ -83,7 +83,7 @@ else
 LIB_SRCS += src/frontend/cachefiles/cachefiles_msg.c
 endif
 # So are the front-end choice and the fanotify event parser.
-LIB_SRCS += src/frontend/frontend.c src/frontend/fanotify/event.c src/space/watermarks.c
+LIB_SRCS += src/frontend/frontend.c src/frontend/fanotify/event.c src/space/watermarks.c src/space/culler.c
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB      := $(BUILD)/libfscached.a
 

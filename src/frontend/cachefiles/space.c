@@ -3,11 +3,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
@@ -19,9 +17,8 @@
 #include "lib/log.h"
 #include "space.h"
 #include "space_index.h"
+#include "space/culler.h"
 #include "space/watermarks.h"
-
-#define SPACE_CHECK_MS		1000
 
 static int cull_candidate(struct cf_space *s, int cache_fd,
 			  const struct cull_candidate *x)
@@ -190,7 +187,7 @@ void cf_space_released(struct cf_space *s, const char *domain,
 	char vol[NAME_MAX + 1], name[NAME_MAX + 1];
 	size_t i;
 
-	if (!s->running)
+	if (!s->culler.running)
 		return;
 	snprintf(vol, sizeof(vol), "%s%s", VOLUME_PREFIX, domain);
 	snprintf(name, sizeof(name), "D%s", blob_id);
@@ -217,106 +214,72 @@ out:
 	pthread_mutex_unlock(&s->lock);
 }
 
-/* Until a kick (a write left the space low or found no room) or the clock. */
-static void space_wait(struct cf_space *s)
+/* The culler's thread: its cache dir fd, opened once the dir exists. */
+static void cf_space_begin(void *ctx)
 {
-	struct pollfd p = { .fd = s->kick_fd, .events = POLLIN };
-	uint64_t n;
-
-	if (poll(&p, 1, SPACE_CHECK_MS) > 0 &&
-	    read(s->kick_fd, &n, sizeof(n)) < 0)
-		return;
-}
-
-static void *space_thread(void *arg)
-{
-	struct cf_space *s = arg;
-	char path[PATH_MAX] = "";
-	int cache_fd = -1;
+	struct cf_space *s = ctx;
+	char path[PATH_MAX];
 
 	snprintf(path, sizeof(path), "%s/cache", s->cache_dir);
 	/*
 	 * What the cache holds at the start is read now, before mounts make
 	 * more; every later file is learnt from its release.
 	 */
-	cache_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (cache_fd >= 0)
-		space_index_scan(&s->index, cache_fd);
+	s->cache_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->cache_fd >= 0)
+		space_index_scan(&s->index, s->cache_fd);
 	else if (errno == ENOENT)
 		space_index_empty(&s->index);
-	for (;;) {
-		space_wait(s);
-		pthread_mutex_lock(&s->lock);
-		if (s->stopping) {
-			pthread_mutex_unlock(&s->lock);
-			break;
-		}
-		s->in_pass = true;
-		pthread_mutex_unlock(&s->lock);
-		/* The cache dir appears with the first object. */
-		if (cache_fd < 0)
-			cache_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (cache_fd >= 0)
-			space_pass(s, cache_fd);
-		pthread_mutex_lock(&s->lock);
-		s->in_pass = false;
-		s->passes++;
-		pthread_cond_broadcast(&s->done);
-		pthread_mutex_unlock(&s->lock);
-	}
-	if (cache_fd >= 0)
-		close(cache_fd);
-	return NULL;
 }
 
-static void space_kick(struct cf_space *s)
+static void cf_space_pass(void *ctx)
 {
-	uint64_t one = 1;
+	struct cf_space *s = ctx;
+	char path[PATH_MAX];
 
-	if (write(s->kick_fd, &one, sizeof(one)) < 0)
-		log_debug("cannot wake the space thread: %s", strerror(errno));
+	/* The cache dir appears with the first object. */
+	if (s->cache_fd < 0) {
+		snprintf(path, sizeof(path), "%s/cache", s->cache_dir);
+		s->cache_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	if (s->cache_fd >= 0)
+		space_pass(s, s->cache_fd);
 }
+
+static void cf_space_end(void *ctx)
+{
+	struct cf_space *s = ctx;
+
+	if (s->cache_fd >= 0)
+		close(s->cache_fd);
+	s->cache_fd = -1;
+}
+
+static const struct space_store_ops cf_store_ops = {
+	.begin = cf_space_begin,
+	.pass = cf_space_pass,
+	.end = cf_space_end,
+};
 
 int cf_space_start(struct cf_space *s, int dev_fd, const char *cache_dir,
 		   const struct cache_limits *lim,
 		   bool (*in_use)(void *ctx, const char *domain,
 				  const char *blob_id), void *ctx)
 {
-	int ret;
-
 	memset(s, 0, sizeof(*s));
 	s->limits = *lim;
 	s->dev_fd = dev_fd;
 	s->cache_dir = cache_dir;
-	s->kick_fd = -1;
+	s->cache_fd = -1;
 	s->in_use = in_use;
 	s->in_use_ctx = ctx;
 	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->done, NULL);
-	if (lim->off)
-		return 0;
-	s->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (s->kick_fd < 0)
-		return -errno;
-	ret = -pthread_create(&s->thread, NULL, space_thread, s);
-	s->running = !ret;
-	return ret;
+	return space_culler_start(&s->culler, cache_dir, lim, &cf_store_ops, s);
 }
 
 void cf_space_stop(struct cf_space *s)
 {
-	pthread_mutex_lock(&s->lock);
-	s->stopping = true;
-	pthread_cond_broadcast(&s->done);
-	pthread_mutex_unlock(&s->lock);
-	if (s->running) {
-		space_kick(s);
-		pthread_join(s->thread, NULL);
-	}
-	s->running = false;
-	if (s->kick_fd >= 0)
-		close(s->kick_fd);
-	pthread_cond_destroy(&s->done);
+	space_culler_stop(&s->culler);
 	pthread_mutex_destroy(&s->lock);
 	space_index_free(&s->index);
 	free(s->dirty);
@@ -325,29 +288,12 @@ void cf_space_stop(struct cf_space *s)
 
 void cf_space_wrote(struct cf_space *s)
 {
-	unsigned int b, f;
-
-	if (s->running && !space_free(s->cache_dir, &b, &f) &&
-	    space_low(&s->limits, b, f))
-		space_kick(s);
+	space_culler_wrote(&s->culler);
 }
 
 void cf_space_make_room(struct cf_space *s, unsigned int ms)
 {
-	struct timespec ts;
-	unsigned long want;
-
-	if (!s->running)
-		return;
-	timespec_in_us(CLOCK_REALTIME, ms * 1000ULL, &ts);
-	pthread_mutex_lock(&s->lock);
-	/* A pass that starts after this call: one running may have looked already. */
-	want = s->passes + (s->in_pass ? 2 : 1);
-	space_kick(s);
-	while (!s->stopping && s->passes < want)
-		if (pthread_cond_timedwait(&s->done, &s->lock, &ts))
-			break;
-	pthread_mutex_unlock(&s->lock);
+	space_culler_make_room(&s->culler, ms);
 }
 
 void cf_space_stats(struct cf_space *s, struct cf_space_stats *st)

@@ -20,6 +20,7 @@
 
 #include "cachefiles.h"
 #include "space_index.h"
+#include "space/culler.h"
 
 struct cf_space_stats {
 	uint64_t passes;		/* culling passes run */
@@ -39,24 +40,19 @@ struct cf_space {
 	struct cache_limits limits;
 	int dev_fd;
 	const char *cache_dir;
-	pthread_t thread;
-	bool running;
-	int kick_fd;			/* eventfd: a pass now */
+	struct space_culler culler;
+	int cache_fd;			/* the culler thread's own */
 	pthread_mutex_t lock;
-	pthread_cond_t done;		/* from the thread, after each pass */
-	bool stopping;
-	bool in_pass;
 	/*
 	 * Whether a mount has blob @blob_id (NULL: any) open in volume
 	 * @domain (NULL: any): never culled then.
 	 */
 	bool (*in_use)(void *ctx, const char *domain, const char *blob_id);
 	void *in_use_ctx;
-	unsigned long passes;
 	struct cf_space_stats stats;	/* under lock */
 	struct space_dirty *dirty;	/* under lock */
 	size_t nr_dirty, cap_dirty;
-	struct space_index index;	/* the thread's own */
+	struct space_index index;	/* the culler thread's own */
 };
 
 int cf_space_start(struct cf_space *s, int dev_fd, const char *cache_dir,

@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include "event.h"
+#include "space/culler.h"
 #include "space/watermarks.h"
 #include "journal.h"
 #include "frontend/frontend.h"
@@ -92,11 +93,8 @@ struct fan_replay {
 /* space.c: culling unmounted blob files by the watermarks. */
 struct fan_space {
 	struct cache_limits limits;
-	pthread_t thread;
-	bool running, stopping, kicked;
+	struct space_culler culler;
 	pthread_mutex_t lock;
-	pthread_cond_t kick, done;
-	unsigned long passes_started, passes_done;
 	/* A fill found no room, with full_bfree blocks free: under lock. */
 	bool full;
 	fsblkcnt_t full_bfree;

@@ -3,8 +3,8 @@
  * Room on the cache filesystem for the blob files, by cachefilesd's
  * watermarks (space/watermarks.h): below bcull% free blocks or fcull% free
  * files, the least recently read blob files that no mount has are removed
- * until brun% and frun% are free again. A thread checks every second, and
- * at once when a fill found no room. A blob file that a mount has, or that
+ * until brun% and frun% are free again, on the culler's thread
+ * (space/culler.h). A blob file that a mount has, or that
  * a mount is opening, is never removed: the check and the unlink hold the
  * mounts lock, under which mounts take and open their blob files.
  */
@@ -23,9 +23,8 @@
 #include "lib/blob_id.h"
 #include "lib/compiler.h"
 #include "lib/log.h"
+#include "space/culler.h"
 #include "space/watermarks.h"
-
-#define FAN_SPACE_CHECK_MS	1000
 
 struct fan_victim {
 	char name[256];
@@ -97,8 +96,9 @@ int fan_blob_remove_locked(struct fanotify_frontend *fe, const char *blob_id)
 	return ret;
 }
 
-static void fan_space_pass(struct fanotify_frontend *fe)
+static void fan_space_pass(void *ctx)
 {
+	struct fanotify_frontend *fe = ctx;
 	struct fan_space *s = &fe->space;
 	struct shortfall need;
 	struct fan_victim *v;
@@ -125,30 +125,9 @@ static void fan_space_pass(struct fanotify_frontend *fe)
 	free(v);
 }
 
-static void *fan_space_thread(void *arg)
-{
-	struct fanotify_frontend *fe = arg;
-	struct fan_space *s = &fe->space;
-	struct timespec until;
-
-	pthread_mutex_lock(&s->lock);
-	while (!s->stopping) {
-		/* A kick from now on asks for a pass after this one. */
-		s->kicked = false;
-		s->passes_started++;
-		pthread_mutex_unlock(&s->lock);
-		fan_space_pass(fe);
-		pthread_mutex_lock(&s->lock);
-		s->passes_done++;
-		pthread_cond_broadcast(&s->done);
-		if (s->stopping || s->kicked)
-			continue;
-		timespec_in_us(CLOCK_REALTIME, FAN_SPACE_CHECK_MS * 1000ULL, &until);
-		pthread_cond_timedwait(&s->kick, &s->lock, &until);
-	}
-	pthread_mutex_unlock(&s->lock);
-	return NULL;
-}
+static const struct space_store_ops fan_store_ops = {
+	.pass = fan_space_pass,
+};
 
 void fan_space_note_full(struct fanotify_frontend *fe)
 {
@@ -193,68 +172,31 @@ bool fan_space_full(struct fanotify_frontend *fe)
 int fan_space_start(struct fanotify_frontend *fe, const struct cache_limits *l)
 {
 	struct fan_space *s = &fe->space;
-	int ret;
 
 	s->limits = *l;
 	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->kick, NULL);
-	pthread_cond_init(&s->done, NULL);
-	if (l->off)
-		return 0;
-	ret = -pthread_create(&s->thread, NULL, fan_space_thread, fe);
-	s->running = !ret;
-	return ret;
+	return space_culler_start(&s->culler, fe->blob_dir, l, &fan_store_ops,
+				  fe);
 }
 
 void fan_space_stop(struct fanotify_frontend *fe)
 {
 	struct fan_space *s = &fe->space;
 
-	if (s->running) {
-		pthread_mutex_lock(&s->lock);
-		s->stopping = true;
-		pthread_cond_broadcast(&s->kick);
-		pthread_mutex_unlock(&s->lock);
-		pthread_join(s->thread, NULL);
-		s->running = false;
-	}
-	pthread_cond_destroy(&s->done);
-	pthread_cond_destroy(&s->kick);
+	space_culler_stop(&s->culler);
 	pthread_mutex_destroy(&s->lock);
 }
 
 void fan_space_wrote(struct fanotify_frontend *fe)
 {
-	struct fan_space *s = &fe->space;
-	unsigned int b, f;
-
-	if (!s->running || space_free(fe->blob_dir, &b, &f) ||
-	    !space_low(&s->limits, b, f))
-		return;
-	pthread_mutex_lock(&s->lock);
-	s->kicked = true;
-	pthread_cond_broadcast(&s->kick);
-	pthread_mutex_unlock(&s->lock);
+	space_culler_wrote(&fe->space.culler);
 }
 
 bool fan_space_make_room(struct fanotify_frontend *fe, unsigned int ms)
 {
 	struct fan_space *s = &fe->space;
 	uint64_t culled = counter_read(&s->stats.culled);
-	struct timespec until;
-	unsigned long want;
 
-	if (!s->running)
-		return false;
-	timespec_in_us(CLOCK_REALTIME, (uint64_t)ms * 1000, &until);
-	pthread_mutex_lock(&s->lock);
-	/* A whole pass that begins after now. */
-	want = s->passes_started + 1;
-	s->kicked = true;
-	pthread_cond_broadcast(&s->kick);
-	while (s->passes_done < want && !s->stopping)
-		if (pthread_cond_timedwait(&s->done, &s->lock, &until))
-			break;
-	pthread_mutex_unlock(&s->lock);
+	space_culler_make_room(&s->culler, ms);
 	return counter_read(&s->stats.culled) != culled;
 }
