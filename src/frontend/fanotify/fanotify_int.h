@@ -161,6 +161,10 @@ struct fan_file *fan_files_lookup_fd(struct fan_files *t, int fd);
 struct fan_file *fan_files_mount(struct fan_files *t, const char *blob_id);
 /* Whether a mount has blob @blob_id's file. */
 bool fan_files_has(struct fan_files *t, const char *blob_id);
+/* Blob @blob_id being opened for a mount (fe->opening), or NULL. Under mounts_lock. */
+struct fan_opening *fan_opening_find(struct fanotify_frontend *fe,
+				     const char *blob_id);
+bool fan_opening_has(struct fanotify_frontend *fe, const char *blob_id);
 /* Inserts @f (the table takes the caller's reference) with one mount. */
 void fan_files_insert(struct fan_files *t, struct fan_file *f);
 /*
@@ -256,8 +260,6 @@ struct bootstrap_info;
  */
 int fan_image_read(const char *source, bool validate, struct bootstrap_info *bi,
 		   bool *single, char *why, size_t len);
-/* Whether blob @blob_id is being opened for a mount. Under mounts_lock. */
-bool fan_opening_has(struct fanotify_frontend *fe, const char *blob_id);
 /* The blob files of @bi into @m (opened, sized, marked, or shared). */
 int fan_mount_files(struct fanotify_frontend *fe, struct fan_mount *m,
 		    const struct bootstrap_info *bi,

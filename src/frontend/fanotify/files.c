@@ -237,3 +237,19 @@ err:
 	fan_file_put(f);
 	return ret;
 }
+
+struct fan_opening *fan_opening_find(struct fanotify_frontend *fe,
+				     const char *blob_id)
+{
+	struct fan_opening *op;
+
+	list_for_each_entry(op, &fe->opening, node)
+		if (!strcmp(op->blob_id, blob_id))
+			return op;
+	return NULL;
+}
+
+bool fan_opening_has(struct fanotify_frontend *fe, const char *blob_id)
+{
+	return fan_opening_find(fe, blob_id);
+}

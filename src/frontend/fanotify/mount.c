@@ -162,22 +162,6 @@ static int fan_blob_open(struct fanotify_frontend *fe,
 	return ret;
 }
 
-static struct fan_opening *fan_opening_find(struct fanotify_frontend *fe,
-					    const char *blob_id)
-{
-	struct fan_opening *op;
-
-	list_for_each_entry(op, &fe->opening, node)
-		if (!strcmp(op->blob_id, blob_id))
-			return op;
-	return NULL;
-}
-
-bool fan_opening_has(struct fanotify_frontend *fe, const char *blob_id)
-{
-	return fan_opening_find(fe, blob_id);
-}
-
 /* What a fetch of the blob depends on: the backend's type and settings. */
 static char *fan_backend_key(const struct fscached_config *cfg)
 {
