@@ -70,7 +70,7 @@ LIB_SRCS := src/lib/dlib.c src/lib/crypto_dl.c src/lib/digest.c src/lib/fileio.c
 	    src/backend/http_client.c src/backend/http_net.c src/backend/http_config.c src/backend/www_auth.c \
 	    src/backend/remote.c src/backend/http.c src/backend/registry.c \
 	    src/backend/s3.c src/backend/oss.c src/api/server.c src/api/mhd_dl.c src/api/routes.c src/api/blobs.c src/api/mounts.c src/image/bindings.c \
-	    src/cache/cache_mgr.c src/cache/dummy.c src/cache/range_lock.c \
+	    src/cache/cache_mgr.c src/cache/dummy.c src/cache/range_lock.c src/cache/serve.c \
 	    src/cache/readahead.c src/cache/fill_group.c src/cache/prefetch.c src/cache/verify.c
 ifneq ($(NO_FSCACHE),1)
 LIB_SRCS += src/cache/fscache.c src/cache/nydus.c src/cache/nydus_meta.c src/frontend/cachefiles/cachefiles.c src/frontend/cachefiles/requests.c \

@@ -5,6 +5,7 @@
 
 #include "culler.h"
 #include "lib/compiler.h"
+#include "lib/log.h"
 
 #define SPACE_CHECK_MS		1000
 
@@ -12,6 +13,7 @@ static void *space_culler_thread(void *arg)
 {
 	struct space_culler *c = arg;
 	struct timespec until;
+	unsigned int n;
 
 	if (c->ops->begin)
 		c->ops->begin(c->ctx);
@@ -21,8 +23,9 @@ static void *space_culler_thread(void *arg)
 		c->kicked = false;
 		c->passes_started++;
 		pthread_mutex_unlock(&c->lock);
-		c->ops->pass(c->ctx);
+		n = c->ops->pass(c->ctx);
 		pthread_mutex_lock(&c->lock);
+		c->culled += n;
 		c->passes_done++;
 		pthread_cond_broadcast(&c->done);
 		if (c->stopping || c->kicked)
@@ -91,20 +94,62 @@ void space_culler_wrote(struct space_culler *c)
 	pthread_mutex_unlock(&c->lock);
 }
 
-void space_culler_make_room(struct space_culler *c, unsigned int ms)
+bool space_culler_make_room(struct space_culler *c, unsigned int ms)
 {
 	struct timespec until;
 	unsigned long want;
+	uint64_t culled;
 
 	if (!c->running)
-		return;
+		return false;
 	timespec_in_us(CLOCK_REALTIME, (uint64_t)ms * 1000, &until);
 	pthread_mutex_lock(&c->lock);
+	culled = c->culled;
 	/* One running may have looked already: a pass that begins after now. */
 	want = c->passes_started + 1;
 	space_culler_kick_locked(c);
 	while (c->passes_done < want && !c->stopping)
 		if (pthread_cond_timedwait(&c->done, &c->lock, &until))
 			break;
+	culled = c->culled - culled;
 	pthread_mutex_unlock(&c->lock);
+	return culled;
+}
+
+void space_culler_note_full(struct space_culler *c)
+{
+	struct statvfs sv;
+	bool was;
+
+	if (statvfs(c->dir, &sv))
+		return;
+	pthread_mutex_lock(&c->lock);
+	was = c->full;
+	c->full = true;
+	c->full_bfree = sv.f_bfree;
+	pthread_mutex_unlock(&c->lock);
+	if (!was)
+		log_warn("space: the cache filesystem of %s is full: reads of what is not cached yet get EIO until there is room",
+			 c->dir);
+}
+
+bool space_culler_full(struct space_culler *c)
+{
+	struct statvfs sv;
+	bool full;
+
+	pthread_mutex_lock(&c->lock);
+	full = c->full;
+	pthread_mutex_unlock(&c->lock);
+	if (!full || statvfs(c->dir, &sv))
+		return full;
+	pthread_mutex_lock(&c->lock);
+	if (c->full && sv.f_bfree > c->full_bfree) {
+		c->full = false;
+		log_info("space: the cache filesystem of %s has room again",
+			 c->dir);
+	}
+	full = c->full;
+	pthread_mutex_unlock(&c->lock);
+	return full;
 }

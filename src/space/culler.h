@@ -11,12 +11,14 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <sys/statvfs.h>
 
 #include "watermarks.h"
 
 struct space_store_ops {
-	/* One pass, on the culler's thread: cull if the cache is low. */
-	void (*pass)(void *ctx);
+	/* One pass, on the culler's thread: cull if the cache is low; how many went. */
+	unsigned int (*pass)(void *ctx);
 	/* On the thread before its first pass, and as it ends; may be NULL. */
 	void (*begin)(void *ctx);
 	void (*end)(void *ctx);
@@ -33,6 +35,10 @@ struct space_culler {
 	pthread_cond_t kick, done;
 	bool stopping, kicked;
 	unsigned long passes_started, passes_done;
+	uint64_t culled;		/* by every pass */
+	/* A fill found no room, with full_bfree blocks free. */
+	bool full;
+	fsblkcnt_t full_bfree;
 };
 
 /*
@@ -45,7 +51,19 @@ int space_culler_start(struct space_culler *c, const char *dir,
 void space_culler_stop(struct space_culler *c);
 /* A fill wrote to the cache: below the culling watermarks, a pass now. */
 void space_culler_wrote(struct space_culler *c);
-/* A fill found no room: a whole pass that starts after now, waited for. */
-void space_culler_make_room(struct space_culler *c, unsigned int ms);
+/*
+ * A fill found no room: a whole pass that starts after now, waited for (up
+ * to @ms). Whether anything was culled meanwhile (else trying again is no
+ * use).
+ */
+bool space_culler_make_room(struct space_culler *c, unsigned int ms);
+/*
+ * A fill found no room with what is free now: until more is free,
+ * space_culler_full() says so, and fills are not tried. Each try on a full
+ * ext4 costs journal commits, and the fetch before it. Also with culling
+ * off.
+ */
+void space_culler_note_full(struct space_culler *c);
+bool space_culler_full(struct space_culler *c);
 
 #endif

@@ -27,7 +27,6 @@ struct fill_group;
 #define CF_WORKER_BUF_SIZE	(1U << 20)
 #define CF_RING_ENTRIES		8
 /* How long a READ that found no room waits for culling to make some. */
-#define CF_ROOM_WAIT_MS		5000
 /* Consecutive device read errors after which the loop gives up. */
 #define CF_MAX_DEV_ERRORS	100
 

@@ -14,6 +14,7 @@
 #include "cache/cache.h"
 #include "cache/fill_group.h"
 #include "cache/prefetch.h"
+#include "cache/serve.h"
 #include "cachefiles.h"
 #include "cachefiles_msg.h"
 #include "lib/compiler.h"
@@ -215,7 +216,8 @@ static void cf_window_work(struct work *work, struct worker *worker)
 		c = fill_group_run(job->group, &worker->buf);
 		counter_add(&fe->stats.readaheads, c.filled);
 		counter_add(&fe->stats.readahead_errors, c.failed);
-		cf_space_wrote(&fe->space);
+		if (c.filled)
+			space_culler_wrote(&fe->space.culler);
 	}
 	fill_group_put(job->group);
 	cf_job_put(job);
@@ -258,14 +260,8 @@ static void cf_read_work(struct work *work, struct worker *worker)
 	struct cf_object *obj = job->obj;
 	int ret;
 
-	ret = blob_cache_fill(obj->bc, job->off, job->len, &worker->buf, 0);
-	/* No room on the cache filesystem: cull unused blobs, then once more. */
-	if (ret == -ENOSPC || ret == -ENOBUFS || ret == -EDQUOT) {
-		counter_add(&fe->stats.no_room, 1);
-		cf_space_make_room(&fe->space, CF_ROOM_WAIT_MS);
-		ret = blob_cache_fill(obj->bc, job->off, job->len, &worker->buf,
-				      0);
-	}
+	ret = serve_fill(obj->bc, job->off, job->len, &worker->buf,
+			 &fe->space.culler, &fe->stats.no_room);
 	if (ret) {
 		counter_add(&fe->stats.read_errors, 1);
 		log_warn("READ of blob '%s' [%llu, +%llu) failed: %s; the reader gets EIO",
@@ -274,7 +270,6 @@ static void cf_read_work(struct work *work, struct worker *worker)
 	} else {
 		counter_add(&fe->stats.reads, 1);
 		counter_add(&fe->stats.read_bytes, job->len);
-		cf_space_wrote(&fe->space);
 	}
 	/*
 	 * Complete even on failure: READ_COMPLETE carries no error, the

@@ -119,7 +119,7 @@ static void locate_released(struct cf_space *s, int cache_fd)
 	free(todo);
 }
 
-static void space_pass(struct cf_space *s, int cache_fd)
+static unsigned int space_pass(struct cf_space *s, int cache_fd)
 {
 	struct space_index *ix = &s->index;
 	unsigned int b, f, n = 0, busy = 0, vols;
@@ -141,7 +141,7 @@ static void space_pass(struct cf_space *s, int cache_fd)
 			  ix->nr, ix->nr_vols,
 			  (unsigned long long)(monotonic_us() - t0) / 1000);
 	if (space_check(s->cache_dir, &s->limits, &b, &f, &need) <= 0)
-		return;
+		return 0;
 	log_debug("cache %s is low on space (%u%% of blocks, %u%% of files free): culling unused cache files",
 		  s->cache_dir, b, f);
 	space_index_prepare(ix, cache_fd);
@@ -178,6 +178,7 @@ static void space_pass(struct cf_space *s, int cache_fd)
 	s->stats.culled_bytes += bytes;
 	s->stats.passes++;
 	pthread_mutex_unlock(&s->lock);
+	return n + vols;
 }
 
 void cf_space_released(struct cf_space *s, const char *domain,
@@ -232,7 +233,7 @@ static void cf_space_begin(void *ctx)
 		space_index_empty(&s->index);
 }
 
-static void cf_space_pass(void *ctx)
+static unsigned int cf_space_pass(void *ctx)
 {
 	struct cf_space *s = ctx;
 	char path[PATH_MAX];
@@ -242,8 +243,7 @@ static void cf_space_pass(void *ctx)
 		snprintf(path, sizeof(path), "%s/cache", s->cache_dir);
 		s->cache_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	}
-	if (s->cache_fd >= 0)
-		space_pass(s, s->cache_fd);
+	return s->cache_fd >= 0 ? space_pass(s, s->cache_fd) : 0;
 }
 
 static void cf_space_end(void *ctx)
@@ -284,16 +284,6 @@ void cf_space_stop(struct cf_space *s)
 	space_index_free(&s->index);
 	free(s->dirty);
 	s->dirty = NULL;
-}
-
-void cf_space_wrote(struct cf_space *s)
-{
-	space_culler_wrote(&s->culler);
-}
-
-void cf_space_make_room(struct cf_space *s, unsigned int ms)
-{
-	space_culler_make_room(&s->culler, ms);
 }
 
 void cf_space_stats(struct cf_space *s, struct cf_space_stats *st)

@@ -63,10 +63,6 @@ void cf_space_stop(struct cf_space *s);
 /* Blob @blob_id of volume @domain was released (its CLOSE). */
 void cf_space_released(struct cf_space *s, const char *domain,
 		       const char *blob_id);
-/* After a write: if it left the space low, a pass now (no waiting). */
-void cf_space_wrote(struct cf_space *s);
-/* A write found no room: run a pass now and wait for it (up to @ms). */
-void cf_space_make_room(struct cf_space *s, unsigned int ms);
 void cf_space_stats(struct cf_space *s, struct cf_space_stats *st);
 
 #endif

@@ -33,7 +33,6 @@ struct rafs_blob;
 #define FAN_READ_BUF_SIZE	(64U << 10)
 #define FAN_FILE_BUCKETS	64
 /* How long a fill that found no room waits for culling to make some. */
-#define FAN_ROOM_WAIT_MS	5000
 /* Where the blob files live, under the cache directory. */
 #define FAN_BLOB_SUBDIR		"fanotify"
 /* The mounts, for a daemon that takes the group over. */
@@ -94,10 +93,6 @@ struct fan_replay {
 struct fan_space {
 	struct cache_limits limits;
 	struct space_culler culler;
-	pthread_mutex_t lock;
-	/* A fill found no room, with full_bfree blocks free: under lock. */
-	bool full;
-	fsblkcnt_t full_bfree;
 	struct {
 		uint64_t passes, culled, culled_bytes;
 	} stats;
@@ -190,31 +185,6 @@ int fan_file_prepare(struct fanotify_frontend *fe, const char *blob_id,
 int fan_blob_remove_locked(struct fanotify_frontend *fe, const char *blob_id);
 int fan_space_start(struct fanotify_frontend *fe, const struct cache_limits *l);
 void fan_space_stop(struct fanotify_frontend *fe);
-/*
- * A fill found no room (-ENOSPC, -EDQUOT) with what is free now: until more
- * is free, fan_space_full() says so and fills are not tried. Each try on a
- * full ext4 costs journal commits, and the fetch before it.
- */
-void fan_space_note_full(struct fanotify_frontend *fe);
-bool fan_space_full(struct fanotify_frontend *fe);
-/*
- * A fill found no room: a culling pass now, waited for (up to @ms).
- * Whether it removed anything (else trying again is no use).
- */
-bool fan_space_make_room(struct fanotify_frontend *fe, unsigned int ms);
-/*
- * A fill wrote to the cache: below the culling watermarks, a pass now,
- * not at the next tick (fills can outrun a check a second by far).
- */
-void fan_space_wrote(struct fanotify_frontend *fe);
-/*
- * Fill [@off, +@len) of @f through the cache's room: where there is none,
- * a culling pass is waited for, and the fill tried once more if it freed
- * anything. 0 or -errno.
- */
-int fan_fill_range(struct fanotify_frontend *fe, struct fan_file *f,
-		   uint64_t off, uint64_t len, struct io_buf *buf);
-
 /* serve.c: one FAN_PRE_ACCESS event, answered now or by a worker. */
 void fan_serve_event(struct fanotify_frontend *fe, const struct fan_event *ev);
 /* Answer the event on @fd and close @fd. */

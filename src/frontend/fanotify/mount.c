@@ -23,6 +23,7 @@
 
 #include "cache/cache.h"
 #include "cache/factory.h"
+#include "cache/serve.h"
 #include "config/config.h"
 #include "fanotify_int.h"
 #include "image/bootstrap.h"
@@ -432,8 +433,8 @@ static int fan_prefill_metadata(struct fanotify_frontend *fe,
 	if (ret)
 		return ret;
 	for (off = 0; !ret && off < size; off += FAN_PREFILL_STEP)
-		ret = fan_fill_range(fe, f, off,
-				     MIN(FAN_PREFILL_STEP, size - off), &buf);
+		ret = serve_fill(f->bc, off, MIN(FAN_PREFILL_STEP, size - off),
+				 &buf, &fe->space.culler, &fe->stats.no_room);
 	io_buf_release(&buf);
 	if (ret)
 		snprintf(why, len, "filling image blob %s before its mount failed: %s",

@@ -13,6 +13,7 @@
 #include "cache/cache.h"
 #include "cache/fill_group.h"
 #include "cache/prefetch.h"
+#include "cache/serve.h"
 #include "fanotify_int.h"
 #include "lib/compiler.h"
 #include "lib/log.h"
@@ -85,7 +86,7 @@ static void fan_window_work(struct work *work, struct worker *worker)
 		counter_add(&fe->stats.readaheads, c.filled);
 		counter_add(&fe->stats.readahead_errors, c.failed);
 		if (c.filled)
-			fan_space_wrote(fe);
+			space_culler_wrote(&fe->space.culler);
 	}
 	fill_group_put(job->group);
 	fan_file_put(job->file);
@@ -101,7 +102,7 @@ static void fan_window_start(struct fanotify_frontend *fe, struct fan_file *f,
 	unsigned int workers;
 	struct fan_job *job;
 
-	if (fan_space_full(fe))
+	if (space_culler_full(&fe->space.culler))
 		return;
 	group = fill_group_readahead(f->bc, off, len, fe->readahead,
 				     fe->wq.nr_workers, FAN_WORKER_BUF_SIZE,
@@ -124,38 +125,6 @@ static void fan_window_start(struct fanotify_frontend *fe, struct fan_file *f,
 	fill_group_put(group);
 }
 
-static bool no_room(int ret)
-{
-	return ret == -ENOSPC || ret == -EDQUOT;
-}
-
-/*
- * A demand fill. With no room on the cache filesystem: cull unmounted
- * blobs and try once more if that freed some; while nothing is freed,
- * fail at once.
- */
-int fan_fill_range(struct fanotify_frontend *fe, struct fan_file *f,
-		   uint64_t off, uint64_t len, struct io_buf *buf)
-{
-	int ret = -ENOSPC;
-
-	if (!fan_space_full(fe))
-		ret = blob_cache_fill(f->bc, off, len, buf, 0);
-	if (!no_room(ret))
-		goto out;
-	counter_add(&fe->stats.no_room, 1);
-	fan_space_note_full(fe);
-	if (fan_space_make_room(fe, FAN_ROOM_WAIT_MS) && !fan_space_full(fe)) {
-		ret = blob_cache_fill(f->bc, off, len, buf, 0);
-		if (no_room(ret))
-			fan_space_note_full(fe);
-	}
-out:
-	if (!ret)
-		fan_space_wrote(fe);
-	return ret;
-}
-
 static void fan_fill_work(struct work *work, struct worker *worker)
 {
 	struct fan_job *job = container_of(work, struct fan_job, work);
@@ -163,11 +132,12 @@ static void fan_fill_work(struct work *work, struct worker *worker)
 	struct fan_file *f = job->file;
 	int ret;
 
-	ret = fan_fill_range(fe, f, job->off, job->len, &worker->buf);
+	ret = serve_fill(f->bc, job->off, job->len, &worker->buf,
+			 &fe->space.culler, &fe->stats.no_room);
 	if (ret) {
 		counter_add(&fe->stats.fill_errors, 1);
-		/* No room is said once, by fan_space_note_full(). */
-		if (no_room(ret))
+		/* No room is said once, by space_culler_note_full(). */
+		if (serve_no_room(ret))
 			log_debug("read of blob '%s' [%llu, +%llu): no room; the reader gets EIO",
 				  f->blob_id, (unsigned long long)job->off,
 				  (unsigned long long)job->len);

@@ -96,23 +96,24 @@ int fan_blob_remove_locked(struct fanotify_frontend *fe, const char *blob_id)
 	return ret;
 }
 
-static void fan_space_pass(void *ctx)
+static unsigned int fan_space_pass(void *ctx)
 {
 	struct fanotify_frontend *fe = ctx;
 	struct fan_space *s = &fe->space;
 	struct shortfall need;
 	struct fan_victim *v;
-	unsigned int b, f;
+	unsigned int b, f, culled = 0;
 	size_t i, n;
 
 	if (space_check(fe->blob_dir, &s->limits, &b, &f, &need) <= 0)
-		return;
+		return 0;
 	counter_add(&s->stats.passes, 1);
 	pthread_mutex_lock(&fe->mounts_lock);
 	v = fan_blob_files(fe, &n);
 	for (i = 0; i < n && (need.bytes || need.files); i++) {
 		if (fan_blob_remove_locked(fe, v[i].name) <= 0)
 			continue;
+		culled++;
 		counter_add(&s->stats.culled, 1);
 		counter_add(&s->stats.culled_bytes, v[i].bytes);
 		need.bytes = need.bytes > v[i].bytes ? need.bytes - v[i].bytes : 0;
@@ -123,58 +124,18 @@ static void fan_space_pass(void *ctx)
 		log_warn("space: %u%% of the blocks and %u%% of the files of %s are free, and every blob file left is mounted",
 			 b, f, fe->cache_dir);
 	free(v);
+	return culled;
 }
 
 static const struct space_store_ops fan_store_ops = {
 	.pass = fan_space_pass,
 };
 
-void fan_space_note_full(struct fanotify_frontend *fe)
-{
-	struct fan_space *s = &fe->space;
-	struct statvfs sv;
-	bool was;
-
-	if (statvfs(fe->blob_dir, &sv))
-		return;
-	pthread_mutex_lock(&s->lock);
-	was = s->full;
-	s->full = true;
-	s->full_bfree = sv.f_bfree;
-	pthread_mutex_unlock(&s->lock);
-	if (!was)
-		log_warn("space: the cache filesystem of %s is full: reads of what is not cached yet get EIO until there is room",
-			 fe->cache_dir);
-}
-
-bool fan_space_full(struct fanotify_frontend *fe)
-{
-	struct fan_space *s = &fe->space;
-	struct statvfs sv;
-	bool full;
-
-	pthread_mutex_lock(&s->lock);
-	full = s->full;
-	pthread_mutex_unlock(&s->lock);
-	if (!full || statvfs(fe->blob_dir, &sv))
-		return full;
-	pthread_mutex_lock(&s->lock);
-	if (s->full && sv.f_bfree > s->full_bfree) {
-		s->full = false;
-		log_info("space: the cache filesystem of %s has room again",
-			 fe->cache_dir);
-	}
-	full = s->full;
-	pthread_mutex_unlock(&s->lock);
-	return full;
-}
-
 int fan_space_start(struct fanotify_frontend *fe, const struct cache_limits *l)
 {
 	struct fan_space *s = &fe->space;
 
 	s->limits = *l;
-	pthread_mutex_init(&s->lock, NULL);
 	return space_culler_start(&s->culler, fe->blob_dir, l, &fan_store_ops,
 				  fe);
 }
@@ -184,19 +145,4 @@ void fan_space_stop(struct fanotify_frontend *fe)
 	struct fan_space *s = &fe->space;
 
 	space_culler_stop(&s->culler);
-	pthread_mutex_destroy(&s->lock);
-}
-
-void fan_space_wrote(struct fanotify_frontend *fe)
-{
-	space_culler_wrote(&fe->space.culler);
-}
-
-bool fan_space_make_room(struct fanotify_frontend *fe, unsigned int ms)
-{
-	struct fan_space *s = &fe->space;
-	uint64_t culled = counter_read(&s->stats.culled);
-
-	space_culler_make_room(&s->culler, ms);
-	return counter_read(&s->stats.culled) != culled;
 }
