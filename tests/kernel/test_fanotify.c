@@ -3,10 +3,10 @@
  * The fanotify front end on a kernel with FAN_PRE_ACCESS (6.14+): the
  * daemon mounts file-backed EROFS through nydusd's /api/v1/mount, with
  * sparse blob files it fills on pre-content events. What is its own: mmap,
- * the mount API and helper, restarts through the fd store and the
- * supervisor, culling and a full cache filesystem, bad set-ups. The
- * front-end-neutral suites (test_mount, test_nydus, test_faults, ...) run
- * on it too. Every byte of every image is compared, under concurrent
+ * the mount API and helper, kill -9 under readers of nydus images, a
+ * mount not taken over, culling and a full cache filesystem, bad set-ups.
+ * The front-end-neutral suites (test_mount, test_nydus, test_restart,
+ * test_space, ...) run on it too. Every byte of every image is compared, under concurrent
  * readers; bad data gives EIO, never zeros; an orderly stop unmounts.
  * Skips, saying why, where the kernel or the scratch filesystem cannot
  * carry pre-content marks (the 6.1 and 6.12 test kernels have none).
@@ -474,44 +474,12 @@ static void kreader_main(const char *src, const char *mnt, const char *mnt2,
 	_exit(ret);
 }
 
-/* Who keeps the group while no daemon runs. */
-enum holder { BY_FDSTORE, BY_SUPERVISOR };
-
 /*
- * As nydus-snapshotter restarts nydusd: with --upgrade (a hot upgrade), or
- * with the dead one's command line (a failover), then takeover and start.
+ * test_restart kills under readers of plain images, with either holder;
+ * here the readers go through eight nydus images, whose chunks are
+ * decoded, with the fd store for the holder.
  */
-static int restart_by_supervisor(FIXTURE_DATA(fanotify) *self,
-				 struct ktest_supervisor *sup,
-				 const char *const *base, unsigned int n)
-{
-	const char *extra[16];
-	unsigned int i, k = 0;
-	int ret;
-
-	for (i = 0; base[i]; i++)
-		extra[k++] = base[i];
-	extra[k++] = "--supervisor";
-	extra[k++] = sup->path;
-	if (n % 2)
-		extra[k++] = "--upgrade";
-	extra[k] = NULL;
-	ret = ktest_daemon_spawn(&self->d, self->cache, NULL, extra);
-	if (!ret)
-		ret = ktest_api_wait_state(self->sock, "INIT", 30000);
-	if (!ret)
-		ret = ktest_supervisor_give(sup, self->sock);
-	if (!ret && ktest_api(self->sock, "PUT", "/api/v1/daemon/start", NULL) != 204)
-		ret = -EPROTO;
-	if (!ret)
-		ret = ktest_api_wait_state(self->sock, "RUNNING", 30000);
-	if (!ret)
-		ret = ktest_supervisor_fetch(sup, self->sock);
-	return ret;
-}
-
-static void kill9_under_readers(struct __test_metadata *_metadata,
-				FIXTURE_DATA(fanotify) *self, enum holder holder)
+TEST_F_TIMEOUT(fanotify, kill9_twenty_times_under_readers_of_nydus_images, 900)
 {
 	static const char *const variants[KMOUNTS] = {
 		"zstd", "lz4", "gzip", "batch", "none", "separate", "zran", "prefetch"
@@ -522,7 +490,6 @@ static void kill9_under_readers(struct __test_metadata *_metadata,
 	char mnt[KMOUNTS][PATH_MAX];
 	struct ktest_spawn how = { .listen_fd = -1 };
 	struct ktest_fdstore store = { .fd = -1 };
-	struct ktest_supervisor sup;
 	struct ktest_tree_stats st;
 	unsigned int seed = 7, kills, busy = 0, waited, still;
 	uint64_t last = 0;
@@ -544,25 +511,14 @@ static void kill9_under_readers(struct __test_metadata *_metadata,
 		SKIP(return, "no nydus images");
 	/* The fixture's daemon has no holder: this test's own replaces it. */
 	ASSERT_EQ(0, ktest_daemon_stop(&self->d));
-	ktest_supervisor_init(&sup, self->dir);
-	if (holder == BY_FDSTORE) {
-		ASSERT_EQ(0, ktest_fdstore_open(&store, self->dir));
-		how.notify_socket = store.path;
-		ASSERT_EQ(0, ktest_daemon_spawn_with(&self->d, self->cache, NULL, extra, &how));
-		ASSERT_EQ(0, ktest_daemon_wait_ready(&self->d));
-		ASSERT_EQ(0, ktest_fdstore_wait_fd(&store, 10000));
-	} else {
-		const char *first[] = { "--frontend", "fanotify", "--apisock", self->sock,
-					"--readahead-kb", "0", "--fetch-unit-kb", "4",
-					"--supervisor", sup.path, NULL };
-
-		ASSERT_EQ(0, ktest_daemon_start_in(&self->d, self->cache, NULL, first));
-	}
+	ASSERT_EQ(0, ktest_fdstore_open(&store, self->dir));
+	how.notify_socket = store.path;
+	ASSERT_EQ(0, ktest_daemon_spawn_with(&self->d, self->cache, NULL, extra, &how));
+	ASSERT_EQ(0, ktest_daemon_wait_ready(&self->d));
+	ASSERT_EQ(0, ktest_fdstore_wait_fd(&store, 10000));
 	/* Two images per reader: eight blob files, all taken over each time. */
 	for (i = 0; i < KMOUNTS; i++)
 		ASSERT_EQ(204, api_mount(self, mnt[i], boot[i], blobs[i], false));
-	if (holder == BY_SUPERVISOR)
-		ASSERT_EQ(0, ktest_supervisor_fetch(&sup, self->sock));
 	r = mmap(NULL, KREADERS * sizeof(*r), PROT_READ | PROT_WRITE,
 		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, r);
@@ -584,13 +540,6 @@ static void kill9_under_readers(struct __test_metadata *_metadata,
 			}
 		ASSERT_EQ(0, kill(self->d.pid, SIGKILL));
 		ASSERT_EQ(128 + SIGKILL, ktest_daemon_wait(&self->d, 10000));
-		if (holder == BY_SUPERVISOR) {
-			if (restart_by_supervisor(self, &sup, extra, kills)) {
-				ktest_daemon_dump_log(&self->d);
-				ASSERT_TRUE(false);
-			}
-			continue;
-		}
 		how.listen_fd = store.fd;
 		ASSERT_EQ(0, ktest_daemon_spawn_with(&self->d, self->cache, NULL, extra, &how));
 		if (ktest_daemon_wait_ready(&self->d)) {
@@ -654,19 +603,7 @@ static void kill9_under_readers(struct __test_metadata *_metadata,
 	EXPECT_EQ(before, after);
 	EXPECT_EQ(0, ktest_daemon_stop(&self->d));
 	self->d.pid = 0;
-	if (holder == BY_FDSTORE)
-		ktest_fdstore_close(&store);
-	ktest_supervisor_destroy(&sup);
-}
-
-TEST_F_TIMEOUT(fanotify, kill9_twenty_times_restarted_from_the_fd_store, 900)
-{
-	kill9_under_readers(_metadata, self, BY_FDSTORE);
-}
-
-TEST_F_TIMEOUT(fanotify, kill9_twenty_times_restarted_through_the_supervisor, 900)
-{
-	kill9_under_readers(_metadata, self, BY_SUPERVISOR);
+	ktest_fdstore_close(&store);
 }
 
 /*
