@@ -897,19 +897,38 @@ void ktest_shuffle(unsigned int *v, unsigned int n, unsigned int *seed)
 	}
 }
 
-int ktest_read_all(const char *path)
+/* Read @path up to @limit bytes (0: to its end): 0 or -errno. */
+static int read_upto(const char *path, uint64_t limit)
 {
 	static char buf[1 << 16];
-	ssize_t n;
+	uint64_t total = 0;
+	size_t want;
+	ssize_t n = 0;
 	int fd, ret = 0;
 
 	fd = open(path, O_RDONLY);
 	if (fd < 0)
 		return -errno;
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		;
+	for (;;) {
+		want = sizeof(buf);
+		if (limit && limit - total < want)
+			want = limit - total;
+		if (!want || (n = read(fd, buf, want)) <= 0)
+			break;
+		total += n;
+	}
 	if (n < 0)
 		ret = -errno;
 	close(fd);
 	return ret;
+}
+
+int ktest_read_all(const char *path)
+{
+	return read_upto(path, 0);
+}
+
+int ktest_read_page(const char *path)
+{
+	return read_upto(path, 4096);
 }

@@ -216,6 +216,8 @@ void ktest_shuffle(unsigned int *v, unsigned int n, unsigned int *seed);
  * read (or open) that failed.
  */
 int ktest_read_all(const char *path);
+/* The same for its first page only: a first read, which starts prefetch. */
+int ktest_read_page(const char *path);
 /* Whether the nydus-layout image (bootstrap + data blob) was built. */
 bool ktest_have_chunked(void);
 /* A --config for a localfs backend at @blobs with prefetch on. */

@@ -61,7 +61,6 @@ TEST_F_TIMEOUT(control, api_shows_prefetch_progress_and_stops_the_daemon, 300)
 				"--id", "ktest", NULL };
 	const char *image, *data;
 	uint64_t bytes = 0;
-	int fd;
 	unsigned int waited;
 	struct stat st;
 
@@ -87,10 +86,7 @@ TEST_F_TIMEOUT(control, api_shows_prefetch_progress_and_stops_the_daemon, 300)
 	ASSERT_EQ(0, ktest_mount_on(&self->d, image, NULL, self->mnt));
 	/* Prefetch starts after the blob's first read: a page. */
 	snprintf(blob, sizeof(blob), "%s/big/file-64m", self->mnt);
-	fd = open(blob, O_RDONLY);
-	ASSERT_GE(fd, 0);
-	EXPECT_EQ(sizeof(out), read(fd, out, sizeof(out)));
-	close(fd);
+	EXPECT_EQ(0, ktest_read_page(blob));
 	for (waited = 0; waited < 60000 && bytes < (uint64_t)st.st_size;
 	     waited += 100) {
 		usleep(100000);

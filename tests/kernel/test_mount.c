@@ -281,9 +281,8 @@ static void prefetch_fills_the_blob(struct __test_metadata *_metadata,
 				    const char *image, const char *data_blob)
 {
 	char config[PATH_MAX + 32], dir[PATH_MAX], blob[PATH_MAX * 2];
-	char first[PATH_MAX + 32], page[4096];
+	char first[PATH_MAX + 32];
 	struct stat sb;
-	int fd;
 	uint64_t size;
 	const char *extra[] = { "--config", config, NULL };
 	uint64_t bytes = 0, requests1, requests2, breads1, breads2, errors;
@@ -301,10 +300,7 @@ static void prefetch_fills_the_blob(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, ktest_mount_on(&self->d, image, NULL, self->mnt));
 	/* The first read: a page of the first big file. */
 	snprintf(first, sizeof(first), "%s/big/file-64m", self->mnt);
-	fd = open(first, O_RDONLY);
-	ASSERT_GE(fd, 0);
-	EXPECT_EQ(sizeof(page), read(fd, page, sizeof(page)));
-	close(fd);
+	EXPECT_EQ(0, ktest_read_page(first));
 	for (waited = 0; waited < 60000; waited += 100) {
 		ASSERT_EQ(0, ktest_daemon_counter(&self->d,
 				"factory.total.backend_read_bytes", &bytes));
