@@ -179,7 +179,8 @@ TEST_F_TIMEOUT(served, eight_concurrent_readers, 600)
 	pid_t pids[8];
 	int i, status, failed = 0;
 
-	ASSERT_EQ(0, ktest_mount_on(&self->d, ktest_lazy_main(&self->d, NULL), NULL, self->mnt));
+	ASSERT_EQ(0, ktest_mount_on(&self->d, ktest_lazy_main(&self->d, NULL),
+				    NULL, self->mnt));
 	fflush(stdout);
 	for (i = 0; i < 8; i++) {
 		pids[i] = fork();
@@ -246,7 +247,8 @@ TEST_F_TIMEOUT(served, remount_reads_from_the_cache, 300)
 	uint64_t reads1, reads2, breads1, breads2;
 	struct ktest_tree_stats st;
 
-	ASSERT_EQ(0, ktest_mount_on(&self->d, ktest_lazy_main(&self->d, NULL), NULL, self->mnt));
+	ASSERT_EQ(0, ktest_mount_on(&self->d, ktest_lazy_main(&self->d, NULL),
+				    NULL, self->mnt));
 	ASSERT_EQ(0, ktest_compare_image("main", self->mnt, &st));
 	ASSERT_EQ(0, ktest_image_umount(&self->d, self->mnt));
 	ASSERT_EQ(0, ktest_frontend_counter(&self->d, "reads", &reads1));
@@ -257,7 +259,8 @@ TEST_F_TIMEOUT(served, remount_reads_from_the_cache, 300)
 
 	/* Drop the page cache so the kernel really goes to the cache file. */
 	ktest_drop_caches();
-	ASSERT_EQ(0, ktest_mount_on(&self->d, ktest_lazy_main(&self->d, NULL), NULL, self->mnt));
+	ASSERT_EQ(0, ktest_mount_on(&self->d, ktest_lazy_main(&self->d, NULL),
+				    NULL, self->mnt));
 	ASSERT_EQ(0, ktest_compare_image("main", self->mnt, &st));
 	ASSERT_EQ(0, ktest_frontend_counter(&self->d, "reads", &reads2));
 	ASSERT_EQ(0, ktest_daemon_counter(&self->d,
@@ -356,7 +359,8 @@ TEST_F_TIMEOUT(served, a_restarted_daemon_refetches_nothing, 300)
 	ASSERT_EQ(0, ktest_daemon_stop(&self->d));
 	ASSERT_EQ(0, ktest_mkdtemp("cache", cache, sizeof(cache)));
 	ASSERT_EQ(0, ktest_daemon_start_in(&self->d, cache, self->blobs, NULL));
-	ASSERT_EQ(0, ktest_mount_on(&self->d, ktest_lazy_main(&self->d, NULL), NULL, self->mnt));
+	ASSERT_EQ(0, ktest_mount_on(&self->d, ktest_lazy_main(&self->d, NULL),
+				    NULL, self->mnt));
 	ASSERT_EQ(0, ktest_compare_image("main", self->mnt, &st));
 	ASSERT_EQ(0, ktest_image_umount(&self->d, self->mnt));
 	ASSERT_EQ(0, ktest_daemon_counter(&self->d,
@@ -366,7 +370,8 @@ TEST_F_TIMEOUT(served, a_restarted_daemon_refetches_nothing, 300)
 
 	ktest_drop_caches();
 	ASSERT_EQ(0, ktest_daemon_start_in(&self->d, cache, self->blobs, NULL));
-	ASSERT_EQ(0, ktest_mount_on(&self->d, ktest_lazy_main(&self->d, NULL), NULL, self->mnt));
+	ASSERT_EQ(0, ktest_mount_on(&self->d, ktest_lazy_main(&self->d, NULL),
+				    NULL, self->mnt));
 	ASSERT_EQ(0, ktest_compare_image("main", self->mnt, &st));
 	ASSERT_EQ(0, ktest_daemon_counter(&self->d,
 					  "factory.total.backend_reads", &breads));
@@ -389,7 +394,8 @@ TEST_F_TIMEOUT(served, readahead_serves_a_sequential_reader, 300)
 	unsigned char a[32], b[32];
 	uint64_t reads, readaheads;
 
-	ASSERT_EQ(0, ktest_mount_on(&self->d, ktest_lazy_main(&self->d, NULL), NULL, self->mnt));
+	ASSERT_EQ(0, ktest_mount_on(&self->d, ktest_lazy_main(&self->d, NULL),
+				    NULL, self->mnt));
 	snprintf(file, sizeof(file), "%s/big/file-64m", self->mnt);
 	snprintf(src, sizeof(src), "%s/src/main/big/file-64m", ktest_images());
 	ASSERT_EQ(0, ktest_sha256_file(file, a));
