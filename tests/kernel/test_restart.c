@@ -49,6 +49,7 @@
 struct reader_progress {
 	uint64_t blocks;		/* blocks read and compared */
 	uint64_t eio;			/* reads that got EIO and were retried */
+	int stop;			/* set by the test after the last kill */
 	char file[256];			/* the one it reads now */
 	int64_t off;			/* -1: between reads */
 };
@@ -230,22 +231,35 @@ out:
 	return ret;
 }
 
+/*
+ * Read the whole tree once, then again and again until the test says stop
+ * (each time in another order): a fast machine (fanotify on the host) gets
+ * through it before the kills end, and every kill must meet readers. On
+ * fanotify every read raises an event, cached or not, which the daemon must
+ * answer.
+ */
 static void reader_main(const char *src, const char *mnt, unsigned int seed,
 			bool retry_eio, struct reader_progress *p)
 {
 	char *files[MAX_FILES];
 	unsigned int order[MAX_FILES];
 	int nr = 0, i, ret = 0;
+	bool again = false;
 
 	list_files(src, "", files, &nr);
 	for (i = 0; i < nr; i++)
 		order[i] = i;
-	ktest_shuffle(order, nr, &seed);
-	for (i = 0; i < nr && !ret; i++) {
-		snprintf(p->file, sizeof(p->file), "%s", files[order[i]]);
-		ret = read_file_randomly(src, mnt, files[order[i]], &seed,
-					 retry_eio, p);
-	}
+	do {
+		ktest_shuffle(order, nr, &seed);
+		for (i = 0; i < nr && !ret; i++) {
+			if (again && __atomic_load_n(&p->stop, __ATOMIC_ACQUIRE))
+				break;
+			snprintf(p->file, sizeof(p->file), "%s", files[order[i]]);
+			ret = read_file_randomly(src, mnt, files[order[i]],
+						 &seed, retry_eio, p);
+		}
+		again = true;
+	} while (!ret && nr && !__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE));
 	_exit(nr ? ret : 4);
 }
 
@@ -495,6 +509,8 @@ static void kill_while_reading(struct __test_metadata *_metadata,
 			ASSERT_EQ(0, ret);
 		}
 	}
+	for (i = 0; i < READERS; i++)
+		__atomic_store_n(&self->progress[i].stop, 1, __ATOMIC_RELEASE);
 	ret = wait_for_readers(self, &failed);
 	if (ret == -ETIMEDOUT || failed)
 		dump_warnings();
