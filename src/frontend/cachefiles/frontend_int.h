@@ -26,7 +26,6 @@ struct fill_group;
 /* Per-worker buffer: the unit of a backend read and a cache write. */
 #define CF_WORKER_BUF_SIZE	(1U << 20)
 #define CF_RING_ENTRIES		8
-/* How long a READ that found no room waits for culling to make some. */
 /* Consecutive device read errors after which the loop gives up. */
 #define CF_MAX_DEV_ERRORS	100
 

@@ -140,7 +140,7 @@ static unsigned int space_pass(struct cf_space *s, int cache_fd)
 		log_debug("space: index of %zu files in %zu volumes, up to date in %llu ms",
 			  ix->nr, ix->nr_vols,
 			  (unsigned long long)(monotonic_us() - t0) / 1000);
-	if (space_check(s->cache_dir, &s->limits, &b, &f, &need) <= 0)
+	if (space_check(s->cache_dir, &s->culler.limits, &b, &f, &need) <= 0)
 		return 0;
 	log_debug("cache %s is low on space (%u%% of blocks, %u%% of files free): culling unused cache files",
 		  s->cache_dir, b, f);
@@ -216,17 +216,23 @@ out:
 }
 
 /* The culler's thread: its cache dir fd, opened once the dir exists. */
-static void cf_space_begin(void *ctx)
+static void cf_space_open_cache(struct cf_space *s)
 {
-	struct cf_space *s = ctx;
 	char path[PATH_MAX];
 
 	snprintf(path, sizeof(path), "%s/cache", s->cache_dir);
+	s->cache_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+static void cf_space_begin(void *ctx)
+{
+	struct cf_space *s = ctx;
+
 	/*
 	 * What the cache holds at the start is read now, before mounts make
 	 * more; every later file is learnt from its release.
 	 */
-	s->cache_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	cf_space_open_cache(s);
 	if (s->cache_fd >= 0)
 		space_index_scan(&s->index, s->cache_fd);
 	else if (errno == ENOENT)
@@ -236,13 +242,10 @@ static void cf_space_begin(void *ctx)
 static unsigned int cf_space_pass(void *ctx)
 {
 	struct cf_space *s = ctx;
-	char path[PATH_MAX];
 
 	/* The cache dir appears with the first object. */
-	if (s->cache_fd < 0) {
-		snprintf(path, sizeof(path), "%s/cache", s->cache_dir);
-		s->cache_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	}
+	if (s->cache_fd < 0)
+		cf_space_open_cache(s);
 	return s->cache_fd >= 0 ? space_pass(s, s->cache_fd) : 0;
 }
 
@@ -267,7 +270,6 @@ int cf_space_start(struct cf_space *s, int dev_fd, const char *cache_dir,
 				  const char *blob_id), void *ctx)
 {
 	memset(s, 0, sizeof(*s));
-	s->limits = *lim;
 	s->dev_fd = dev_fd;
 	s->cache_dir = cache_dir;
 	s->cache_fd = -1;

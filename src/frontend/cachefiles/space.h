@@ -37,10 +37,9 @@ struct space_dirty {
 };
 
 struct cf_space {
-	struct cache_limits limits;
 	int dev_fd;
 	const char *cache_dir;
-	struct space_culler culler;
+	struct space_culler culler;	/* and the limits it culls by */
 	int cache_fd;			/* the culler thread's own */
 	pthread_mutex_t lock;
 	/*

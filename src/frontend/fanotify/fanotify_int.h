@@ -32,7 +32,6 @@ struct rafs_blob;
 /* What one read(2) of the group takes: many events of 48 bytes. */
 #define FAN_READ_BUF_SIZE	(64U << 10)
 #define FAN_FILE_BUCKETS	64
-/* How long a fill that found no room waits for culling to make some. */
 /* Where the blob files live, under the cache directory. */
 #define FAN_BLOB_SUBDIR		"fanotify"
 /* The mounts, for a daemon that takes the group over. */
@@ -91,8 +90,7 @@ struct fan_replay {
 
 /* space.c: culling unmounted blob files by the watermarks. */
 struct fan_space {
-	struct cache_limits limits;
-	struct space_culler culler;
+	struct space_culler culler;	/* and the limits it culls by */
 	struct {
 		uint64_t passes, culled, culled_bytes;
 	} stats;

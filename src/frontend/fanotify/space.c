@@ -105,7 +105,7 @@ static unsigned int fan_space_pass(void *ctx)
 	unsigned int b, f, culled = 0;
 	size_t i, n;
 
-	if (space_check(fe->blob_dir, &s->limits, &b, &f, &need) <= 0)
+	if (space_check(fe->blob_dir, &s->culler.limits, &b, &f, &need) <= 0)
 		return 0;
 	counter_add(&s->stats.passes, 1);
 	pthread_mutex_lock(&fe->mounts_lock);
@@ -135,7 +135,6 @@ int fan_space_start(struct fanotify_frontend *fe, const struct cache_limits *l)
 {
 	struct fan_space *s = &fe->space;
 
-	s->limits = *l;
 	return space_culler_start(&s->culler, fe->blob_dir, l, &fan_store_ops,
 				  fe);
 }
