@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "format/erofs.h"
+#include "lib/compiler.h"
 #include "holder.h"
 #include "ktest.h"
 
@@ -74,20 +76,21 @@ int ktest_image_mount(struct ktest_daemon *d, const struct ktest_image *im,
 
 /*
  * Whether the EROFS image at @path names extra devices (a bootstrap whose
- * data is in blobs of its own): the superblock's extra_devices, __le16 at
- * 0x56 of the superblock at 1024.
+ * data is in blobs of its own), by the daemon's own superblock parser.
  */
 static bool erofs_has_devices(const char *path)
 {
-	unsigned char le[2];
+	unsigned char sb[EROFS_SB_SIZE];
+	struct erofs_sb_summary sum;
 	int fd = open(path, O_RDONLY);
 	ssize_t n;
 
 	if (fd < 0)
 		return false;
-	n = pread(fd, le, sizeof(le), 1024 + 0x56);
+	n = pread(fd, sb, sizeof(sb), EROFS_SB_OFFSET);
 	close(fd);
-	return n == 2 && (le[0] | le[1] << 8);
+	return n == sizeof(sb) && !erofs_sb_parse(sb, sizeof(sb), &sum) &&
+	       sum.extra_devices;
 }
 
 int ktest_mount_on(struct ktest_daemon *d, const char *fsid,
@@ -135,39 +138,40 @@ int ktest_image_umount(struct ktest_daemon *d, const char *mnt)
 int ktest_frontend_counter(struct ktest_daemon *d, const char *name,
 			   uint64_t *value)
 {
+	static const char *const renamed[][2] = {
+		{ "reads", "fills" },
+		{ "read_errors", "fill_errors" },
+		{ "open_errors", "mount_errors" },
+	};
 	uint64_t fills, errors;
 	char path[64];
+	size_t i;
 	int ret;
 
-	if (!ktest_on_fanotify(d) || (strcmp(name, "reads") &&
-	    strcmp(name, "read_requests") && strcmp(name, "read_errors") &&
-	    strcmp(name, "open_errors"))) {
-		snprintf(path, sizeof(path), "frontend.%s", name);
-		return ktest_daemon_counter(d, path, value);
-	}
-	if (!strcmp(name, "open_errors"))
-		return ktest_daemon_counter(d, "frontend.mount_errors", value);
-	ret = ktest_daemon_counter(d, "frontend.fills", &fills);
-	if (!ret)
-		ret = ktest_daemon_counter(d, "frontend.fill_errors", &errors);
-	if (ret)
+	if (ktest_on_fanotify(d) && !strcmp(name, "read_requests")) {
+		ret = ktest_daemon_counter(d, "frontend.fills", &fills);
+		if (!ret)
+			ret = ktest_daemon_counter(d, "frontend.fill_errors",
+						   &errors);
+		if (!ret)
+			*value = fills + errors;
 		return ret;
-	if (!strcmp(name, "reads"))
-		*value = fills;
-	else if (!strcmp(name, "read_errors"))
-		*value = errors;
-	else
-		*value = fills + errors;
-	return 0;
+	}
+	for (i = 0; ktest_on_fanotify(d) && i < ARRAY_SIZE(renamed); i++)
+		if (!strcmp(name, renamed[i][0]))
+			name = renamed[i][1];
+	snprintf(path, sizeof(path), "frontend.%s", name);
+	return ktest_daemon_counter(d, path, value);
 }
 
-void ktest_drop_caches(void)
+int ktest_drop_caches(void)
 {
-	int fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
+	int fd = open("/proc/sys/vm/drop_caches", O_WRONLY), ret = 0;
 
 	if (fd < 0)
-		return;
+		return 0;
 	if (write(fd, "3", 1) != 1)
-		fprintf(stderr, "# drop_caches: %s\n", strerror(errno));
+		ret = -errno;
 	close(fd);
+	return ret;
 }

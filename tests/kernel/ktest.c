@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <json-c/json.h>
 #include <openssl/evp.h>
 #include <signal.h>
@@ -931,4 +932,16 @@ int ktest_read_all(const char *path)
 int ktest_read_page(const char *path)
 {
 	return read_upto(path, 4096);
+}
+
+int ktest_count_paths(const char *pattern)
+{
+	glob_t g;
+	int n;
+
+	if (glob(pattern, 0, NULL, &g))
+		return 0;
+	n = g.gl_pathc;
+	globfree(&g);
+	return n;
 }

@@ -183,8 +183,11 @@ bool ktest_on_fanotify(const struct ktest_daemon *d);
  */
 int ktest_frontend_counter(struct ktest_daemon *d, const char *name,
 			   uint64_t *value);
-/* Drop the page cache (echo 3 > drop_caches). */
-void ktest_drop_caches(void);
+/*
+ * Drop the page cache (echo 3 > drop_caches): 0, also where there is no
+ * such file to write; -errno when the write failed.
+ */
+int ktest_drop_caches(void);
 
 struct ktest_tree_stats {
 	unsigned long files, dirs, symlinks, hardlinks, xattrs, others;
@@ -218,6 +221,8 @@ void ktest_shuffle(unsigned int *v, unsigned int n, unsigned int *seed);
 int ktest_read_all(const char *path);
 /* The same for its first page only: a first read, which starts prefetch. */
 int ktest_read_page(const char *path);
+/* How many paths glob(3) pattern @pattern matches (dot names never). */
+int ktest_count_paths(const char *pattern);
 /* Whether the nydus-layout image (bootstrap + data blob) was built. */
 bool ktest_have_chunked(void);
 /* A --config for a localfs backend at @blobs with prefetch on. */
