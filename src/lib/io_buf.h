@@ -6,6 +6,7 @@
 #ifndef FSCACHED_IO_BUF_H
 #define FSCACHED_IO_BUF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define IO_BUF_ALIGN	4096
@@ -13,9 +14,13 @@
 struct io_buf {
 	void *data;
 	size_t size;		/* a multiple of IO_BUF_ALIGN */
+	bool populated;
 };
 
+/* No memory is touched until io_buf_populate() or the first use. */
 int io_buf_init(struct io_buf *buf, size_t size);
+/* Before the first fill: every page in at once, not a fault at a time. */
+void io_buf_populate(struct io_buf *buf);
 void io_buf_release(struct io_buf *buf);
 
 #endif

@@ -61,6 +61,8 @@ static void *worker_main(void *arg)
 		workqueue_poke_watcher(wq);
 		pthread_mutex_unlock(&wq->lock);
 
+		/* Here, not at start: an idle daemon keeps its RSS small. */
+		io_buf_populate(&worker->buf);
 		work->fn(work, worker);
 
 		pthread_mutex_lock(&wq->lock);

@@ -432,6 +432,7 @@ static int fan_prefill_metadata(struct fanotify_frontend *fe,
 	ret = io_buf_init(&buf, FAN_PREFILL_STEP);
 	if (ret)
 		return ret;
+	io_buf_populate(&buf);
 	for (off = 0; !ret && off < size; off += FAN_PREFILL_STEP)
 		ret = serve_fill(f->bc, off, MIN(FAN_PREFILL_STEP, size - off),
 				 &buf, &fe->space.culler, &fe->stats.no_room);
