@@ -120,6 +120,46 @@ ssize_t backend_blob_read(struct backend_blob *blob, void *buf, size_t len,
 	return n;
 }
 
+void backend_blob_will_read(struct backend_blob *blob, uint64_t off,
+			    uint64_t len)
+{
+	if (blob->backend->ops->blob_will_read && off < blob->size)
+		blob->backend->ops->blob_will_read(blob, off,
+						   MIN(len, blob->size - off));
+}
+
+bool backend_blob_can_copy(const struct backend_blob *blob)
+{
+	return blob->backend->ops->blob_copy != NULL;
+}
+
+ssize_t backend_blob_copy(struct backend_blob *blob, int fd, uint64_t fd_off,
+			  size_t len, uint64_t off)
+{
+	struct backend *be = blob->backend;
+	size_t want;
+	ssize_t n;
+
+	if (!be->ops->blob_copy)
+		return -EXDEV;
+	if (off >= blob->size)
+		return 0;
+	want = MIN((uint64_t)len, blob->size - off);
+	n = be->ops->blob_copy(blob, fd, fd_off, want, off);
+	/* Refused before a byte moved: no read happened, none failed. */
+	if (n == -EXDEV || n == -EINVAL || n == -EOPNOTSUPP || n == -ENOSYS)
+		return -EXDEV;
+	counter_add(&be->stats.reads, 1);
+	if (n >= 0 && (size_t)n != want)
+		n = -EIO;
+	if (n < 0) {
+		counter_add(&be->stats.read_errors, 1);
+		return n;
+	}
+	counter_add(&be->stats.read_bytes, n);
+	return n;
+}
+
 bool backend_blob_can_stream(const struct backend_blob *blob)
 {
 	return blob->backend->ops->blob_stream != NULL;

@@ -61,6 +61,20 @@ struct backend_ops {
 	 */
 	int (*blob_stream)(struct backend_blob *blob, uint64_t off,
 			   uint64_t len, backend_consume_fn consume, void *ctx);
+	/*
+	 * Optional, for a blob that is a local file: copy @len bytes at
+	 * @off into @fd at @fd_off inside the kernel, never through our
+	 * memory. Returns the count, less than @len only at the end of the
+	 * blob, or -errno: -EXDEV or -EINVAL when @fd cannot take it.
+	 */
+	ssize_t (*blob_copy)(struct backend_blob *blob, int fd, uint64_t fd_off,
+			     size_t len, uint64_t off);
+	/*
+	 * Optional hint: [off, off + len) will be read soon, in pieces (a
+	 * local file queues all of its disk reads now).
+	 */
+	void (*blob_will_read)(struct backend_blob *blob, uint64_t off,
+			       uint64_t len);
 	void (*blob_close)(struct backend_blob *blob);
 	/*
 	 * Optional: take @patch, keys of this backend's configuration object
@@ -93,6 +107,18 @@ int backend_blob_open(struct backend *be, const char *id,
 /* Reads exactly the part of [off, off + len) that lies inside the blob. */
 ssize_t backend_blob_read(struct backend_blob *blob, void *buf, size_t len,
 			  uint64_t off);
+/* A hint: [off, off + len) will be read soon, piece by piece. */
+void backend_blob_will_read(struct backend_blob *blob, uint64_t off,
+			    uint64_t len);
+/* Whether backend_blob_copy() may work: the blob is a local file. */
+bool backend_blob_can_copy(const struct backend_blob *blob);
+/*
+ * Copies exactly the part of [off, off + len) that lies inside the blob
+ * into @fd at @fd_off (the same offset space, shifted). -EXDEV: @fd cannot
+ * take a copy (another filesystem, a device's fd); read and write instead.
+ */
+ssize_t backend_blob_copy(struct backend_blob *blob, int fd, uint64_t fd_off,
+			  size_t len, uint64_t off);
 /* Whether backend_blob_stream() makes one request of a whole range. */
 bool backend_blob_can_stream(const struct backend_blob *blob);
 /*

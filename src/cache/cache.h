@@ -104,6 +104,7 @@ struct blob_cache {
 	struct readahead ra;
 	uint64_t fetch_unit;		/* power of two, >= CACHE_BLOCK_SIZE */
 	int format;			/* enum blob_format, atomic */
+	bool copy_refused;		/* atomic: see blob_cache_copy_in() */
 	bool prefetch_started;		/* atomic */
 	bool prefetch_stopped;		/* atomic: prefetch_stop() */
 	struct blob_verify *verify;	/* cache.validate, for a digest id */
@@ -219,6 +220,20 @@ int blob_cache_write(struct blob_cache *bc, const void *buf, size_t len,
 		     uint64_t off);
 
 /*
+ * Whether [off, off + len) of the blob may go from the backend into the
+ * cache file inside the kernel (blob_cache_copy_in()): whole blocks, the
+ * backend's blob is a local file, the cache file took such copies so far,
+ * and these bytes are not what blob_cache_inspect() must see.
+ */
+bool blob_cache_may_copy(struct blob_cache *bc, uint64_t off, size_t len);
+/*
+ * Copy [off, off + len) of the blob into the same range of the cache file,
+ * a hole until now, undone on failure as blob_cache_write() is. -EXDEV:
+ * the cache file takes no copy (then never again): read and write it.
+ */
+int blob_cache_copy_in(struct blob_cache *bc, uint64_t off, size_t len);
+
+/*
  * What to fetch ahead after a demand read of [off, off + len) was filled:
  * the stream goes on from the end of what the fill made present.
  */
@@ -237,6 +252,9 @@ static inline ssize_t blob_cache_read(struct blob_cache *bc, void *buf,
  */
 void blob_cache_inspect(struct blob_cache *bc, uint64_t off,
 			const void *data, size_t len);
+/* Whether blob_cache_inspect() would look at [off, off + len). */
+bool blob_cache_wants_inspect(struct blob_cache *bc, uint64_t off,
+			      size_t len);
 
 /*
  * Whether a fill at @off may be widened beyond what was asked for: not for

@@ -54,26 +54,59 @@ static void fill_hold_advance(struct blob_cache *bc, struct fill_hold *hold,
 	range_lock_advance(&bc->inflight, &hold->start, hold->end, to);
 }
 
-/* Fetch [pos, end) with one backend read per buffer. */
+/*
+ * One piece from a local blob file straight into the cache file: no copy
+ * through @buf. -EXDEV when the cache file cannot take it.
+ */
+static int fscache_copy_piece(struct blob_cache *bc, uint64_t pos, size_t n)
+{
+	uint64_t t0 = monotonic_us();
+	int ret;
+
+	ret = blob_cache_copy_in(bc, pos, n);
+	counter_add(&bc->stats.fetch_us, monotonic_us() - t0);
+	return ret;
+}
+
+/* One piece: copied where it can be, else read into @buf and written. */
+static int fscache_fetch_piece(struct blob_cache *bc, uint64_t pos,
+			       size_t want, struct io_buf *buf, size_t *got)
+{
+	uint64_t t0;
+	ssize_t n;
+	int ret;
+
+	*got = want;
+	if (blob_cache_may_copy(bc, pos, want)) {
+		ret = fscache_copy_piece(bc, pos, want);
+		if (ret != -EXDEV)
+			return ret;
+	}
+	t0 = monotonic_us();
+	n = backend_blob_read(bc->bblob, buf->data, want, pos);
+	counter_add(&bc->stats.fetch_us, monotonic_us() - t0);
+	if (n < 0)
+		return n;
+	*got = n;
+	return fscache_store(bc, buf, n, pos);
+}
+
+/* Fetch [pos, end) with one backend read (or copy) per buffer. */
 static int fscache_fetch_pieces(struct blob_cache *bc, uint64_t pos,
 				uint64_t end, struct io_buf *buf,
 				struct fill_hold *hold)
 {
-	int ret;
+	int ret = 0;
 
 	while (pos < end) {
-		size_t want = MIN(end - pos, (uint64_t)buf->size);
-		uint64_t t0 = monotonic_us();
-		ssize_t n;
+		size_t got;
 
-		n = backend_blob_read(bc->bblob, buf->data, want, pos);
-		counter_add(&bc->stats.fetch_us, monotonic_us() - t0);
-		if (n < 0)
-			return n;
-		ret = fscache_store(bc, buf, n, pos);
+		ret = fscache_fetch_piece(bc, pos, MIN(end - pos,
+						       (uint64_t)buf->size),
+					  buf, &got);
 		if (ret)
 			return ret;
-		pos += n;
+		pos += got;
 		fill_hold_advance(bc, hold, pos);
 	}
 	return 0;
@@ -145,6 +178,8 @@ static int fscache_fetch(struct blob_cache *bc, uint64_t pos, uint64_t end,
 {
 	if (backend_blob_can_stream(bc->bblob) && end - pos > buf->size)
 		return fscache_fetch_stream(bc, pos, end, buf, hold);
+	if (end - pos > buf->size)
+		backend_blob_will_read(bc->bblob, pos, end - pos);
 	return fscache_fetch_pieces(bc, pos, end, buf, hold);
 }
 

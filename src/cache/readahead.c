@@ -5,6 +5,7 @@
 void readahead_init(struct readahead *ra)
 {
 	pthread_mutex_init(&ra->lock, NULL);
+	ra->last_off = 0;
 	ra->seq_end = 0;
 	ra->ra_end = 0;
 	ra->cur = 0;
@@ -36,11 +37,14 @@ bool readahead_plan(struct readahead *ra, uint64_t off, uint64_t len,
 	if (ra->disabled)
 		goto out;
 	/*
-	 * Sequential: the read starts where the stream ended, or inside
-	 * what we fetched ahead (the first hole after our read-ahead).
+	 * Sequential: the read goes on from the stream's last one, up to
+	 * where the stream ended or inside what we fetched ahead (the first
+	 * hole after our read-ahead). A front end that sees reads of present
+	 * ranges too (fanotify) also sees the rest of a fetch unit read.
 	 */
-	sequential = off == ra->seq_end ||
-		     (off >= ra->seq_end && off <= ra->ra_end);
+	sequential = off >= ra->last_off &&
+		     off <= MAX(ra->seq_end, ra->ra_end);
+	ra->last_off = off;
 	if (sequential) {
 		ra->seq_end = MAX(ra->seq_end, end);
 		/*

@@ -32,6 +32,17 @@ static unsigned char blob_byte(size_t i)
 	return (unsigned char)((i * 13) ^ (i >> 12));
 }
 
+static int write_file(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "w");
+	int ret;
+
+	if (!f)
+		return -1;
+	ret = fwrite(data, len, 1, f) == 1 ? 0 : -1;
+	return fclose(f) ? -1 : ret;
+}
+
 FIXTURE(cachefile) {
 	char dir[64];
 	char cache_path[PATH_MAX];
@@ -139,6 +150,37 @@ TEST_F(cachefile, tail_block_is_zero_padded)
 	EXPECT_EQ(tail + 4096, st.st_size);
 	/* The padding reads back as zeros (check_range expects that). */
 	EXPECT_EQ(0, check_range(self->cache_path, tail, 4096));
+}
+
+/* Whether every byte of @buf is still @c. */
+static bool buf_untouched(const struct io_buf *buf, unsigned char c)
+{
+	size_t i;
+
+	for (i = 0; i < buf->size; i++)
+		if (((const unsigned char *)buf->data)[i] != c)
+			return false;
+	return true;
+}
+
+TEST_F(cachefile, a_local_blob_goes_into_the_cache_file_without_the_buffer)
+{
+	/* The first read, of the superblock, goes through the buffer... */
+	memset(self->buf.data, 0xa5, self->buf.size);
+	ASSERT_EQ(0, blob_cache_fill(self->bc, 0, 4096, &self->buf, 0));
+	EXPECT_FALSE(buf_untouched(&self->buf, 0xa5));
+	EXPECT_EQ(0, check_range(self->cache_path, 0, 4096));
+	/* ...for blob_cache_inspect(). The kernel copies the rest. */
+	memset(self->buf.data, 0xa5, self->buf.size);
+	ASSERT_EQ(0, blob_cache_fill(self->bc, 1048576, 262144, &self->buf, 0));
+	EXPECT_EQ(0, check_range(self->cache_path, 1048576, 262144));
+	EXPECT_TRUE(buf_untouched(&self->buf, 0xa5));
+	EXPECT_FALSE(self->bc->copy_refused);
+	EXPECT_EQ(4096 + 262144, self->bc->bblob->backend->stats.read_bytes);
+	/* A partial last block is read, to be zero padded. */
+	ASSERT_EQ(0, blob_cache_fill(self->bc, BLOB_SIZE - 100, 100, &self->buf, 0));
+	EXPECT_FALSE(buf_untouched(&self->buf, 0xa5));
+	EXPECT_EQ(0, check_range(self->cache_path, BLOB_SIZE & ~4095UL, 4096));
 }
 
 TEST_F(cachefile, whole_blob_in_one_request)
@@ -557,6 +599,35 @@ TEST(readahead_follows_a_sequential_reader)
 }
 
 /*
+ * fanotify sees every read, present or not: the rest of a fetch unit and
+ * of a window are the same stream, and its next window starts while the
+ * reader is still inside the last one.
+ */
+TEST(readahead_follows_a_reader_through_what_is_present)
+{
+	struct readahead ra;
+	uint64_t off, len;
+	const uint64_t m = 1 << 20, w = 16 * m, size = 64 * m, r = 262144;
+
+	readahead_init(&ra);
+	/* A demand read widened to its 1 MiB fetch unit: 4 MiB ahead. */
+	ASSERT_TRUE(readahead_plan(&ra, 0, m, size, w, &off, &len));
+	EXPECT_EQ(m, off);
+	EXPECT_EQ(4 * m, len);
+	/* Inside that unit, then inside the window: one stream, no plan. */
+	EXPECT_FALSE(readahead_plan(&ra, 65536, 65536, size, w, &off, &len));
+	EXPECT_FALSE(readahead_plan(&ra, 2 * m, r, size, w, &off, &len));
+	/* Half a window from its end: the next, twice as big, at its end. */
+	ASSERT_TRUE(readahead_plan(&ra, 3 * m + r, r, size, w, &off, &len));
+	EXPECT_EQ(5 * m, off);
+	EXPECT_EQ(6 * m + 2 * r, len);
+	/* A read behind the last one is another stream. */
+	EXPECT_FALSE(readahead_plan(&ra, m, r, size, w, &off, &len));
+	EXPECT_FALSE(readahead_plan(&ra, 6 * m, r, size, w, &off, &len));
+	readahead_destroy(&ra);
+}
+
+/*
  * A write that finds no room leaves a hole, never blocks that count as data
  * (run on 6.18: ext4 kept 652 KiB of a 1 MiB write that failed for space,
  * reading as zeros, and SEEK_HOLE called them data). On a small ext4 of
@@ -571,6 +642,66 @@ static int run_in(const char *fmt, const char *dir)
 
 	snprintf(cmd, sizeof(cmd), fmt, dir, dir, dir, dir);
 	return system(cmd);
+}
+
+/*
+ * copy_file_range() between two filesystems fails (EXDEV): the fill reads
+ * and writes instead, and does not try again.
+ */
+TEST(a_cache_file_on_another_filesystem_is_read_and_written)
+{
+	struct blob_info info = { .id = "blob", .domain = "d" };
+	char dir[] = "/var/tmp/fscached-xdev-XXXXXX", path[PATH_MAX];
+	char cache[] = "/dev/shm/fscached-xdev-XXXXXX", err[CONFIG_ERR_MAX];
+	struct fscached_config *cfg = NULL;
+	struct blob_cache *bc = NULL;
+	struct stat a, b;
+	struct io_buf buf;
+	struct factory f;
+	unsigned char *data;
+	int fd;
+	size_t i;
+
+	ASSERT_NE(NULL, mkdtemp(dir));
+	fd = mkstemp(cache);
+	if (fd < 0 || stat(dir, &a) || fstat(fd, &b) || a.st_dev == b.st_dev) {
+		if (fd >= 0)
+			unlink(cache);
+		rmdir(dir);
+		SKIP(return, "no /dev/shm on a filesystem of its own");
+	}
+	snprintf(path, sizeof(path), "%s/blob", dir);
+	data = malloc(BLOB_SIZE);
+	ASSERT_NE(NULL, data);
+	for (i = 0; i < BLOB_SIZE; i++)
+		data[i] = blob_byte(i);
+	ASSERT_EQ(0, write_file(path, data, BLOB_SIZE));
+	info.cache_fd = fd;
+	ASSERT_EQ(0, factory_init(&f));
+	ASSERT_EQ(0, config_new_localfs("c", dir, "fscache", &cfg, err, sizeof(err)));
+	ASSERT_EQ(0, factory_new_blob_cache(&f, cfg, &info, &bc));
+	ASSERT_EQ(0, io_buf_init(&buf, 65536));
+	memset(buf.data, 0xa5, buf.size);
+
+	ASSERT_EQ(0, blob_cache_fill(bc, 1048576, 262144, &buf, 0));
+	EXPECT_TRUE(bc->copy_refused);
+	EXPECT_FALSE(buf_untouched(&buf, 0xa5));
+	ASSERT_EQ(262144, pread(fd, data, 262144, 1048576));
+	for (i = 0; i < 262144; i++)
+		if (data[i] != blob_byte(1048576 + i))
+			break;
+	EXPECT_EQ(262144, i);
+	EXPECT_EQ(262144, bc->bblob->backend->stats.read_bytes);
+	EXPECT_EQ(0, bc->bblob->backend->stats.read_errors);
+
+	free(data);
+	io_buf_release(&buf);
+	blob_cache_put(bc);
+	factory_destroy(&f);
+	config_free(cfg);
+	close(fd);
+	unlink(cache);
+	run_in("rm -rf %s", dir);
 }
 
 TEST(a_write_that_finds_no_room_leaves_a_hole)
@@ -596,11 +727,12 @@ TEST(a_write_that_finds_no_room_leaves_a_hole)
 		run_in("rm -rf %s", dir);
 		SKIP(return, "cannot loop-mount an ext4 here");
 	}
-	snprintf(path, sizeof(path), "%s/blob", dir);
-	fd = open(path, O_WRONLY | O_CREAT, 0600);
-	ASSERT_GE(fd, 0);
-	ASSERT_EQ(0, ftruncate(fd, FULL_WRITE));
-	close(fd);
+	/* The blob on the small filesystem too, so that a copy can be tried. */
+	buf = malloc(FULL_WRITE);
+	ASSERT_NE(NULL, buf);
+	memset(buf, 0x5a, FULL_WRITE);
+	snprintf(path, sizeof(path), "%s/mnt/blob", dir);
+	ASSERT_EQ(0, write_file(path, buf, FULL_WRITE));
 	/* Fill the small filesystem up to its last 256 KiB. */
 	snprintf(path, sizeof(path), "%s/mnt/filler", dir);
 	filler = open(path, O_WRONLY | O_CREAT, 0600);
@@ -616,12 +748,10 @@ TEST(a_write_that_finds_no_room_leaves_a_hole)
 	ASSERT_EQ(0, ftruncate(fd, FULL_WRITE));
 	info.cache_fd = fd;
 	ASSERT_EQ(0, factory_init(&f));
-	ASSERT_EQ(0, config_new_localfs("c", dir, "fscache", &cfg, err, sizeof(err)));
+	snprintf(path, sizeof(path), "%s/mnt", dir);
+	ASSERT_EQ(0, config_new_localfs("c", path, "fscache", &cfg, err, sizeof(err)));
 	ASSERT_EQ(0, factory_new_blob_cache(&f, cfg, &info, &bc));
 
-	buf = malloc(FULL_WRITE);
-	ASSERT_NE(NULL, buf);
-	memset(buf, 0x5a, FULL_WRITE);
 	ret = blob_cache_write(bc, buf, FULL_WRITE, 0);
 	EXPECT_TRUE(ret == -ENOSPC || ret == -EDQUOT);
 	/* Whatever reached the disk before the failure is gone again. */
@@ -631,6 +761,16 @@ TEST(a_write_that_finds_no_room_leaves_a_hole)
 	       FULL_WRITE >> 10, strerror(-ret), (long long)data);
 	EXPECT_TRUE(data < 0 && errno == ENXIO);
 	EXPECT_FALSE(blob_cache_present(bc, 0, 4096));
+	/* The same for a copy inside the kernel. */
+	ASSERT_TRUE(blob_cache_may_copy(bc, 1 << 20, 1 << 20));
+	ret = blob_cache_copy_in(bc, 0, FULL_WRITE);
+	EXPECT_TRUE(ret == -ENOSPC || ret == -EDQUOT);
+	ASSERT_EQ(0, fdatasync(fd));
+	data = lseek(fd, 0, SEEK_DATA);
+	TH_LOG("copy of %u KiB with 256 KiB free: %s; first data at %lld",
+	       FULL_WRITE >> 10, strerror(-ret), (long long)data);
+	EXPECT_TRUE(data < 0 && errno == ENXIO);
+	EXPECT_FALSE(bc->copy_refused);
 	free(buf);
 	blob_cache_put(bc);
 	factory_destroy(&f);

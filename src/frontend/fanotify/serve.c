@@ -94,7 +94,7 @@ static void fan_window_work(struct work *work, struct worker *worker)
 	fan_inflight_add(fe, -1);
 }
 
-/* After a demand fill: fetch ahead of a sequential reader, as low work. */
+/* After a read: fetch ahead of a sequential reader, as low work. */
 static void fan_window_start(struct fanotify_frontend *fe, struct fan_file *f,
 			     uint64_t off, uint64_t len)
 {
@@ -204,6 +204,12 @@ void fan_serve_event(struct fanotify_frontend *fe, const struct fan_event *ev)
 	if (off >= end || blob_cache_present(f->bc, off, end - off)) {
 		counter_add(&fe->stats.present, 1);
 		fan_respond(fe, ev->fd, FAN_ALLOW);
+		/*
+		 * A reader inside our read-ahead: the next window starts
+		 * now, before it reaches a hole and waits for a demand fill.
+		 */
+		if (off < end)
+			fan_window_start(fe, f, off, end - off);
 		fan_file_put(f);
 		return;
 	}
