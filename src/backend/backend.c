@@ -120,14 +120,6 @@ ssize_t backend_blob_read(struct backend_blob *blob, void *buf, size_t len,
 	return n;
 }
 
-void backend_blob_will_read(struct backend_blob *blob, uint64_t off,
-			    uint64_t len)
-{
-	if (blob->backend->ops->blob_will_read && off < blob->size)
-		blob->backend->ops->blob_will_read(blob, off,
-						   MIN(len, blob->size - off));
-}
-
 bool backend_blob_can_copy(const struct backend_blob *blob)
 {
 	return blob->backend->ops->blob_copy != NULL;

@@ -69,12 +69,6 @@ struct backend_ops {
 	 */
 	ssize_t (*blob_copy)(struct backend_blob *blob, int fd, uint64_t fd_off,
 			     size_t len, uint64_t off);
-	/*
-	 * Optional hint: [off, off + len) will be read soon, in pieces (a
-	 * local file queues all of its disk reads now).
-	 */
-	void (*blob_will_read)(struct backend_blob *blob, uint64_t off,
-			       uint64_t len);
 	void (*blob_close)(struct backend_blob *blob);
 	/*
 	 * Optional: take @patch, keys of this backend's configuration object
@@ -107,9 +101,6 @@ int backend_blob_open(struct backend *be, const char *id,
 /* Reads exactly the part of [off, off + len) that lies inside the blob. */
 ssize_t backend_blob_read(struct backend_blob *blob, void *buf, size_t len,
 			  uint64_t off);
-/* A hint: [off, off + len) will be read soon, piece by piece. */
-void backend_blob_will_read(struct backend_blob *blob, uint64_t off,
-			    uint64_t len);
 /* Whether backend_blob_copy() may work: the blob is a local file. */
 bool backend_blob_can_copy(const struct backend_blob *blob);
 /*

@@ -178,8 +178,6 @@ static int fscache_fetch(struct blob_cache *bc, uint64_t pos, uint64_t end,
 {
 	if (backend_blob_can_stream(bc->bblob) && end - pos > buf->size)
 		return fscache_fetch_stream(bc, pos, end, buf, hold);
-	if (end - pos > buf->size)
-		backend_blob_will_read(bc->bblob, pos, end - pos);
 	return fscache_fetch_pieces(bc, pos, end, buf, hold);
 }
 

@@ -213,6 +213,33 @@ TEST_F_TIMEOUT(fanotify, plain_bootstrap_with_a_data_blob, 600)
 	EXPECT_NE(0, access(path, F_OK));
 }
 
+/*
+ * The daemon's mounts read ahead by a fetch unit (bdi.c): a read of a blob
+ * file raises an event of up to 1 MiB, where the kernel's default 128 KiB
+ * made 512 of them for this 64 MiB file (6.18).
+ */
+TEST_F_TIMEOUT(fanotify, a_sequential_read_asks_in_fetch_units, 300)
+{
+	unsigned char want[32], got[32];
+	char boot[PATH_MAX], path[PATH_MAX];
+	uint64_t events;
+
+	snprintf(boot, sizeof(boot), "%s/blobs/main-boot", ktest_images());
+	ASSERT_EQ(204, api_mount(self, self->mnt, boot, NULL, false));
+	ASSERT_EQ(0, ktest_drop_caches());
+	events = counter(self, "frontend.events");
+	snprintf(path, sizeof(path), "%s/big/file-64m", self->mnt);
+	ASSERT_EQ(0, ktest_sha256_file(path, got));
+	events = counter(self, "frontend.events") - events;
+	snprintf(path, sizeof(path), "%s/src/main/big/file-64m", ktest_images());
+	ASSERT_EQ(0, ktest_sha256_file(path, want));
+	EXPECT_EQ(0, memcmp(want, got, sizeof(want)));
+	TH_LOG("%llu events for a 64 MiB file read in order",
+	       (unsigned long long)events);
+	EXPECT_LT(events, 160);
+	ASSERT_EQ(204, api_umount(self, self->mnt));
+}
+
 /* mmap raises one event for the whole mapping: filled before the answer. */
 TEST_F_TIMEOUT(fanotify, mmap_reads_the_right_bytes, 300)
 {

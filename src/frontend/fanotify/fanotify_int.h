@@ -234,6 +234,20 @@ int fan_mount_files(struct fanotify_frontend *fe, struct fan_mount *m,
 		    const struct fscached_config *cfg, char *why, size_t len);
 void fan_mount_free(struct fanotify_frontend *fe, struct fan_mount *m,
 		    bool unmark);
+/*
+ * mount(2) through @do_mount(@ctx), then the new mount's read-ahead set to
+ * @kb (0: left alone), where its bdi can be told apart (bdi.c).
+ */
+int fan_mount_with_readahead(int (*do_mount)(void *ctx), void *ctx,
+			     unsigned int kb, const char *mountpoint);
+/* A fetch unit, never below the kernel's default of 128 KiB (then 0). */
+static inline unsigned int
+fan_mount_readahead_kb(const struct fanotify_frontend *fe)
+{
+	if (fe->fetch_unit <= (128U << 10))
+		return 0;
+	return (unsigned int)(fe->fetch_unit >> 10);
+}
 int fan_mount(struct frontend *base, const struct frontend_mount *m,
 	      char *why, size_t len);
 int fan_umount(struct frontend *base, const char *mountpoint, char *why,

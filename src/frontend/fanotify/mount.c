@@ -338,13 +338,34 @@ static int fan_mount_in_child(const char *source, const char *target,
 	return -WEXITSTATUS(status);
 }
 
-/* @boot: the bootstrap file to mount, when not m->source (an inlined one). */
-static int fan_do_mount(struct fan_mount *m, const char *boot, char *why,
-			size_t len)
+struct fan_mount_call {
+	const char *source, *target, *opts;
+	bool in_child;
+};
+
+static int fan_mount_call(void *ctx)
+{
+	const struct fan_mount_call *c = ctx;
+
+	if (c->in_child)
+		return fan_mount_in_child(c->source, c->target, c->opts);
+	return mount(c->source, c->target, "erofs", MS_RDONLY | MS_NODEV,
+		     c->opts) ? -errno : 0;
+}
+
+/*
+ * @boot: the bootstrap file to mount, when not m->source (an inlined one).
+ * The mount reads ahead by @ra_kb (0: the kernel's default).
+ */
+static int fan_do_mount(struct fan_mount *m, const char *boot,
+			unsigned int ra_kb, char *why, size_t len)
 {
 	char opts[FAN_MOUNT_OPTS_MAX + 1];
 	const char *source = m->single ? m->files[0]->path :
 			     boot ? boot : m->source;
+	struct fan_mount_call call = { .source = source,
+				       .target = m->mountpoint,
+				       .in_child = m->single };
 	int ret;
 
 	ret = fan_mount_options(m, opts, sizeof(opts));
@@ -353,11 +374,9 @@ static int fan_do_mount(struct fan_mount *m, const char *boot, char *why,
 			 m->nr_files, FAN_MOUNT_OPTS_MAX);
 		return ret;
 	}
-	if (m->single)
-		ret = fan_mount_in_child(source, m->mountpoint, NULL);
-	else
-		ret = mount(source, m->mountpoint, "erofs", MS_RDONLY | MS_NODEV,
-			    opts[0] ? opts : NULL) ? -errno : 0;
+	call.opts = m->single || !opts[0] ? NULL : opts;
+	ret = fan_mount_with_readahead(fan_mount_call, &call, ra_kb,
+				       m->mountpoint);
 	if (!ret)
 		return 0;
 	errno = -ret;
@@ -547,7 +566,8 @@ int fan_mount(struct frontend *base, const struct frontend_mount *req,
 			inlined = true;
 	}
 	if (!ret)
-		ret = fan_do_mount(m, inlined ? boot : NULL, why, len);
+		ret = fan_do_mount(m, inlined ? boot : NULL,
+				   fan_mount_readahead_kb(fe), why, len);
 	if (inlined)
 		unlink(boot);
 out_pending:
