@@ -36,6 +36,12 @@ struct fill_group *fill_group_readahead(struct blob_cache *bc, uint64_t off,
 	if (!window || !blob_cache_readahead(bc, off, len, window, &ra_off,
 					     &ra_len))
 		return NULL;
+	/*
+	 * A window over what is there already (a remount's reader) would
+	 * only hold its range, and send readers of it to the workers.
+	 */
+	if (blob_cache_present(bc, ra_off, ra_len))
+		return NULL;
 	g = fill_group_create(bc, ra_off, ra_len,
 			      blob_cache_piece_size(bc, ra_len, workers,
 						    buf_size));

@@ -27,11 +27,11 @@ struct fill_group {
 struct fill_group *fill_group_create(struct blob_cache *bc, uint64_t off,
 				     uint64_t len, uint64_t piece);
 /*
- * After a demand fill of [off, off + len) of @bc: the read-ahead window
- * to fetch ahead of a sequential reader (blob_cache_readahead(), up to
- * @window bytes; 0: none), as a group cut for @workers workers with
- * @buf_size buffers. NULL when there is none; else @shares says how many
- * helpers to queue on it.
+ * After a read of [off, off + len) of @bc: the read-ahead window to fetch
+ * ahead of a sequential reader (blob_cache_readahead(), up to @window
+ * bytes; 0: none), as a group cut for @workers workers with @buf_size
+ * buffers. NULL when there is none, or when all of it is present; else
+ * @shares says how many helpers to queue on it.
  */
 struct fill_group *fill_group_readahead(struct blob_cache *bc, uint64_t off,
 					uint64_t len, uint64_t window,

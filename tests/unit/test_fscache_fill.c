@@ -530,6 +530,23 @@ TEST_F(cachefile, fill_group_pieces_are_shared_and_each_fetched_once)
 	EXPECT_EQ(40 * 65536, self->bc->bblob->backend->stats.read_bytes);
 }
 
+TEST_F(cachefile, no_read_ahead_over_what_is_present)
+{
+	unsigned int shares;
+	struct fill_group *g;
+
+	/* Nothing there yet: a reader at the start gets a window. */
+	g = fill_group_readahead(self->bc, 0, 65536, 1 << 20, 4, 65536, &shares);
+	ASSERT_NE(NULL, g);
+	fill_group_put(g);
+	ASSERT_EQ(0, blob_cache_fill(self->bc, 0, BLOB_SIZE, &self->buf, 0));
+	/* A remount's reader, a new stream: all of it is there already. */
+	readahead_destroy(&self->bc->ra);
+	readahead_init(&self->bc->ra);
+	EXPECT_EQ(NULL, fill_group_readahead(self->bc, 0, 65536, 1 << 20, 4,
+					     65536, &shares));
+}
+
 TEST_F(cachefile, fill_group_run_takes_every_piece_left)
 {
 	struct fill_counts c;
