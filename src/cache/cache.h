@@ -221,8 +221,8 @@ int blob_cache_write(struct blob_cache *bc, const void *buf, size_t len,
 
 /*
  * Whether [off, off + len) of the blob may go from the backend into the
- * cache file inside the kernel (blob_cache_copy_in()): whole blocks, the
- * backend's blob is a local file, the cache file took such copies so far,
+ * cache file inside the kernel (blob_cache_copy_in()): whole blocks of a
+ * blob that is no nydus data blob, the backend's blob is a local file, the cache file took such copies so far,
  * and these bytes are not what blob_cache_inspect() must see.
  */
 bool blob_cache_may_copy(struct blob_cache *bc, uint64_t off, size_t len);

@@ -198,8 +198,13 @@ int blob_cache_write(struct blob_cache *bc, const void *buf, size_t len,
 
 bool blob_cache_may_copy(struct blob_cache *bc, uint64_t off, size_t len)
 {
-	/* A blob's partial last block is zero padded, as the kernel's is. */
-	return !(len % CACHE_BLOCK_SIZE) && backend_blob_can_copy(bc->bblob) &&
+	/*
+	 * A nydus blob's cache file is its uncompressed space, never a copy
+	 * of the backend's bytes; a partial last block is zero padded, as
+	 * the kernel's is.
+	 */
+	return !bc->nydus && !(len % CACHE_BLOCK_SIZE) &&
+	       backend_blob_can_copy(bc->bblob) &&
 	       !__atomic_load_n(&bc->copy_refused, __ATOMIC_RELAXED) &&
 	       !blob_cache_wants_inspect(bc, off, len);
 }
@@ -251,7 +256,7 @@ uint64_t blob_cache_piece_size(struct blob_cache *bc, uint64_t len,
 	 * file take turns on its lock: two workers copying spin on it (on
 	 * 6.18 ext4 a seventh of all CPU time) for nothing. One piece.
 	 */
-	if (blob_cache_may_copy(bc, 0, len) && bc->format != BLOB_FORMAT_UNKNOWN)
+	if (blob_cache_may_copy(bc, 0, len))
 		return ALIGN_UP(len, buf_size);
 	/* One request per worker, and none small. */
 	if (backend_blob_can_stream(bc->bblob) && workers)
