@@ -78,7 +78,7 @@ LIB_SRCS += src/cache/fscache.c src/cache/nydus.c src/cache/nydus_meta.c src/fro
 	    src/frontend/cachefiles/objects.c src/frontend/fanotify/group.c src/frontend/fanotify/files.c \
 	    src/frontend/fanotify/serve.c src/frontend/fanotify/mount.c src/frontend/fanotify/journal.c \
 	    src/frontend/fanotify/state.c src/frontend/fanotify/space.c \
-	    src/frontend/fanotify/bdi.c
+	    src/frontend/fanotify/mount_sys.c
 else
 # The message parser is plain C and stays testable everywhere.
 LIB_SRCS += src/frontend/cachefiles/cachefiles_msg.c

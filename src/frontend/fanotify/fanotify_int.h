@@ -235,11 +235,12 @@ int fan_mount_files(struct fanotify_frontend *fe, struct fan_mount *m,
 void fan_mount_free(struct fanotify_frontend *fe, struct fan_mount *m,
 		    bool unmark);
 /*
- * mount(2) through @do_mount(@ctx), then the new mount's read-ahead set to
- * @kb (0: left alone), where its bdi can be told apart (bdi.c).
+ * mount(2) of @m (from @boot when that is not m->source: an inlined
+ * bootstrap), then its read-ahead set to @ra_kb (0: left alone) where its
+ * bdi can be told apart (mount_sys.c). -errno with what went wrong in @why.
  */
-int fan_mount_with_readahead(int (*do_mount)(void *ctx), void *ctx,
-			     unsigned int kb, const char *mountpoint);
+int fan_do_mount(struct fan_mount *m, const char *boot, unsigned int ra_kb,
+		 char *why, size_t len);
 /* A fetch unit, never below the kernel's default of 128 KiB (then 0). */
 static inline unsigned int
 fan_mount_readahead_kb(const struct fanotify_frontend *fe)

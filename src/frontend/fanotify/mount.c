@@ -4,8 +4,7 @@
  * local file and is the primary device; each data blob is a sparse blob
  * file, marked before mount(2) opens it as a device= (the mount's own open
  * must come after the mark, or its reads raise no event and see holes).
- * mount(2) is called here, never /bin/mount: a loop device over a blob file
- * bypasses the hook.
+ * The mount(2) call itself is mount_sys.c's.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,7 +17,6 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cache/cache.h"
@@ -34,8 +32,6 @@
 #include "lib/log.h"
 #include "uapi/fanotify_hsm.h"
 
-/* mount(2) takes one page of options (nydus caps them the same way). */
-#define FAN_MOUNT_OPTS_MAX	4095
 
 /* The mounts, for a daemon that takes the group over (state.c reads it). */
 void fan_state_save(struct fanotify_frontend *fe)
@@ -289,106 +285,6 @@ int fan_mount_files(struct fanotify_frontend *fe, struct fan_mount *m,
 		m->nr_files = i + 1;
 	}
 	return 0;
-}
-
-static int fan_mount_options(const struct fan_mount *m, char *opts,
-			     size_t size)
-{
-	size_t used = 0;
-	unsigned int i;
-	int n;
-
-	opts[0] = '\0';
-	if (m->single)
-		return 0;
-	for (i = 0; i < m->nr_files; i++) {
-		n = snprintf(opts + used, size - used, "%sdevice=%s",
-			     i ? "," : "", m->files[i]->path);
-		if (n < 0 || (size_t)n >= size - used)
-			return -E2BIG;
-		used += n;
-	}
-	return 0;
-}
-
-/*
- * mount(2) in a child: the superblock and metadata it reads from a blob
- * file raise events of another pid than ours, which are filled before they
- * are allowed (our own pid's are allowed at once: our fills).
- */
-static int fan_mount_in_child(const char *source, const char *target,
-			      const char *opts)
-{
-	int status;
-	pid_t pid;
-
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (!pid) {
-		if (mount(source, target, "erofs", MS_RDONLY | MS_NODEV, opts))
-			_exit(errno > 0 && errno < 256 ? errno : EIO);
-		_exit(0);
-	}
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	if (!WIFEXITED(status))
-		return -EIO;
-	return -WEXITSTATUS(status);
-}
-
-struct fan_mount_call {
-	const char *source, *target, *opts;
-	bool in_child;
-};
-
-static int fan_mount_call(void *ctx)
-{
-	const struct fan_mount_call *c = ctx;
-
-	if (c->in_child)
-		return fan_mount_in_child(c->source, c->target, c->opts);
-	return mount(c->source, c->target, "erofs", MS_RDONLY | MS_NODEV,
-		     c->opts) ? -errno : 0;
-}
-
-/*
- * @boot: the bootstrap file to mount, when not m->source (an inlined one).
- * The mount reads ahead by @ra_kb (0: the kernel's default).
- */
-static int fan_do_mount(struct fan_mount *m, const char *boot,
-			unsigned int ra_kb, char *why, size_t len)
-{
-	char opts[FAN_MOUNT_OPTS_MAX + 1];
-	const char *source = m->single ? m->files[0]->path :
-			     boot ? boot : m->source;
-	struct fan_mount_call call = { .source = source,
-				       .target = m->mountpoint,
-				       .in_child = m->single };
-	int ret;
-
-	ret = fan_mount_options(m, opts, sizeof(opts));
-	if (ret) {
-		snprintf(why, len, "the %u blob file paths do not fit in mount(2)'s %d bytes of options: use a shorter cache directory path",
-			 m->nr_files, FAN_MOUNT_OPTS_MAX);
-		return ret;
-	}
-	call.opts = m->single || !opts[0] ? NULL : opts;
-	ret = fan_mount_with_readahead(fan_mount_call, &call, ra_kb,
-				       m->mountpoint);
-	if (!ret)
-		return 0;
-	errno = -ret;
-	if (errno == ENODEV)
-		snprintf(why, len, "mount: the kernel has no EROFS (modprobe erofs; CONFIG_EROFS_FS)");
-	else if (errno == ENOTBLK || errno == EINVAL)
-		snprintf(why, len, "mount of %s on %s failed: %s: the kernel may lack file-backed EROFS (CONFIG_EROFS_FS_BACKED_BY_FILE, Linux 6.12+), or the image is no EROFS image (dmesg says more)",
-			 source, m->mountpoint, strerror(errno));
-	else
-		snprintf(why, len, "mount of %s on %s failed: %s", source,
-			 m->mountpoint, strerror(errno));
-	return ret;
 }
 
 /* A source with no '/' that is a blob id: a whole image of the backend. */
