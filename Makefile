@@ -6,7 +6,7 @@
 #   make bench            benchmark fscached against the alternatives (qemu guest, else UML)
 #   make demo             mount a sample image lazily and show what was fetched
 #   make install PREFIX=/usr/local [DESTDIR=...]
-#   make NO_FSCACHE=1     build without the fscache manager and front end
+#   make NO_FSCACHE=1     build without the front ends (the engine and API only)
 #   make SANITIZE=1       build with ASan + UBSan
 #   make fuzz             build the libFuzzer targets (clang) in build/fuzz
 #   make fuzz-run         run each for FUZZ_SECONDS (default 60), keep crashes
@@ -71,9 +71,10 @@ LIB_SRCS := src/lib/dlib.c src/lib/crypto_dl.c src/lib/digest.c src/lib/fileio.c
 	    src/backend/remote.c src/backend/http.c src/backend/registry.c \
 	    src/backend/s3.c src/backend/oss.c src/api/server.c src/api/mhd_dl.c src/api/routes.c src/api/blobs.c src/api/mounts.c src/image/bindings.c \
 	    src/cache/cache_mgr.c src/cache/dummy.c src/cache/range_lock.c src/cache/serve.c \
-	    src/cache/readahead.c src/cache/fill_group.c src/cache/prefetch.c src/cache/verify.c
+	    src/cache/readahead.c src/cache/fill_group.c src/cache/prefetch.c src/cache/verify.c \
+	    src/cache/filecache.c src/cache/nydus.c src/cache/nydus_meta.c
 ifneq ($(NO_FSCACHE),1)
-LIB_SRCS += src/cache/fscache.c src/cache/nydus.c src/cache/nydus_meta.c src/frontend/cachefiles/cachefiles.c src/frontend/cachefiles/requests.c \
+LIB_SRCS += src/frontend/cachefiles/cachefiles.c src/frontend/cachefiles/requests.c \
 	    src/frontend/cachefiles/cachefiles_msg.c src/frontend/cachefiles/device.c src/frontend/cachefiles/cull.c src/frontend/cachefiles/recheck.c src/frontend/cachefiles/space.c src/frontend/cachefiles/space_index.c \
 	    src/frontend/cachefiles/objects.c src/frontend/fanotify/group.c src/frontend/fanotify/files.c \
 	    src/frontend/fanotify/serve.c src/frontend/fanotify/mount.c src/frontend/fanotify/journal.c \
@@ -91,7 +92,7 @@ LIB      := $(BUILD)/libfscached.a
 HARNESS_OBJ := $(BUILD)/tests/harness/harness.o
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 ifeq ($(NO_FSCACHE),1)
-UNIT_SRCS := $(filter-out tests/unit/test_fscache%.c,$(UNIT_SRCS))
+UNIT_SRCS := $(filter-out tests/unit/test_cachefiles_requests.c,$(UNIT_SRCS))
 endif
 UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 BTEST_SRCS := $(wildcard tests/backend/test_*.c)

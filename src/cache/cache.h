@@ -5,10 +5,10 @@
  * A cache manager serves one configuration: it owns that configuration's
  * backend and hands out blob caches, one per open blob. A blob cache turns
  * "the kernel needs [off, off + len) of blob X" into backend reads and, for
- * the fscache manager, writes into the cache file the kernel gave us.
+ * the file cache manager, writes into the cache file the front end gave us.
  *
- *   fscache  the cache file is the kernel's (an fd from the front end);
- *            blob_cache_fill() writes ranges into it
+ *   fscache  (filecache.c) one sparse file per blob, an fd from the front
+ *            end; blob_cache_fill() writes ranges into it
  *   dummy    no local cache: blob_cache_read() goes straight to the backend
  *
  * Managers are created and reused by the factory (factory.h).
@@ -291,8 +291,7 @@ ssize_t blob_cache_read_backend(struct blob_cache *bc, void *buf, size_t len,
 				uint64_t off);
 
 extern const struct cache_mgr_ops dummy_cache_mgr_ops;
-#ifdef FSCACHED_HAVE_FSCACHE
-extern const struct cache_mgr_ops fscache_cache_mgr_ops;
-#endif
+/* Config type "fscache": a sparse file per blob, for either front end. */
+extern const struct cache_mgr_ops filecache_mgr_ops;
 
 #endif

@@ -18,9 +18,7 @@
 #include "verify.h"
 
 static const struct cache_mgr_ops *const cache_mgrs[] = {
-#ifdef FSCACHED_HAVE_FSCACHE
-	&fscache_cache_mgr_ops,
-#endif
+	&filecache_mgr_ops,
 	&dummy_cache_mgr_ops,
 };
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * nydus data blobs in the fscache manager: the cache file is the blob's
+ * nydus data blobs in the file cache manager: the cache file is the blob's
  * uncompressed space, filled chunk by chunk through the blob meta
  * (format/blob_meta.h): fetch the compressed range, decompress, check,
  * zero-pad each chunk to 4 KiB and write it at its u_off.

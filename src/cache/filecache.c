@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The fscache manager: the local cache is the kernel's own cache file, handed
- * to us as an fd. Filling a range means reading it from the backend and
- * writing it into that file. The kernel opens the file with O_DIRECT, so
- * every write is block aligned, and a partial last block is zero padded.
+ * The file cache manager: the local cache of a blob is one sparse file,
+ * handed to us as an fd by the front end (the kernel's own cache file for
+ * cachefiles, our blob file for fanotify). Filling a range means reading it
+ * from the backend and writing it into that file, or having the kernel copy
+ * it there. The kernel opens its cache files with O_DIRECT, so every write
+ * is block aligned, and a partial last block is zero padded. Its config
+ * type is "fscache", nydus's name for it.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -23,7 +26,7 @@
  * Write @n fetched bytes at @pos from @buf: a partial last block (the end
  * of the blob) is zero padded for O_DIRECT.
  */
-static int fscache_store(struct blob_cache *bc, struct io_buf *buf, size_t n,
+static int filecache_store(struct blob_cache *bc, struct io_buf *buf, size_t n,
 			 uint64_t pos)
 {
 	size_t padded = ALIGN_UP(n, CACHE_BLOCK_SIZE);
@@ -58,7 +61,7 @@ static void fill_hold_advance(struct blob_cache *bc, struct fill_hold *hold,
  * One piece from a local blob file straight into the cache file: no copy
  * through @buf. -EXDEV when the cache file cannot take it.
  */
-static int fscache_copy_piece(struct blob_cache *bc, uint64_t pos, size_t n)
+static int filecache_copy_piece(struct blob_cache *bc, uint64_t pos, size_t n)
 {
 	uint64_t t0 = monotonic_us();
 	int ret;
@@ -69,7 +72,7 @@ static int fscache_copy_piece(struct blob_cache *bc, uint64_t pos, size_t n)
 }
 
 /* One piece: copied where it can be, else read into @buf and written. */
-static int fscache_fetch_piece(struct blob_cache *bc, uint64_t pos,
+static int filecache_fetch_piece(struct blob_cache *bc, uint64_t pos,
 			       size_t want, struct io_buf *buf, size_t *got)
 {
 	uint64_t t0;
@@ -78,7 +81,7 @@ static int fscache_fetch_piece(struct blob_cache *bc, uint64_t pos,
 
 	*got = want;
 	if (blob_cache_may_copy(bc, pos, want)) {
-		ret = fscache_copy_piece(bc, pos, want);
+		ret = filecache_copy_piece(bc, pos, want);
 		if (ret != -EXDEV)
 			return ret;
 	}
@@ -88,11 +91,11 @@ static int fscache_fetch_piece(struct blob_cache *bc, uint64_t pos,
 	if (n < 0)
 		return n;
 	*got = n;
-	return fscache_store(bc, buf, n, pos);
+	return filecache_store(bc, buf, n, pos);
 }
 
 /* Fetch [pos, end) with one backend read (or copy) per buffer. */
-static int fscache_fetch_pieces(struct blob_cache *bc, uint64_t pos,
+static int filecache_fetch_pieces(struct blob_cache *bc, uint64_t pos,
 				uint64_t end, struct io_buf *buf,
 				struct fill_hold *hold)
 {
@@ -101,7 +104,7 @@ static int fscache_fetch_pieces(struct blob_cache *bc, uint64_t pos,
 	while (pos < end) {
 		size_t got;
 
-		ret = fscache_fetch_piece(bc, pos, MIN(end - pos,
+		ret = filecache_fetch_piece(bc, pos, MIN(end - pos,
 						       (uint64_t)buf->size),
 					  buf, &got);
 		if (ret)
@@ -113,18 +116,18 @@ static int fscache_fetch_pieces(struct blob_cache *bc, uint64_t pos,
 }
 
 /* A streamed range, gathered into the buffer and written as it fills. */
-struct fscache_stream {
+struct filecache_stream {
 	struct blob_cache *bc;
 	struct io_buf *buf;
 	struct fill_hold *hold;
 	uint64_t pos;		/* blob offset of buf->data[0] */
 	size_t used;
-	uint64_t write_us;	/* spent in fscache_store(), not waiting */
+	uint64_t write_us;	/* spent in filecache_store(), not waiting */
 };
 
-static int fscache_stream_consume(void *ctx, const void *data, size_t n)
+static int filecache_stream_consume(void *ctx, const void *data, size_t n)
 {
-	struct fscache_stream *st = ctx;
+	struct filecache_stream *st = ctx;
 	uint64_t t0;
 	size_t take;
 	int ret;
@@ -138,7 +141,7 @@ static int fscache_stream_consume(void *ctx, const void *data, size_t n)
 		if (st->used < st->buf->size)
 			break;
 		t0 = monotonic_us();
-		ret = fscache_store(st->bc, st->buf, st->used, st->pos);
+		ret = filecache_store(st->bc, st->buf, st->used, st->pos);
 		st->write_us += monotonic_us() - t0;
 		if (ret)
 			return ret;
@@ -150,35 +153,35 @@ static int fscache_stream_consume(void *ctx, const void *data, size_t n)
 }
 
 /* Fetch [pos, end) with one backend request, written as it arrives. */
-static int fscache_fetch_stream(struct blob_cache *bc, uint64_t pos,
+static int filecache_fetch_stream(struct blob_cache *bc, uint64_t pos,
 				uint64_t end, struct io_buf *buf,
 				struct fill_hold *hold)
 {
-	struct fscache_stream st = { .bc = bc, .buf = buf, .hold = hold,
+	struct filecache_stream st = { .bc = bc, .buf = buf, .hold = hold,
 				     .pos = pos };
 	uint64_t t0 = monotonic_us();
 	int ret;
 
 	ret = backend_blob_stream(bc->bblob, pos, end - pos,
-				  fscache_stream_consume, &st);
+				  filecache_stream_consume, &st);
 	counter_add(&bc->stats.fetch_us, monotonic_us() - t0 - st.write_us);
 	/* Whole blocks that arrived are good data even when the rest failed. */
 	if (ret)
 		st.used = ALIGN_DOWN(st.used, (size_t)CACHE_BLOCK_SIZE);
 	if (st.used) {
-		int wret = fscache_store(bc, buf, st.used, st.pos);
+		int wret = filecache_store(bc, buf, st.used, st.pos);
 
 		ret = ret ? ret : wret;
 	}
 	return ret;
 }
 
-static int fscache_fetch(struct blob_cache *bc, uint64_t pos, uint64_t end,
+static int filecache_fetch(struct blob_cache *bc, uint64_t pos, uint64_t end,
 			 struct io_buf *buf, struct fill_hold *hold)
 {
 	if (backend_blob_can_stream(bc->bblob) && end - pos > buf->size)
-		return fscache_fetch_stream(bc, pos, end, buf, hold);
-	return fscache_fetch_pieces(bc, pos, end, buf, hold);
+		return filecache_fetch_stream(bc, pos, end, buf, hold);
+	return filecache_fetch_pieces(bc, pos, end, buf, hold);
 }
 
 /*
@@ -186,7 +189,7 @@ static int fscache_fetch(struct blob_cache *bc, uint64_t pos, uint64_t end,
  * earlier fill or a read-ahead already wrote is skipped. Without
  * SEEK_DATA support everything counts as a hole.
  */
-static bool fscache_next_hole(int fd, uint64_t pos, uint64_t end,
+static bool filecache_next_hole(int fd, uint64_t pos, uint64_t end,
 			      uint64_t *hole, uint64_t *hole_end)
 {
 	off_t data, h;
@@ -207,7 +210,7 @@ static bool fscache_next_hole(int fd, uint64_t pos, uint64_t end,
 	return true;
 }
 
-static int fscache_fill(struct blob_cache *bc, uint64_t off, uint64_t len,
+static int filecache_fill(struct blob_cache *bc, uint64_t off, uint64_t len,
 			struct io_buf *buf, unsigned int flags)
 {
 	uint64_t start, pos, end, hole, hole_end, fetched = 0;
@@ -234,8 +237,8 @@ static int fscache_fill(struct blob_cache *bc, uint64_t off, uint64_t len,
 	pos = start;
 	/* The holes in order: all below the one fetched now is present. */
 	while (!ret && pos < end &&
-	       fscache_next_hole(bc->cache_fd, pos, end, &hole, &hole_end)) {
-		ret = fscache_fetch(bc, hole, hole_end, buf, &hold);
+	       filecache_next_hole(bc->cache_fd, pos, end, &hole, &hole_end)) {
+		ret = filecache_fetch(bc, hole, hole_end, buf, &hold);
 		fetched += hole_end - hole;
 		pos = hole_end;
 	}
@@ -248,11 +251,11 @@ static int fscache_fill(struct blob_cache *bc, uint64_t off, uint64_t len,
 	return 0;
 }
 
-static bool fscache_present(struct blob_cache *bc)
+static bool filecache_present(struct blob_cache *bc)
 {
 	uint64_t hole, hole_end;
 
-	return !fscache_next_hole(bc->cache_fd, 0, bc->size, &hole, &hole_end);
+	return !filecache_next_hole(bc->cache_fd, 0, bc->size, &hole, &hole_end);
 }
 
 /*
@@ -260,7 +263,7 @@ static bool fscache_present(struct blob_cache *bc)
  * end downwards: the cache file's data grows as one suffix, never data
  * then a hole, which a compressed image's reads cannot take (design.md).
  */
-static int fscache_publish(struct blob_cache *bc, int stage_fd,
+static int filecache_publish(struct blob_cache *bc, int stage_fd,
 			   struct io_buf *buf)
 {
 	uint64_t pos = bc->size ? ALIGN_DOWN(bc->size - 1, (uint64_t)buf->size) : 0;
@@ -274,7 +277,7 @@ static int fscache_publish(struct blob_cache *bc, int stage_fd,
 			continue;
 		if (n != (ssize_t)(end - pos))
 			return n < 0 ? -errno : -EIO;
-		ret = fscache_store(bc, buf, n, pos);
+		ret = filecache_store(bc, buf, n, pos);
 		if (ret)
 			return ret;
 		end = pos;
@@ -283,17 +286,17 @@ static int fscache_publish(struct blob_cache *bc, int stage_fd,
 	return 0;
 }
 
-static const struct blob_verify_ops fscache_verify_ops = {
-	.present = fscache_present,
-	.publish = fscache_publish,
+static const struct blob_verify_ops filecache_verify_ops = {
+	.present = filecache_present,
+	.publish = filecache_publish,
 };
 
-static const struct blob_cache_ops fscache_blob_ops = {
-	.fill = fscache_fill,
+static const struct blob_cache_ops filecache_blob_ops = {
+	.fill = filecache_fill,
 	.read = blob_cache_read_backend,
 };
 
-static int fscache_blob_init(struct cache_mgr *mgr,
+static int filecache_blob_init(struct cache_mgr *mgr,
 			     const struct blob_info *info,
 			     struct blob_cache *bc)
 {
@@ -307,7 +310,7 @@ static int fscache_blob_init(struct cache_mgr *mgr,
 		return -errno;
 	if (info->rafs)
 		return nydus_blob_init(mgr, info, bc);
-	bc->ops = &fscache_blob_ops;
+	bc->ops = &filecache_blob_ops;
 	/*
 	 * A bootstrap the runtime handed us as a file is served as it is:
 	 * its id (the snapshotter's image id) names no digest of its bytes.
@@ -319,7 +322,7 @@ static int fscache_blob_init(struct cache_mgr *mgr,
 			  bc->id);
 		return -EINVAL;
 	}
-	ret = blob_verify_create(bc, info->stage_dir, &fscache_verify_ops,
+	ret = blob_verify_create(bc, info->stage_dir, &filecache_verify_ops,
 				 &bc->verify);
 	if (!ret && !bc->verify)
 		log_warn("blob '%s' is not named by a sha256 digest: cache.validate cannot check it, it is served as fetched",
@@ -327,8 +330,8 @@ static int fscache_blob_init(struct cache_mgr *mgr,
 	return ret;
 }
 
-const struct cache_mgr_ops fscache_cache_mgr_ops = {
+const struct cache_mgr_ops filecache_mgr_ops = {
 	.type = "fscache",
 	.keep_unused = false,
-	.blob_init = fscache_blob_init,
+	.blob_init = filecache_blob_init,
 };

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The fscache manager fills a cache file the way the kernel needs it:
+ * The file cache manager fills a cache file the way the kernel needs it:
  * block-aligned O_DIRECT writes, a zero-padded tail, and no data for a range
  * the backend cannot supply.
  */

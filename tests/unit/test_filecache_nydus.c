@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * nydus data blobs through the fscache manager, on images built by
+ * nydus data blobs through the file cache manager, on images built by
  * tools/mkrafs (a builder written apart from our decoder, in Python): each
  * blob's cache file, filled piece by piece in random order, must equal the
  * uncompressed space the builder wrote beside it, byte for byte. A filled
