@@ -9,7 +9,7 @@
 
 #include "backend/backend.h"
 #include "lib/blob_range.h"
-#include "cache.h"
+#include "cache_int.h"
 #include "lib/compiler.h"
 #include "lib/fileio.h"
 #include "config/config.h"
@@ -429,6 +429,23 @@ void blob_cache_get(struct blob_cache *bc)
 	pthread_mutex_lock(&bc->mgr->lock);
 	bc->refs++;
 	pthread_mutex_unlock(&bc->mgr->lock);
+}
+
+int blob_cache_fill(struct blob_cache *bc, uint64_t off, uint64_t len,
+		    struct io_buf *buf, unsigned int flags)
+{
+	return bc->ops->fill(bc, off, len, buf, flags);
+}
+
+ssize_t blob_cache_read(struct blob_cache *bc, void *buf, size_t len,
+			uint64_t off)
+{
+	return bc->ops->read(bc, buf, len, off);
+}
+
+bool blob_cache_validates(const struct blob_cache *bc)
+{
+	return bc->mgr->config->validate;
 }
 
 void blob_cache_put(struct blob_cache *bc)

@@ -6,7 +6,7 @@
  */
 #include <errno.h>
 
-#include "cache.h"
+#include "cache_int.h"
 
 static int dummy_fill(struct blob_cache *bc, uint64_t off, uint64_t len,
 		      struct io_buf *buf, unsigned int flags)

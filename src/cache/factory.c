@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "backend/backend.h"
+#include "cache_int.h"
 #include "config/config.h"
 #include "factory.h"
 #include "lib/log.h"

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "backend/backend.h"
-#include "cache.h"
+#include "cache_int.h"
 #include "lib/compiler.h"
 #include "lib/log.h"
 #include "config/config.h"

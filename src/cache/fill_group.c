@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <stdlib.h>
 
-#include "cache.h"
+#include "cache_int.h"
 #include "lib/compiler.h"
 #include "fill_group.h"
 

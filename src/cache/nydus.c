@@ -18,7 +18,7 @@
 
 #include "backend/backend.h"
 #include "image/bootstrap.h"
-#include "cache.h"
+#include "cache_int.h"
 #include "lib/compiler.h"
 #include "config/config.h"
 #include "lib/digest.h"

@@ -4,7 +4,7 @@
 #include <unistd.h>
 
 #include "lib/blob_range.h"
-#include "cache.h"
+#include "cache_int.h"
 #include "lib/compiler.h"
 #include "config/config.h"
 #include "lib/log.h"

@@ -11,7 +11,7 @@
 
 #include "backend/backend.h"
 #include "lib/blob_id.h"
-#include "cache.h"
+#include "cache_int.h"
 #include "lib/compiler.h"
 #include "lib/log.h"
 #include "verify.h"

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cache/cache.h"
+#include "cache/cache_int.h"
 #include "config/config.h"
 #include "cache/factory.h"
 #include "harness.h"

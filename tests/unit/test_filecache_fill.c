@@ -14,7 +14,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#include "cache/cache.h"
+#include "cache/cache_int.h"
 #include "cache/fill_group.h"
 #include "cache/prefetch.h"
 #include "lib/workqueue.h"

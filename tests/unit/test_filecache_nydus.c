@@ -21,7 +21,7 @@
 #include "backend/backend.h"
 #include "image/bindings.h"
 #include "image/bootstrap.h"
-#include "cache/cache.h"
+#include "cache/cache_int.h"
 #include "cache/nydus.h"
 #include "lib/compiler.h"
 #include "config/config.h"

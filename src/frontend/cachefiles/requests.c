@@ -358,7 +358,7 @@ static void cf_maybe_recheck(struct cachefiles_frontend *fe,
 	off_t hole;
 
 	/* Only a cache file that is the blob byte for byte has its digest. */
-	if (!fe->recheck_started || bc->mgr->config->validate || bc->nydus ||
+	if (!fe->recheck_started || blob_cache_validates(bc) || bc->nydus ||
 	    bc->local_bootstrap || !blob_id_sha256(bc->id, md))
 		return;
 	/*
