@@ -100,7 +100,8 @@ BTEST_BINS := $(BTEST_SRCS:%.c=$(BUILD)/%)
 BTEST_LIB  := $(BUILD)/tests/backend/srv.o
 KTEST_SRCS := $(wildcard tests/kernel/test_*.c)
 KTEST_BINS := $(KTEST_SRCS:%.c=$(BUILD)/%) $(BUILD)/tests/kernel/probe_ondemand
-KTEST_LIB  := $(BUILD)/tests/kernel/ktest.o $(BUILD)/tests/kernel/holder.o $(BUILD)/tests/kernel/kimage.o
+KTEST_LIB  := $(BUILD)/tests/kernel/ktest.o $(BUILD)/tests/kernel/holder.o $(BUILD)/tests/kernel/kimage.o \
+	      $(BUILD)/tests/kernel/kread.o
 TOOL_BINS  := $(BUILD)/tools/erofs-set-tag $(BUILD)/tools/bench/start-time
 # Fuzz targets: libFuzzer binaries (make fuzz), and in every build a replay
 # of their kept corpus and crashes, run as tests.

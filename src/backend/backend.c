@@ -97,19 +97,13 @@ int backend_blob_open(struct backend *be, const char *id,
 	return 0;
 }
 
-ssize_t backend_blob_read(struct backend_blob *blob, void *buf, size_t len,
-			  uint64_t off)
+/*
+ * The outcome @n of a read (or copy) of @want bytes, counted: a backend that
+ * returns less or more than asked is broken, and gives no data.
+ */
+static ssize_t backend_count_read(struct backend *be, ssize_t n, size_t want)
 {
-	struct backend *be = blob->backend;
-	size_t want;
-	ssize_t n;
-
-	if (off >= blob->size)
-		return 0;
-	want = MIN((uint64_t)len, blob->size - off);
 	counter_add(&be->stats.reads, 1);
-	n = be->ops->blob_read(blob, buf, want, off);
-	/* A backend that returns less or more than asked is broken: no data. */
 	if (n >= 0 && (size_t)n != want)
 		n = -EIO;
 	if (n < 0) {
@@ -118,6 +112,19 @@ ssize_t backend_blob_read(struct backend_blob *blob, void *buf, size_t len,
 	}
 	counter_add(&be->stats.read_bytes, n);
 	return n;
+}
+
+ssize_t backend_blob_read(struct backend_blob *blob, void *buf, size_t len,
+			  uint64_t off)
+{
+	size_t want;
+
+	if (off >= blob->size)
+		return 0;
+	want = MIN((uint64_t)len, blob->size - off);
+	return backend_count_read(blob->backend,
+				  blob->backend->ops->blob_read(blob, buf, want, off),
+				  want);
 }
 
 bool backend_blob_can_copy(const struct backend_blob *blob)
@@ -141,15 +148,7 @@ ssize_t backend_blob_copy(struct backend_blob *blob, int fd, uint64_t fd_off,
 	/* Refused before a byte moved: no read happened, none failed. */
 	if (n == -EXDEV || n == -EINVAL || n == -EOPNOTSUPP || n == -ENOSYS)
 		return -EXDEV;
-	counter_add(&be->stats.reads, 1);
-	if (n >= 0 && (size_t)n != want)
-		n = -EIO;
-	if (n < 0) {
-		counter_add(&be->stats.read_errors, 1);
-		return n;
-	}
-	counter_add(&be->stats.read_bytes, n);
-	return n;
+	return backend_count_read(be, n, want);
 }
 
 bool backend_blob_can_stream(const struct backend_blob *blob)

@@ -241,21 +241,23 @@ err_close:
 
 #define LOCALFS_WILLNEED_MIN	(128U << 10)
 
-static ssize_t localfs_blob_read(struct backend_blob *blob, void *buf,
-				 size_t len, uint64_t off)
+/*
+ * @len bytes at @off by pread() into @buf, or, with @buf NULL, copied by
+ * copy_file_range() into @fd at @fd_off. Returns the count, short only at
+ * the end of the file, or -errno.
+ */
+static ssize_t localfs_transfer(struct localfs_blob *lb, void *buf, int fd,
+				uint64_t fd_off, size_t len, uint64_t off)
 {
-	struct localfs_blob *lb = container_of(blob, struct localfs_blob, blob);
 	size_t done = 0;
+	loff_t in, out;
 	ssize_t n;
 
-	/*
-	 * The whole range in one go: the page cache would otherwise ramp its
-	 * read-ahead up from a small window for every piece of a worker.
-	 */
-	if (len > LOCALFS_WILLNEED_MIN)
-		posix_fadvise(lb->fd, off, len, POSIX_FADV_WILLNEED);
 	while (done < len) {
-		n = pread(lb->fd, (char *)buf + done, len - done, off + done);
+		in = (loff_t)(off + done);
+		out = (loff_t)(fd_off + done);
+		n = buf ? pread(lb->fd, (char *)buf + done, len - done, in) :
+			  copy_file_range(lb->fd, &in, fd, &out, len - done, 0);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -268,6 +270,20 @@ static ssize_t localfs_blob_read(struct backend_blob *blob, void *buf,
 	return done;
 }
 
+static ssize_t localfs_blob_read(struct backend_blob *blob, void *buf,
+				 size_t len, uint64_t off)
+{
+	struct localfs_blob *lb = container_of(blob, struct localfs_blob, blob);
+
+	/*
+	 * The whole range in one go: the page cache would otherwise ramp its
+	 * read-ahead up from a small window for every piece of a worker.
+	 */
+	if (len > LOCALFS_WILLNEED_MIN)
+		posix_fadvise(lb->fd, off, len, POSIX_FADV_WILLNEED);
+	return localfs_transfer(lb, buf, -1, 0, len, off);
+}
+
 /*
  * Within one filesystem the kernel copies page to page and reads ahead as
  * for one sequential reader: on 6.18 ext4, 64 MiB cold took 14 ms of CPU
@@ -276,23 +292,8 @@ static ssize_t localfs_blob_read(struct backend_blob *blob, void *buf,
 static ssize_t localfs_blob_copy(struct backend_blob *blob, int fd,
 				 uint64_t fd_off, size_t len, uint64_t off)
 {
-	struct localfs_blob *lb = container_of(blob, struct localfs_blob, blob);
-	loff_t in = (loff_t)off, out = (loff_t)fd_off;
-	size_t done = 0;
-	ssize_t n;
-
-	while (done < len) {
-		n = copy_file_range(lb->fd, &in, fd, &out, len - done, 0);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			break;
-		done += n;
-	}
-	return done;
+	return localfs_transfer(container_of(blob, struct localfs_blob, blob),
+				NULL, fd, fd_off, len, off);
 }
 
 static void localfs_blob_close(struct backend_blob *blob)

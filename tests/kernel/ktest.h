@@ -214,6 +214,31 @@ int ktest_read_concurrently(const char *tree, const char *mnt,
 			    unsigned int readers);
 /* Shuffle @v[0..n) in place, with rand_r(@seed): a reproducible order. */
 void ktest_shuffle(unsigned int *v, unsigned int n, unsigned int *seed);
+
+/* What an EIO is to a reader (kread.c). */
+enum ktest_eio {
+	KTEST_EIO_FAILS,	/* an error, as any other */
+	KTEST_EIO_RETRIED,	/* for up to 5 s: a killed daemon's reads */
+	KTEST_EIO_ANSWERS,	/* the answer (no room): counted, not retried */
+};
+/* A reader's counts, in memory shared with the test (atomic). */
+struct ktest_read_counts {
+	uint64_t blocks;	/* blocks read and compared */
+	uint64_t eio;		/* reads that got EIO */
+	uint64_t retries;	/* ... and were tried again */
+	uint64_t wrong;		/* blocks with other bytes than the source's */
+	int64_t off;		/* the block being read; -1 between reads */
+};
+/*
+ * Every 4 KiB block of @mnt/@rel in a random order (rand_r(@seed)), with no
+ * read-ahead, compared with @src/@rel. 0, 2 for a read error, 3 for wrong
+ * bytes (said on stderr, zeros counted).
+ */
+int ktest_read_file_shuffled(const char *src, const char *mnt, const char *rel,
+			     unsigned int *seed, enum ktest_eio eio,
+			     struct ktest_read_counts *c);
+/* The non-empty regular files under @root, relative to it (strdup()ed). */
+int ktest_list_files(const char *root, char **files, int max);
 /*
  * Read @path to its end and throw the bytes away: 0, or -errno of the
  * read (or open) that failed.

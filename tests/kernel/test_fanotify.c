@@ -405,78 +405,12 @@ TEST_F_TIMEOUT(fanotify, fscachectl_and_the_mount_helper, 300)
 #define KILLS		20
 #define KREADERS	4
 #define KMOUNTS		(2 * KREADERS)
-#define KBLOCK		4096
 
 struct kreader {
-	uint64_t blocks, eio, retries, wrong;
+	struct ktest_read_counts c;
 	int done, status;
 	bool eio_ok;		/* EIO is an answer: counted, not retried */
 };
-
-/*
- * Every block of @rel, in a random order, compared. EIO is retried for up
- * to 5 s: a read the killed daemon had taken but not yet recorded gets EIO
- * (the new daemon cannot know its range), and with a kill every 10-60 ms
- * in a slow guest one block can meet several such kills in a row.
- */
-static int kread_file(const char *src, const char *mnt, const char *rel,
-		      unsigned int *seed, struct kreader *r)
-{
-	char a[PATH_MAX], b[PATH_MAX], got[KBLOCK], want[KBLOCK];
-	unsigned int nr, i, *order;
-	int sfd, mfd, tries, ret = 0;
-	struct stat st;
-	ssize_t n, m;
-
-	snprintf(a, sizeof(a), "%s/%s", src, rel);
-	snprintf(b, sizeof(b), "%s/%s", mnt, rel);
-	sfd = open(a, O_RDONLY);
-	mfd = open(b, O_RDONLY);
-	if (sfd < 0 || mfd < 0 || fstat(sfd, &st)) {
-		ret = 2;
-		goto out;
-	}
-	posix_fadvise(mfd, 0, 0, POSIX_FADV_RANDOM);
-	nr = (st.st_size + KBLOCK - 1) / KBLOCK;
-	order = malloc((nr ? nr : 1) * sizeof(*order));
-	for (i = 0; i < nr; i++)
-		order[i] = i;
-	ktest_shuffle(order, nr, seed);
-	for (i = 0; i < nr && !ret; i++) {
-		off_t off = (off_t)order[i] * KBLOCK;
-
-		m = pread(sfd, want, KBLOCK, off);
-		for (tries = 0; (n = pread(mfd, got, KBLOCK, off)) < 0 &&
-		     errno == EIO && !r->eio_ok && tries < 50; tries++) {
-			__atomic_add_fetch(&r->eio, 1, __ATOMIC_RELAXED);
-			__atomic_add_fetch(&r->retries, 1, __ATOMIC_RELAXED);
-			usleep(100000);
-		}
-		__atomic_add_fetch(&r->blocks, 1, __ATOMIC_RELAXED);
-		if (n < 0 && errno == EIO && r->eio_ok) {
-			__atomic_add_fetch(&r->eio, 1, __ATOMIC_RELAXED);
-		} else if (n < 0) {
-			fprintf(stderr, "# reader: %s at %lld: %s\n", b, (long long)off, strerror(errno));
-			ret = 2;
-		} else if (n != m || memcmp(got, want, n)) {
-			unsigned int z, k;
-
-			for (z = 0, k = 0; k < (unsigned int)n; k++)
-				z += !got[k];
-			__atomic_add_fetch(&r->wrong, 1, __ATOMIC_RELAXED);
-			fprintf(stderr, "# reader: %s at %lld: wrong bytes (%zd read, %u of them zero)\n",
-				b, (long long)off, n, z);
-			ret = 3;
-		}
-	}
-	free(order);
-out:
-	if (sfd >= 0)
-		close(sfd);
-	if (mfd >= 0)
-		close(mfd);
-	return ret;
-}
 
 static void kreader_main(const char *src, const char *mnt, const char *mnt2,
 			 unsigned int seed, struct kreader *r)
@@ -491,7 +425,10 @@ static void kreader_main(const char *src, const char *mnt, const char *mnt2,
 		f = popen(cmd, "r");
 		while (f && !ret && fgets(rel, sizeof(rel), f)) {
 			rel[strcspn(rel, "\n")] = '\0';
-			ret = kread_file(src, m[i], rel, &seed, r);
+			ret = ktest_read_file_shuffled(src, m[i], rel, &seed,
+						       r->eio_ok ? KTEST_EIO_ANSWERS :
+								   KTEST_EIO_RETRIED,
+						       &r->c);
 		}
 		if (f)
 			pclose(f);
@@ -580,7 +517,7 @@ TEST_F_TIMEOUT(fanotify, kill9_twenty_times_under_readers_of_nydus_images, 900)
 		uint64_t now = 0;
 
 		for (i = 0; i < KREADERS; i++)
-			now += __atomic_load_n(&r[i].blocks, __ATOMIC_RELAXED);
+			now += __atomic_load_n(&r[i].c.blocks, __ATOMIC_RELAXED);
 		still = now == last ? still + 100 : 0;
 		last = now;
 		for (i = 0; i < KREADERS; i++)
@@ -602,10 +539,10 @@ TEST_F_TIMEOUT(fanotify, kill9_twenty_times_under_readers_of_nydus_images, 900)
 		} else if (!WIFEXITED(status) || WEXITSTATUS(status)) {
 			failed++;
 		}
-		blocks += r[i].blocks;
-		eio += r[i].eio;
-		retries += r[i].retries;
-		wrong += r[i].wrong;
+		blocks += r[i].c.blocks;
+		eio += r[i].c.eio;
+		retries += r[i].c.retries;
+		wrong += r[i].c.wrong;
 	}
 	TH_LOG("%u kills (%u while readers read): %llu blocks read, %llu wrong, %llu EIO (%llu retries), %d of %d readers failed; replayed %llu, denied %llu",
 	       kills, busy, (unsigned long long)blocks, (unsigned long long)wrong,
@@ -722,9 +659,9 @@ static void read_under_full_cache(struct __test_metadata *_metadata,
 	for (i = 0; i < FULL_READERS; i++) {
 		ASSERT_EQ(pids[i], waitpid(pids[i], &status, 0));
 		EXPECT_EQ(0, r[i].status);
-		total->blocks += r[i].blocks;
-		total->eio += r[i].eio;
-		total->wrong += r[i].wrong;
+		total->c.blocks += r[i].c.blocks;
+		total->c.eio += r[i].c.eio;
+		total->c.wrong += r[i].c.wrong;
 	}
 	munmap(r, FULL_READERS * sizeof(*r));
 	EXPECT_TRUE(ktest_daemon_alive(&f->d));
@@ -791,11 +728,11 @@ TEST_TIMEOUT(fanotify_a_full_cache_filesystem_gives_eio_never_zeros, 600)
 	read_under_full_cache(_metadata, &f, "chunked", plain_mnt, &total);
 	read_under_full_cache(_metadata, &f, "nydus/small", nydus_mnt, &total);
 	TH_LOG("%llu blocks read with 2 MiB free: %llu EIO, %llu wrong",
-	       (unsigned long long)total.blocks, (unsigned long long)total.eio,
-	       (unsigned long long)total.wrong);
-	EXPECT_EQ(0, total.wrong);
+	       (unsigned long long)total.c.blocks, (unsigned long long)total.c.eio,
+	       (unsigned long long)total.c.wrong);
+	EXPECT_EQ(0, total.c.wrong);
 	/* Else the filesystem was never full, and this proved nothing. */
-	EXPECT_GT(total.eio, 0);
+	EXPECT_GT(total.c.eio, 0);
 	/* Room again: what failed is fetched again, and every byte is right. */
 	snprintf(cmd, sizeof(cmd), "rm %s/filler && echo 3 > /proc/sys/vm/drop_caches", fs);
 	ASSERT_EQ(0, system(cmd));

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -460,10 +461,11 @@ TEST_F_TIMEOUT(nydus, bad_blobs_fail_alone, 600)
 
 /*
  * kill -9 while 4 readers go through a nydus image, restarted each time
- * from systemd's fd store with the same cache dir: the readers never see
- * an error, and a chunk once written is not fetched again (the chunks
- * fetched over all the daemons' lives stay within one blob's count plus
- * what was in flight at each kill).
+ * from systemd's fd store (the device or the fanotify group) with the same
+ * cache dir: the readers never see a wrong byte (on fanotify, an EIO for a
+ * read the dead daemon had taken is retried), and a chunk once written is
+ * not fetched again (the chunks fetched over all the daemons' lives stay
+ * within one blob's count plus what was in flight at each kill).
  */
 #define KILLS		5
 #define KILL_READERS	4
@@ -476,19 +478,26 @@ FIXTURE(nydus_restart) {
 	char mnt[PATH_MAX];
 	char sock[PATH_MAX + 32];
 	pid_t readers[KILL_READERS];
+	int *stop;		/* shared: the readers go on until it is set */
 };
 
 FIXTURE_SETUP(nydus_restart)
 {
 	char boot[PATH_MAX];
+	const char *fe;
 
 	memset(self, 0, sizeof(*self));
 	self->store.fd = -1;
-	KTEST_SKIP_UNLESS_CACHEFILES();
-	KTEST_SKIP_UNLESS_FAILOVER();
+	KTEST_PICK_FRONTEND(fe);
+	if (!strcmp(fe, "cachefiles"))
+		KTEST_SKIP_UNLESS_FAILOVER();
 	snprintf(boot, sizeof(boot), "%s/nydus/zstd/image.boot", ktest_images());
 	if (access(boot, F_OK))
 		SKIP(return, "no nydus images (tests/kernel/mkimages)");
+	self->stop = mmap(NULL, sizeof(*self->stop), PROT_READ | PROT_WRITE,
+			  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->stop);
+	*self->stop = 0;
 	ASSERT_EQ(0, ktest_mkdtemp("nydus-restart", self->dir, sizeof(self->dir)));
 	ASSERT_EQ(0, ktest_mkdtemp("cache", self->cache, sizeof(self->cache)));
 	ASSERT_EQ(0, ktest_mkdtemp("mnt", self->mnt, sizeof(self->mnt)));
@@ -508,6 +517,8 @@ FIXTURE_TEARDOWN(nydus_restart)
 	if (self->d.pid > 0)
 		EXPECT_EQ(0, ktest_daemon_stop(&self->d));
 	ktest_fdstore_close(&self->store);
+	if (self->stop && self->stop != MAP_FAILED)
+		munmap(self->stop, sizeof(*self->stop));
 }
 
 static int spawn_from_store(FIXTURE_DATA(nydus_restart) *self)
@@ -528,31 +539,59 @@ static int spawn_from_store(FIXTURE_DATA(nydus_restart) *self)
 }
 
 
+/*
+ * A reader: every file of the tree, each block in a random order, and then
+ * again until @stop (a fast host reads it all before the kills end). On
+ * fanotify a read the killed daemon had taken gets EIO, retried; on
+ * cachefiles the kernel gives the new daemon every READ again.
+ */
+static void nydus_reader(const char *src, const char *mnt, unsigned int seed,
+			 enum ktest_eio eio, const int *stop)
+{
+	static struct ktest_read_counts c;
+	char *files[1024];
+	int nr, i, ret = 0;
+
+	nr = ktest_list_files(src, files, 1024);
+	do {
+		for (i = 0; i < nr && !ret; i++)
+			ret = ktest_read_file_shuffled(src, mnt, files[i], &seed,
+						       eio, &c);
+	} while (!ret && nr && !__atomic_load_n(stop, __ATOMIC_ACQUIRE));
+	if (c.eio)
+		fprintf(stderr, "# reader: %llu EIO retried\n",
+			(unsigned long long)c.eio);
+	_exit(nr ? ret : 4);
+}
+
 TEST_F_TIMEOUT(nydus_restart, kill9_mid_read_fetches_no_ready_chunk_again, 900)
 {
-	char src[PATH_MAX], err[PATH_MAX + 128], body[PATH_MAX * 3];
+	char src[PATH_MAX], boot[PATH_MAX], cfg[PATH_MAX * 2];
 	const char *img = ktest_images();
+	struct ktest_image im = { .fsid = "zstd", .domain = "kill",
+				  .bootstrap = boot, .config = cfg };
 	struct ktest_tree_stats st;
 	uint64_t chunks = 0, total = 0, v, fetched;
 	unsigned int seed = 3, kills, busy = 0;
 	int i, status, failed = 0;
+	enum ktest_eio eio;
 
 	ASSERT_EQ(0, ktest_fdstore_open(&self->store, self->dir));
 	ASSERT_EQ(0, spawn_from_store(self));
-	snprintf(body, sizeof(body),
-		 "{\"type\": \"bootstrap\", \"id\": \"zstd\", \"domain_id\": \"kill\","
-		 " \"metadata_path\": \"%s/nydus/zstd/image.boot\", \"config_v2\": {\"version\": 2,"
-		 " \"id\": \"cfg\", \"backend\": {\"type\": \"localfs\","
-		 " \"localfs\": {\"dir\": \"%s/nydus/zstd/blobs\"}}, \"cache\": {\"type\": \"fscache\"}}}",
-		 img, img);
-	ASSERT_EQ(204, ktest_api(self->sock, "PUT", "/api/v2/blobs", body));
-	ASSERT_EQ(0, ktest_mount("zstd", "kill", self->mnt));
+	eio = ktest_on_fanotify(&self->d) ? KTEST_EIO_RETRIED : KTEST_EIO_FAILS;
+	snprintf(boot, sizeof(boot), "%s/nydus/zstd/image.boot", img);
+	snprintf(cfg, sizeof(cfg),
+		 "{\"version\": 2, \"id\": \"cfg\", \"backend\": {\"type\": \"localfs\","
+		 " \"localfs\": {\"dir\": \"%s/nydus/zstd/blobs\"}}, \"cache\": {\"type\": \"fscache\"}}",
+		 img);
+	ASSERT_EQ(0, ktest_image_mount(&self->d, &im, self->mnt));
 	snprintf(src, sizeof(src), "%s/src/nydus", img);
+	fflush(stdout);
+	fflush(stderr);
 	for (i = 0; i < KILL_READERS; i++) {
 		self->readers[i] = fork();
 		if (self->readers[i] == 0)
-			_exit(ktest_compare_trees(src, self->mnt, &st, err, sizeof(err)) ?
-			      (fprintf(stderr, "# reader: %s\n", err), 1) : 0);
+			nydus_reader(src, self->mnt, 100 + i, eio, self->stop);
 	}
 	for (kills = 0; kills < KILLS; kills++) {
 		nap_ms(100 + rand_r(&seed) % 200);
@@ -572,6 +611,7 @@ TEST_F_TIMEOUT(nydus_restart, kill9_mid_read_fetches_no_ready_chunk_again, 900)
 		ASSERT_EQ(128 + SIGKILL, ktest_daemon_wait(&self->d, 10000));
 		ASSERT_EQ(0, spawn_from_store(self));
 	}
+	__atomic_store_n(self->stop, 1, __ATOMIC_RELEASE);
 	for (i = 0; i < KILL_READERS; i++) {
 		if (self->readers[i] <= 0)
 			continue;
@@ -605,7 +645,7 @@ TEST_F_TIMEOUT(nydus_restart, kill9_mid_read_fetches_no_ready_chunk_again, 900)
 	EXPECT_LE(total, chunks + KILLS * 8);
 	/* And a remount fetches nothing. */
 	ASSERT_EQ(0, ktest_image_umount(&self->d, self->mnt));
-	ASSERT_EQ(0, ktest_mount("zstd", "kill", self->mnt));
+	ASSERT_EQ(0, ktest_image_mount(&self->d, &im, self->mnt));
 	ASSERT_EQ(0, ktest_compare_image("nydus", self->mnt, &st));
 	ASSERT_EQ(0, ktest_daemon_counter(&self->d, "factory.total.backend_read_bytes", &v));
 	EXPECT_EQ(fetched, v);

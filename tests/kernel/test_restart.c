@@ -10,7 +10,6 @@
  * EIO (the new daemon cannot know its range: README), which the readers
  * retry and count, and no read may see a zero where data belongs.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -32,7 +31,6 @@
 
 #define KILLS		20
 #define READERS		4
-#define BLOCK		4096
 #define MAX_FILES	4096
 /* Each step of a restart; generous: a loaded machine slows UML down a lot. */
 #define STEP_MS		30000
@@ -47,11 +45,9 @@
 
 /* What each reader has done, in memory shared with the test. */
 struct reader_progress {
-	uint64_t blocks;		/* blocks read and compared */
-	uint64_t eio;			/* reads that got EIO and were retried */
+	struct ktest_read_counts c;	/* eio: reads retried */
 	int stop;			/* set by the test after the last kill */
 	char file[256];			/* the one it reads now */
-	int64_t off;			/* -1: between reads */
 };
 
 FIXTURE(failover) {
@@ -129,108 +125,6 @@ FIXTURE_TEARDOWN(failover)
 		fprintf(stderr, "# could not remove %s\n", self->cache);
 }
 
-/* The regular files under @dir, relative to @root. */
-static int list_files(const char *root, const char *dir, char **files,
-		      int *nr)
-{
-	char path[PATH_MAX], rel[PATH_MAX];
-	struct dirent *e;
-	struct stat st;
-	DIR *dp;
-
-	snprintf(path, sizeof(path), "%s%s%s", root, *dir ? "/" : "", dir);
-	dp = opendir(path);
-	if (!dp)
-		return -errno;
-	while ((e = readdir(dp))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		snprintf(rel, sizeof(rel), "%s%s%s", dir, *dir ? "/" : "",
-			 e->d_name);
-		snprintf(path, sizeof(path), "%s/%s", root, rel);
-		if (lstat(path, &st))
-			continue;
-		if (S_ISDIR(st.st_mode))
-			list_files(root, rel, files, nr);
-		else if (S_ISREG(st.st_mode) && st.st_size && *nr < MAX_FILES)
-			files[(*nr)++] = strdup(rel);
-	}
-	closedir(dp);
-	return 0;
-}
-
-/*
- * Read every block of @mnt/@rel in a random order, without read-ahead, so
- * that each miss is its own request to the daemon; compare with @src/@rel.
- * 0, or 2 for a read error, 3 for wrong bytes. With @retry_eio, EIO is
- * retried for up to 5 s (a kill every 50-250 ms in a slow guest can meet
- * one block several times).
- */
-static int read_file_randomly(const char *src, const char *mnt,
-			      const char *rel, unsigned int *seed,
-			      bool retry_eio, struct reader_progress *p)
-{
-	char a[PATH_MAX], b[PATH_MAX], got[BLOCK], want[BLOCK];
-	unsigned int *order, nr, i;
-	int sfd, mfd, ret = 0, tries;
-	struct stat st;
-	ssize_t n, m;
-
-	snprintf(a, sizeof(a), "%s/%s", src, rel);
-	snprintf(b, sizeof(b), "%s/%s", mnt, rel);
-	sfd = open(a, O_RDONLY);
-	/* From 7.3 metadata is read through the hook too: open can get EIO. */
-	for (tries = 0; (mfd = open(b, O_RDONLY)) < 0 && errno == EIO &&
-	     retry_eio && tries < 50; tries++) {
-		__atomic_add_fetch(&p->eio, 1, __ATOMIC_RELAXED);
-		sleep_ms(100);
-	}
-	if (sfd < 0 || mfd < 0 || fstat(sfd, &st)) {
-		fprintf(stderr, "# reader: open %s: %s\n", b, strerror(errno));
-		ret = 2;
-		goto out;
-	}
-	posix_fadvise(mfd, 0, 0, POSIX_FADV_RANDOM);
-	nr = (st.st_size + BLOCK - 1) / BLOCK;
-	order = malloc(nr * sizeof(*order));
-	for (i = 0; i < nr; i++)
-		order[i] = i;
-	ktest_shuffle(order, nr, seed);
-	for (i = 0; i < nr && !ret; i++) {
-		off_t off = (off_t)order[i] * BLOCK;
-
-		m = pread(sfd, want, BLOCK, off);
-		__atomic_store_n(&p->off, (int64_t)off, __ATOMIC_RELAXED);
-		for (tries = 0; (n = pread(mfd, got, BLOCK, off)) < 0 &&
-		     errno == EIO && retry_eio && tries < 50; tries++) {
-			__atomic_add_fetch(&p->eio, 1, __ATOMIC_RELAXED);
-			sleep_ms(100);
-		}
-		__atomic_store_n(&p->off, -1, __ATOMIC_RELAXED);
-		__atomic_add_fetch(&p->blocks, 1, __ATOMIC_RELAXED);
-		if (n < 0) {
-			fprintf(stderr, "# reader: %s at %lld: %s\n", b,
-				(long long)off, strerror(errno));
-			ret = 2;
-		} else if (n != m || memcmp(got, want, n)) {
-			ssize_t k, zeros = 0;
-
-			for (k = 0; k < n; k++)
-				zeros += !got[k];
-			fprintf(stderr, "# reader: %s at %lld: wrong bytes (%zd read, %zd of them zero)\n",
-				b, (long long)off, n, zeros);
-			ret = 3;
-		}
-	}
-	free(order);
-out:
-	if (sfd >= 0)
-		close(sfd);
-	if (mfd >= 0)
-		close(mfd);
-	return ret;
-}
-
 /*
  * Read the whole tree once, then again and again until the test says stop
  * (each time in another order): a fast machine (fanotify on the host) gets
@@ -243,10 +137,10 @@ static void reader_main(const char *src, const char *mnt, unsigned int seed,
 {
 	char *files[MAX_FILES];
 	unsigned int order[MAX_FILES];
-	int nr = 0, i, ret = 0;
+	int nr, i, ret = 0;
 	bool again = false;
 
-	list_files(src, "", files, &nr);
+	nr = ktest_list_files(src, files, MAX_FILES);
 	for (i = 0; i < nr; i++)
 		order[i] = i;
 	do {
@@ -255,8 +149,10 @@ static void reader_main(const char *src, const char *mnt, unsigned int seed,
 			if (again && __atomic_load_n(&p->stop, __ATOMIC_ACQUIRE))
 				break;
 			snprintf(p->file, sizeof(p->file), "%s", files[order[i]]);
-			ret = read_file_randomly(src, mnt, files[order[i]],
-						 &seed, retry_eio, p);
+			ret = ktest_read_file_shuffled(src, mnt, files[order[i]], &seed,
+						       retry_eio ? KTEST_EIO_RETRIED :
+								   KTEST_EIO_FAILS,
+						       &p->c);
 		}
 		again = true;
 	} while (!ret && nr && !__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE));
@@ -384,7 +280,7 @@ static uint64_t blocks_read(FIXTURE_DATA(failover) *self)
 	int i;
 
 	for (i = 0; i < READERS; i++)
-		sum += __atomic_load_n(&self->progress[i].blocks,
+		sum += __atomic_load_n(&self->progress[i].c.blocks,
 				       __ATOMIC_RELAXED);
 	return sum;
 }
@@ -398,8 +294,8 @@ static void report_reader(FIXTURE_DATA(failover) *self, int i)
 	int fd;
 
 	fprintf(stderr, "# reader %d (pid %d): %llu blocks, in %s at %lld\n",
-		i, self->readers[i], (unsigned long long)p->blocks, p->file,
-		(long long)p->off);
+		i, self->readers[i], (unsigned long long)p->c.blocks, p->file,
+		(long long)p->c.off);
 	snprintf(path, sizeof(path), "/proc/%d/stack", self->readers[i]);
 	fd = open(path, O_RDONLY);
 	if (fd < 0) {
@@ -515,7 +411,7 @@ static void kill_while_reading(struct __test_metadata *_metadata,
 	if (ret == -ETIMEDOUT || failed)
 		dump_warnings();
 	for (i = 0, eio = 0; i < READERS; i++)
-		eio += self->progress[i].eio;
+		eio += self->progress[i].c.eio;
 	TH_LOG("%u kills, %u of them while readers were reading; %d of %d readers failed; %llu reads got EIO and were retried",
 	       kills, busy, failed, READERS, (unsigned long long)eio);
 	EXPECT_EQ(0, readers_running(self, &failed));
