@@ -11,14 +11,14 @@
  *
  * A file-backed mount's bdi is "erofs-N", N from a sequence, and nothing in
  * sysfs ties it to its mount: the one mount(2) made is the one that was not
- * there before. Mounts are made one at a time here; when another erofs
- * mount appears at the same moment the mount is left at the kernel's
- * default, as it is where sysfs is read-only.
+ * there before. No lock is held across mount(2), which may wait on a slow
+ * backend (metadata through the hook, from 7.3) and must hold up no other
+ * image's mount: when another erofs mount appears at the same moment, ours
+ * keeps the kernel's default, as it does where sysfs is read-only.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,8 +33,6 @@
 #define FAN_MOUNT_OPTS_MAX	4095
 #define BDI_DIR		"/sys/class/bdi"
 #define BDI_PREFIX	"erofs-"
-
-static pthread_mutex_t fan_bdi_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /*
  * The highest erofs-N there is (-1: none), and how many are above
@@ -92,16 +90,16 @@ static int fan_mount_with_readahead(int (*do_mount)(void *ctx), void *ctx,
 	long before, seq = -1;
 	int ret, err;
 
-	pthread_mutex_lock(&fan_bdi_lock);
 	before = kb ? fan_bdi_scan(-1, &nr_new, &seq) : -1;
 	ret = do_mount(ctx);
 	if (ret || !kb)
-		goto out;
+		return ret;
+	/* Ours is new: when it is the only new one, it is that one. */
 	fan_bdi_scan(before, &nr_new, &seq);
 	if (nr_new != 1) {
 		log_debug("mount on %s: %u new erofs bdis, not one: its read-ahead stays the kernel's",
 			  mountpoint, nr_new);
-		goto out;
+		return 0;
 	}
 	err = fan_bdi_set_readahead(seq, kb);
 	if (err)
@@ -110,9 +108,7 @@ static int fan_mount_with_readahead(int (*do_mount)(void *ctx), void *ctx,
 	else
 		log_debug("mount on %s: read-ahead %u KiB (bdi erofs-%ld)",
 			  mountpoint, kb, seq);
-out:
-	pthread_mutex_unlock(&fan_bdi_lock);
-	return ret;
+	return 0;
 }
 
 static int fan_mount_options(const struct fan_mount *m, char *opts,
