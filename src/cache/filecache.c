@@ -27,7 +27,7 @@
  * of the blob) is zero padded for O_DIRECT.
  */
 static int filecache_store(struct blob_cache *bc, struct io_buf *buf, size_t n,
-			 uint64_t pos)
+			   uint64_t pos)
 {
 	size_t padded = ALIGN_UP(n, CACHE_BLOCK_SIZE);
 	uint64_t t0 = monotonic_us();
@@ -73,7 +73,7 @@ static int filecache_copy_piece(struct blob_cache *bc, uint64_t pos, size_t n)
 
 /* One piece: copied where it can be, else read into @buf and written. */
 static int filecache_fetch_piece(struct blob_cache *bc, uint64_t pos,
-			       size_t want, struct io_buf *buf, size_t *got)
+				 size_t want, struct io_buf *buf, size_t *got)
 {
 	uint64_t t0;
 	ssize_t n;
@@ -96,17 +96,15 @@ static int filecache_fetch_piece(struct blob_cache *bc, uint64_t pos,
 
 /* Fetch [pos, end) with one backend read (or copy) per buffer. */
 static int filecache_fetch_pieces(struct blob_cache *bc, uint64_t pos,
-				uint64_t end, struct io_buf *buf,
-				struct fill_hold *hold)
+				  uint64_t end, struct io_buf *buf,
+				  struct fill_hold *hold)
 {
-	int ret = 0;
+	int ret;
 
 	while (pos < end) {
-		size_t got;
+		size_t want = MIN(end - pos, (uint64_t)buf->size), got;
 
-		ret = filecache_fetch_piece(bc, pos, MIN(end - pos,
-						       (uint64_t)buf->size),
-					  buf, &got);
+		ret = filecache_fetch_piece(bc, pos, want, buf, &got);
 		if (ret)
 			return ret;
 		pos += got;
@@ -154,8 +152,8 @@ static int filecache_stream_consume(void *ctx, const void *data, size_t n)
 
 /* Fetch [pos, end) with one backend request, written as it arrives. */
 static int filecache_fetch_stream(struct blob_cache *bc, uint64_t pos,
-				uint64_t end, struct io_buf *buf,
-				struct fill_hold *hold)
+				  uint64_t end, struct io_buf *buf,
+				  struct fill_hold *hold)
 {
 	struct filecache_stream st = { .bc = bc, .buf = buf, .hold = hold,
 				     .pos = pos };
@@ -177,7 +175,7 @@ static int filecache_fetch_stream(struct blob_cache *bc, uint64_t pos,
 }
 
 static int filecache_fetch(struct blob_cache *bc, uint64_t pos, uint64_t end,
-			 struct io_buf *buf, struct fill_hold *hold)
+			   struct io_buf *buf, struct fill_hold *hold)
 {
 	if (backend_blob_can_stream(bc->bblob) && end - pos > buf->size)
 		return filecache_fetch_stream(bc, pos, end, buf, hold);
@@ -190,7 +188,7 @@ static int filecache_fetch(struct blob_cache *bc, uint64_t pos, uint64_t end,
  * SEEK_DATA support everything counts as a hole.
  */
 static bool filecache_next_hole(int fd, uint64_t pos, uint64_t end,
-			      uint64_t *hole, uint64_t *hole_end)
+				uint64_t *hole, uint64_t *hole_end)
 {
 	off_t data, h;
 
@@ -211,7 +209,7 @@ static bool filecache_next_hole(int fd, uint64_t pos, uint64_t end,
 }
 
 static int filecache_fill(struct blob_cache *bc, uint64_t off, uint64_t len,
-			struct io_buf *buf, unsigned int flags)
+			  struct io_buf *buf, unsigned int flags)
 {
 	uint64_t start, pos, end, hole, hole_end, fetched = 0;
 	struct fill_hold hold;
@@ -264,7 +262,7 @@ static bool filecache_present(struct blob_cache *bc)
  * then a hole, which a compressed image's reads cannot take (design.md).
  */
 static int filecache_publish(struct blob_cache *bc, int stage_fd,
-			   struct io_buf *buf)
+			     struct io_buf *buf)
 {
 	uint64_t pos = bc->size ? ALIGN_DOWN(bc->size - 1, (uint64_t)buf->size) : 0;
 	uint64_t end = bc->size;
@@ -297,8 +295,8 @@ static const struct blob_cache_ops filecache_blob_ops = {
 };
 
 static int filecache_blob_init(struct cache_mgr *mgr,
-			     const struct blob_info *info,
-			     struct blob_cache *bc)
+			       const struct blob_info *info,
+			       struct blob_cache *bc)
 {
 	int ret;
 
