@@ -147,3 +147,34 @@ int ktest_list_files(const char *root, char **files, int max)
 	kread_list_dir(root, "", files, max, &nr);
 	return nr;
 }
+
+/* No tree the tests read has more. */
+#define KREAD_MAX_FILES	4096
+
+int ktest_read_tree_shuffled(const char *src, const char *mnt,
+			     unsigned int seed, enum ktest_eio eio,
+			     const int *stop, struct ktest_read_counts *c)
+{
+	char *files[KREAD_MAX_FILES];
+	unsigned int order[KREAD_MAX_FILES];
+	int nr, i, ret = 0;
+	bool again = false;
+
+	nr = ktest_list_files(src, files, KREAD_MAX_FILES);
+	for (i = 0; i < nr; i++)
+		order[i] = i;
+	do {
+		ktest_shuffle(order, nr, &seed);
+		for (i = 0; i < nr && !ret; i++) {
+			if (again && __atomic_load_n(stop, __ATOMIC_ACQUIRE))
+				break;
+			snprintf(c->file, sizeof(c->file), "%s", files[order[i]]);
+			ret = ktest_read_file_shuffled(src, mnt, files[order[i]],
+						       &seed, eio, c);
+		}
+		again = true;
+	} while (!ret && nr && stop && !__atomic_load_n(stop, __ATOMIC_ACQUIRE));
+	for (i = 0; i < nr; i++)
+		free(files[i]);
+	return nr ? ret : 4;
+}

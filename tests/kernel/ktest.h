@@ -228,6 +228,7 @@ struct ktest_read_counts {
 	uint64_t retries;	/* ... and were tried again */
 	uint64_t wrong;		/* blocks with other bytes than the source's */
 	int64_t off;		/* the block being read; -1 between reads */
+	char file[256];		/* the file being read (a tree's reader) */
 };
 /*
  * Every 4 KiB block of @mnt/@rel in a random order (rand_r(@seed)), with no
@@ -239,6 +240,15 @@ int ktest_read_file_shuffled(const char *src, const char *mnt, const char *rel,
 			     struct ktest_read_counts *c);
 /* The non-empty regular files under @root, relative to it (strdup()ed). */
 int ktest_list_files(const char *root, char **files, int max);
+/*
+ * Every such file of @src read through @mnt as ktest_read_file_shuffled()
+ * does, in a shuffled order; with @stop, the whole tree once and then again
+ * in another order until *@stop is set (a fast machine would end before the
+ * kills do). 0 or the first failure's status; 4 when @src has no file.
+ */
+int ktest_read_tree_shuffled(const char *src, const char *mnt,
+			     unsigned int seed, enum ktest_eio eio,
+			     const int *stop, struct ktest_read_counts *c);
 /*
  * Read @path to its end and throw the bytes away: 0, or -errno of the
  * read (or open) that failed.

@@ -415,24 +415,14 @@ struct kreader {
 static void kreader_main(const char *src, const char *mnt, const char *mnt2,
 			 unsigned int seed, struct kreader *r)
 {
-	char cmd[PATH_MAX + 64], rel[PATH_MAX];
 	const char *m[2] = { mnt, mnt2 };
 	int ret = 0, i;
-	FILE *f;
 
-	for (i = 0; i < 2 && m[i] && !ret; i++) {
-		snprintf(cmd, sizeof(cmd), "cd %s && find . -type f -size +0 | sort", src);
-		f = popen(cmd, "r");
-		while (f && !ret && fgets(rel, sizeof(rel), f)) {
-			rel[strcspn(rel, "\n")] = '\0';
-			ret = ktest_read_file_shuffled(src, m[i], rel, &seed,
-						       r->eio_ok ? KTEST_EIO_ANSWERS :
-								   KTEST_EIO_RETRIED,
-						       &r->c);
-		}
-		if (f)
-			pclose(f);
-	}
+	for (i = 0; i < 2 && m[i] && !ret; i++)
+		ret = ktest_read_tree_shuffled(src, m[i], seed + i,
+					       r->eio_ok ? KTEST_EIO_ANSWERS :
+							   KTEST_EIO_RETRIED,
+					       NULL, &r->c);
 	r->status = ret;
 	__atomic_store_n(&r->done, 1, __ATOMIC_RELEASE);
 	_exit(ret);

@@ -538,7 +538,6 @@ static int spawn_from_store(FIXTURE_DATA(nydus_restart) *self)
 	return ret;
 }
 
-
 /*
  * A reader: every file of the tree, each block in a random order, and then
  * again until @stop (a fast host reads it all before the kills end). On
@@ -548,20 +547,14 @@ static int spawn_from_store(FIXTURE_DATA(nydus_restart) *self)
 static void nydus_reader(const char *src, const char *mnt, unsigned int seed,
 			 enum ktest_eio eio, const int *stop)
 {
-	static struct ktest_read_counts c;
-	char *files[1024];
-	int nr, i, ret = 0;
+	struct ktest_read_counts c = { .off = -1 };
+	int ret;
 
-	nr = ktest_list_files(src, files, 1024);
-	do {
-		for (i = 0; i < nr && !ret; i++)
-			ret = ktest_read_file_shuffled(src, mnt, files[i], &seed,
-						       eio, &c);
-	} while (!ret && nr && !__atomic_load_n(stop, __ATOMIC_ACQUIRE));
+	ret = ktest_read_tree_shuffled(src, mnt, seed, eio, stop, &c);
 	if (c.eio)
 		fprintf(stderr, "# reader: %llu EIO retried\n",
 			(unsigned long long)c.eio);
-	_exit(nr ? ret : 4);
+	_exit(ret);
 }
 
 TEST_F_TIMEOUT(nydus_restart, kill9_mid_read_fetches_no_ready_chunk_again, 900)

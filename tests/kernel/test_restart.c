@@ -31,7 +31,6 @@
 
 #define KILLS		20
 #define READERS		4
-#define MAX_FILES	4096
 /* Each step of a restart; generous: a loaded machine slows UML down a lot. */
 #define STEP_MS		30000
 /* After the last kill: a reader that reads nothing for this long is stuck. */
@@ -47,7 +46,6 @@
 struct reader_progress {
 	struct ktest_read_counts c;	/* eio: reads retried */
 	int stop;			/* set by the test after the last kill */
-	char file[256];			/* the one it reads now */
 };
 
 FIXTURE(failover) {
@@ -135,28 +133,10 @@ FIXTURE_TEARDOWN(failover)
 static void reader_main(const char *src, const char *mnt, unsigned int seed,
 			bool retry_eio, struct reader_progress *p)
 {
-	char *files[MAX_FILES];
-	unsigned int order[MAX_FILES];
-	int nr, i, ret = 0;
-	bool again = false;
-
-	nr = ktest_list_files(src, files, MAX_FILES);
-	for (i = 0; i < nr; i++)
-		order[i] = i;
-	do {
-		ktest_shuffle(order, nr, &seed);
-		for (i = 0; i < nr && !ret; i++) {
-			if (again && __atomic_load_n(&p->stop, __ATOMIC_ACQUIRE))
-				break;
-			snprintf(p->file, sizeof(p->file), "%s", files[order[i]]);
-			ret = ktest_read_file_shuffled(src, mnt, files[order[i]], &seed,
-						       retry_eio ? KTEST_EIO_RETRIED :
-								   KTEST_EIO_FAILS,
-						       &p->c);
-		}
-		again = true;
-	} while (!ret && nr && !__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE));
-	_exit(nr ? ret : 4);
+	_exit(ktest_read_tree_shuffled(src, mnt, seed,
+				       retry_eio ? KTEST_EIO_RETRIED :
+						   KTEST_EIO_FAILS,
+				       &p->stop, &p->c));
 }
 
 static int start_readers(FIXTURE_DATA(failover) *self)
@@ -294,7 +274,7 @@ static void report_reader(FIXTURE_DATA(failover) *self, int i)
 	int fd;
 
 	fprintf(stderr, "# reader %d (pid %d): %llu blocks, in %s at %lld\n",
-		i, self->readers[i], (unsigned long long)p->c.blocks, p->file,
+		i, self->readers[i], (unsigned long long)p->c.blocks, p->c.file,
 		(long long)p->c.off);
 	snprintf(path, sizeof(path), "/proc/%d/stack", self->readers[i]);
 	fd = open(path, O_RDONLY);
