@@ -131,12 +131,14 @@ void blob_cache_fill_bounds(struct blob_cache *bc, uint64_t off,
 			    uint64_t len, uint64_t *start, uint64_t *end);
 
 /*
- * The piece size for filling @len bytes with @workers at once: a buffer
- * each, or for a backend that streams (where a request costs more than its
- * bytes) one piece per worker.
+ * The piece size for filling [off, off + len) with @workers at once: a
+ * buffer each, for a backend that streams (where a request costs more than
+ * its bytes) one piece per worker, and one piece in all where the range is
+ * copied inside the kernel (blob_cache_may_copy()).
  */
-uint64_t blob_cache_piece_size(struct blob_cache *bc, uint64_t len,
-			       unsigned int workers, uint64_t buf_size);
+uint64_t blob_cache_piece_size(struct blob_cache *bc, uint64_t off,
+			       uint64_t len, unsigned int workers,
+			       uint64_t buf_size);
 
 /*
  * A fill made [.., + @len) present, of which @fetched bytes came from the

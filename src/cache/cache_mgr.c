@@ -246,15 +246,16 @@ bool blob_cache_readahead(struct blob_cache *bc, uint64_t off, uint64_t len,
  */
 #define STREAM_PIECE_MIN	(8U << 20)
 
-uint64_t blob_cache_piece_size(struct blob_cache *bc, uint64_t len,
-			       unsigned int workers, uint64_t buf_size)
+uint64_t blob_cache_piece_size(struct blob_cache *bc, uint64_t off,
+			       uint64_t len, unsigned int workers,
+			       uint64_t buf_size)
 {
 	/*
 	 * A copy inside the kernel reads ahead by itself, and writers of one
 	 * file take turns on its lock: two workers copying spin on it (on
 	 * 6.18 ext4 a seventh of all CPU time) for nothing. One piece.
 	 */
-	if (blob_cache_may_copy(bc, 0, len))
+	if (blob_cache_may_copy(bc, off, len))
 		return ALIGN_UP(len, buf_size);
 	/* One request per worker, and none small. */
 	if (backend_blob_can_stream(bc->bblob) && workers)

@@ -43,7 +43,7 @@ struct fill_group *fill_group_readahead(struct blob_cache *bc, uint64_t off,
 	if (blob_cache_present(bc, ra_off, ra_len))
 		return NULL;
 	g = fill_group_create(bc, ra_off, ra_len,
-			      blob_cache_piece_size(bc, ra_len, workers,
+			      blob_cache_piece_size(bc, ra_off, ra_len, workers,
 						    buf_size));
 	if (g)
 		*shares = MIN(fill_group_pieces(g), workers);
